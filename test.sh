@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test.sh — the project's one test command (README, and .ci/run call it).
+# Installs the real peers the tests talk to when they are missing (Debian packages),
+# then vets, runs every test with the race detector, and runs each fuzz target briefly.
+# Env: FUZZTIME (default 10s; 0 skips fuzzing), GOFLAGS as usual.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+for pair in curl:curl openssl:openssl gnutls-cli:gnutls-bin python3:python3 wrk:wrk \
+            qemu-system-x86_64:qemu-system-x86 chromium:chromium tcpdump:tcpdump; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+[ -e /usr/share/doc/busybox-static ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}" >&2
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+go mod download
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+go vet ./...
+go test -race -count=1 -timeout 20m ./...
+
+FUZZTIME=${FUZZTIME:-10s}
+if [ "$FUZZTIME" != 0 ]; then
+  # Every Fuzz* target in the module, a few seconds each.
+  grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+    pkg=./$(dirname "${f#./}")
+    for t in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$f"); do
+      echo "fuzz $pkg $t ($FUZZTIME)"
+      go test -run='^$' -fuzz="^$t\$" -fuzztime="$FUZZTIME" "$pkg"
+    done
+  done
+fi
+echo "test.sh: all passed"
