@@ -1,0 +1,180 @@
+package kernel
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ListenOptions tune a listening socket.
+type ListenOptions struct {
+	// DeferAcceptSeconds, when positive, sets TCP_DEFER_ACCEPT: the kernel
+	// hands a connection to accept only once it has data (or after about this
+	// many seconds).
+	DeferAcceptSeconds int
+}
+
+// ParseListenAddr parses a listener address as lwan.conf writes it:
+// "*:8080" (every IPv4 and IPv6 address), ":8080" (the same), "host:port",
+// "1.2.3.4:port", "[::1]:port" or "localhost:port". Port 0 asks the kernel to
+// pick one.
+func ParseListenAddr(addr string) (netip.AddrPort, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return netip.AddrPort{}, fmt.Errorf("listener address %q: missing :port", addr)
+	}
+	host, portText := addr[:i], addr[i+1:]
+	port, err := strconv.ParseUint(portText, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listener address %q: bad port %q", addr, portText)
+	}
+	var ip netip.Addr
+	switch {
+	case host == "" || host == "*" || host == "[::]":
+		ip = netip.IPv6Unspecified()
+	case host == "localhost":
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]"):
+		ip, err = netip.ParseAddr(host[1 : len(host)-1])
+		if err != nil || !ip.Is6() {
+			return netip.AddrPort{}, fmt.Errorf("listener address %q: bad IPv6 address", addr)
+		}
+	default:
+		ip, err = netip.ParseAddr(host)
+		if err != nil || ip.Is6() {
+			return netip.AddrPort{}, fmt.Errorf("listener address %q: bad IPv4 address %q (write IPv6 as [addr]:port)", addr, host)
+		}
+	}
+	return netip.AddrPortFrom(ip, uint16(port)), nil
+}
+
+// Listen opens a non-blocking listening TCP socket on ap with SO_REUSEADDR,
+// SO_REUSEPORT (so that every event loop can own a socket on the same port)
+// and TCP_NODELAY (inherited by accepted sockets). The unspecified IPv6
+// address listens on IPv4 too. The backlog is the system's somaxconn.
+func Listen(ap netip.AddrPort, opts ListenOptions) (fd int, err error) {
+	family := unix.AF_INET
+	if ap.Addr().Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return -1, fmt.Errorf("socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			fd = -1
+		}
+	}()
+	set := func(level, opt, value int, name string) error {
+		if err := unix.SetsockoptInt(fd, level, opt, value); err != nil {
+			return fmt.Errorf("setsockopt %s: %w", name, err)
+		}
+		return nil
+	}
+	if err = set(unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR"); err != nil {
+		return
+	}
+	if err = set(unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"); err != nil {
+		return
+	}
+	if err = set(unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, "TCP_NODELAY"); err != nil {
+		return
+	}
+	if opts.DeferAcceptSeconds > 0 {
+		if err = set(unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, opts.DeferAcceptSeconds, "TCP_DEFER_ACCEPT"); err != nil {
+			return
+		}
+	}
+	var sa unix.Sockaddr
+	if family == unix.AF_INET6 {
+		if err = set(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0, "IPV6_V6ONLY"); err != nil {
+			return
+		}
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	if err = unix.Bind(fd, sa); err != nil {
+		return -1, fmt.Errorf("bind %s: %w", ap, err)
+	}
+	if err = unix.Listen(fd, Somaxconn()); err != nil {
+		return -1, fmt.Errorf("listen %s: %w", ap, err)
+	}
+	return fd, nil
+}
+
+// Somaxconn is the kernel's listen backlog ceiling, from
+// /proc/sys/net/core/somaxconn (4096 if it cannot be read).
+func Somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 4096
+	}
+	return n
+}
+
+// LocalAddr is the address a socket is bound to.
+func LocalAddr(fd int) (netip.AddrPort, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return sockaddrToAddrPort(sa), nil
+}
+
+func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// Accept takes one pending connection from a listening socket as a
+// non-blocking, close-on-exec descriptor. It returns EAGAIN when none is
+// waiting. It does not fetch the peer's address (see AppendPeerAddr), so it
+// allocates nothing.
+func Accept(listener int) (int, error) {
+	for {
+		fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(listener), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if errno == 0 {
+			return int(fd), nil
+		}
+		if errno != unix.EINTR {
+			return -1, errno
+		}
+	}
+}
+
+// AppendPeerAddr appends the IP address of fd's peer to dst, or "-" if it is
+// unknown, without allocating.
+func AppendPeerAddr(dst []byte, fd int) []byte {
+	var rsa unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrAny)
+	_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if errno != 0 {
+		return append(dst, '-')
+	}
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		return netip.AddrFrom4(in4.Addr).AppendTo(dst)
+	case unix.AF_INET6:
+		in6 := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		return netip.AddrFrom16(in6.Addr).Unmap().AppendTo(dst)
+	}
+	return append(dst, '-')
+}
