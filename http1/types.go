@@ -2,6 +2,10 @@
 // connection's buffer and writes responses, with the keep-alive and
 // pipelining rules of both versions. It knows nothing of TLS or of files on
 // disk: a response names an open file descriptor and the server moves it.
+//
+// The engine is sans-I/O: Engine.Serve takes the bytes a connection has
+// received, answers every complete request at their start into an Output,
+// and says how many bytes it consumed and what the connection does next.
 package http1
 
 // Method is a request method.
@@ -31,13 +35,16 @@ const MaxHeaders = 64
 // parsed and is valid only until that buffer is reused; parsing allocates
 // nothing.
 type Request struct {
-	Method  Method
-	Minor   uint8  // HTTP/1.Minor: 0 or 1
-	Path    []byte // percent-decoded, normalised; always starts with '/'
-	RawPath []byte // the request-target's path exactly as sent
-	Query   []byte // after '?', not decoded, without the '?'
+	Method Method
+	Minor  uint8 // HTTP/1.Minor: 0 or 1 (1.2 and later minors are served as 1.1)
+	// Path is the request target's path, percent-decoded and normalised in
+	// place: it always starts with '/', has no empty, "." or ".." segments
+	// and holds no control characters. The raw form is overwritten.
+	Path  []byte
+	Query []byte // after '?', not decoded, without the '?'
 
-	// Headers the server acts on, found while parsing.
+	// Headers the server acts on, found while parsing. Host is the
+	// authority of an absolute-form target when the request has one.
 	Host            []byte
 	Connection      []byte
 	AcceptEncoding  []byte
@@ -48,33 +55,52 @@ type Request struct {
 	ContentType     []byte
 	ContentLength   int64 // -1 when absent
 
-	Headers    [MaxHeaders]Header
+	Headers    [MaxHeaders]Header // every header in order, the ones above included
 	NumHeaders int
 
-	Body      []byte
-	KeepAlive bool // the client allows the connection to stay open
-	HTTPS     bool // set by the server: the request arrived over TLS
+	Body           []byte
+	KeepAlive      bool // the client allows the connection to stay open
+	ExpectContinue bool // an HTTP/1.1 client sent "Expect: 100-continue"
+	HTTPS          bool // the request arrived over TLS
+
+	facts headFacts // gathered while parsing, judged once the head is complete
 }
 
-// Response is what a handler fills in. The server turns it into bytes with
+// headFacts are what the parser notes about framing and connection headers
+// while it walks the header lines.
+type headFacts struct {
+	sawHost, sawContentLength, sawTransferEncoding bool
+	connectionClose, connectionKeepAlive           bool
+	lastCodingChunked, unknownCoding               bool
+	expectOther, absoluteForm                      bool
+}
+
+// Response is what a handler fills in. The engine turns it into bytes with
 // keep-alive, Date and configured headers added.
 type Response struct {
-	Status      int
+	// Status is the response status, 200 after Reset. A value outside
+	// 200..599 is answered as 500.
+	Status int
+	// ContentType, when not empty, is sent as the Content-Type header.
 	ContentType string
 	// Extra holds extra response header lines, each "Name: value\r\n".
-	// The server hands the handler a pooled slice of zero length, so
+	// The engine hands the handler a pooled slice of zero length, so
 	// appending to it does not allocate.
 	Extra []byte
 
-	// Body is sent as is, unless File is set.
+	// Body is sent as is, unless File is set. The engine copies it, so the
+	// handler may reuse its storage once it returns. A status of 400 or more
+	// with no Body, no File and no ContentType gets the engine's HTML error page.
 	Body []byte
 
 	// File, when >= 0, is an open descriptor whose bytes
 	// [FileOffset, FileOffset+FileLength) form the body; the server sends it
-	// with sendfile and closes it when done.
+	// with sendfile and closes it when done (at once for HEAD), unless
+	// KeepFile is set because the handler caches the descriptor.
 	File       int
 	FileOffset int64
 	FileLength int64
+	KeepFile   bool
 
 	// Close asks the server to close the connection after this response.
 	Close bool
@@ -91,5 +117,30 @@ func (r *Response) AddHeader(name, value string) {
 // Reset readies r for the next request on the same connection.
 // It keeps Extra's storage.
 func (r *Response) Reset() {
-	*r = Response{Extra: r.Extra[:0], File: -1}
+	*r = Response{Status: 200, Extra: r.Extra[:0], File: -1}
+}
+
+// Header returns the value of the first header called name (compared
+// without regard to ASCII case), or nil.
+func (r *Request) Header(name string) []byte {
+	for i := range r.NumHeaders {
+		if equalFold(r.Headers[i].Name, name) {
+			return r.Headers[i].Value
+		}
+	}
+	return nil
+}
+
+// reset clears r for parsing the next request. The Headers array is left as
+// is: only Headers[:NumHeaders] is meaningful.
+func (r *Request) reset() {
+	r.Method, r.Minor = MethodUnknown, 0
+	r.Path, r.Query = nil, nil
+	r.Host, r.Connection, r.AcceptEncoding = nil, nil, nil
+	r.IfModifiedSince, r.IfNoneMatch, r.Range = nil, nil, nil
+	r.Authorization, r.ContentType, r.ContentLength = nil, nil, -1
+	r.NumHeaders = 0
+	r.Body = nil
+	r.KeepAlive, r.ExpectContinue, r.HTTPS = false, false, false
+	r.facts = headFacts{}
 }

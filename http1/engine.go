@@ -1,0 +1,190 @@
+package http1
+
+// Handler answers a parsed request by filling in resp, which arrives Reset.
+// It runs on an event loop thread and must not block. req and everything it
+// points to are valid only during the call.
+type Handler interface {
+	ServeHTTP1(req *Request, resp *Response)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(req *Request, resp *Response)
+
+// ServeHTTP1 calls f(req, resp).
+func (f HandlerFunc) ServeHTTP1(req *Request, resp *Response) { f(req, resp) }
+
+// Defaults for the limits of an Engine left at zero (Lwan's
+// request_buffer_size and max_post_data_size).
+const (
+	DefaultMaxRequestSize = 4096
+	DefaultMaxBodySize    = 40960
+)
+
+// Limits on what one call to Serve queues before it returns ServeMore, so a
+// client pipelining many requests cannot make one connection hold much
+// memory or many open files.
+const (
+	maxQueuedBytes = 64 << 10
+	maxQueuedFiles = 16
+)
+
+// Engine answers HTTP/1 requests for one event loop: its settings, plus
+// scratch space for the request being served, so serving allocates nothing.
+// It is not safe for concurrent use; each loop has its own.
+type Engine struct {
+	Handler Handler
+	// MaxRequestSize bounds the request line and headers, in bytes; the
+	// server's read buffer must hold at least this much. 0 means
+	// DefaultMaxRequestSize.
+	MaxRequestSize int
+	// MaxBodySize bounds a request body; larger ones get 413. 0 means
+	// DefaultMaxBodySize; a negative value refuses every body.
+	MaxBodySize int64
+	// Date is the Date header's value (an IMF-fixdate), refreshed by the
+	// loop once a second; when empty no Date header is sent.
+	Date []byte
+	// ServerName is the Server header's value; when empty none is sent.
+	ServerName string
+	// ExtraHeaders are configured header lines ("Name: value\r\n" each)
+	// added to every response.
+	ExtraHeaders []byte
+	// HTTPSHeaders are added to every response on a TLS connection, after
+	// ExtraHeaders (Strict-Transport-Security, for one).
+	HTTPSHeaders []byte
+
+	req  Request
+	resp Response
+}
+
+// Next is what a connection does after Serve returns. In every case the
+// server first writes out whatever Serve queued in the Output.
+type Next uint8
+
+const (
+	// KeepAlive: all input was consumed and the connection stays open; wait
+	// for the next request under the keep-alive timeout.
+	KeepAlive Next = iota + 1
+	// ReadMore: in[Consumed:] is the start of a request; keep those bytes at
+	// the front of the buffer, read more after them and call Serve again.
+	ReadMore
+	// ServeMore: the Output holds as much as one call may queue; once it is
+	// written call Serve again on in[Consumed:], before reading.
+	ServeMore
+	// Close: close the connection once the output is written; any input
+	// left is ignored.
+	Close
+)
+
+// String names the value, for logs and test failures.
+func (n Next) String() string {
+	switch n {
+	case KeepAlive:
+		return "KeepAlive"
+	case ReadMore:
+		return "ReadMore"
+	case ServeMore:
+		return "ServeMore"
+	case Close:
+		return "Close"
+	}
+	return "Next(?)"
+}
+
+// Result is what Serve did with its input.
+type Result struct {
+	Consumed int  // bytes of in fully answered
+	Next     Next // what the connection does next
+	// Need, with ReadMore, is the size the incomplete request will have
+	// from in[Consumed:] when whole, once its head is known and only the
+	// body is missing; the buffer must grow to hold it. 0 otherwise, and
+	// then MaxRequestSize bytes of buffer are enough to finish the head.
+	Need int
+}
+
+// continueLine is the interim response to "Expect: 100-continue".
+const continueLine = "HTTP/1.1 100 Continue\r\n\r\n"
+
+// Serve answers every complete request at the start of in, appending the
+// responses to out in order, so pipelined requests read together are
+// written together. https says the connection is TLS. Call Serve once per
+// batch of new input (or after ServeMore): with a request whose head is
+// complete, whose body has not begun and which asked for 100-continue, each
+// call queues one "100 Continue".
+//
+// After a response that closes the connection nothing more is served. Error
+// responses made by the engine for requests it cannot frame (400, 411, 413,
+// 414, 417, 431, 501, 505) close the connection.
+func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
+	consumed, served := 0, 0
+	for {
+		rest := in[consumed:]
+		if len(rest) == 0 {
+			return Result{Consumed: consumed, Next: KeepAlive}
+		}
+		if served > 0 && (out.pendingBytes() >= maxQueuedBytes || out.pendingFiles() >= maxQueuedFiles) {
+			return Result{Consumed: consumed, Next: ServeMore}
+		}
+		req := &e.req
+		headLen, status := Parse(rest, req, e.maxRequestSize())
+		if status != 0 {
+			e.AppendError(out, status, https)
+			return Result{Consumed: consumed, Next: Close}
+		}
+		if headLen == 0 {
+			return Result{Consumed: consumed, Next: ReadMore}
+		}
+		bodyLen := max(req.ContentLength, 0)
+		if bodyLen > e.maxBodySize() {
+			e.AppendError(out, StatusContentTooLarge, https)
+			return Result{Consumed: consumed, Next: Close}
+		}
+		total := headLen + int(bodyLen)
+		if len(rest) < total {
+			if req.ExpectContinue && len(rest) == headLen {
+				out.buf = append(out.buf, continueLine...)
+			}
+			return Result{Consumed: consumed, Next: ReadMore, Need: total}
+		}
+		req.Body = rest[headLen:total]
+		req.HTTPS = https
+		consumed += total
+		served++
+		if closing := e.answer(req, https, out); closing {
+			return Result{Consumed: consumed, Next: Close}
+		}
+	}
+}
+
+// answer runs the handler for a complete request (or answers 405 for an
+// unknown method) and renders the response. It reports whether the
+// connection closes after it.
+func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
+	resp := &e.resp
+	resp.Reset()
+	if req.Method == MethodUnknown {
+		resp.Status = StatusMethodNotAllowed
+		resp.Extra = append(resp.Extra, allowHeader...)
+	} else {
+		e.Handler.ServeHTTP1(req, resp)
+	}
+	closing = resp.Close || !req.KeepAlive
+	e.render(req, resp, closing, https, out)
+	return closing
+}
+
+func (e *Engine) maxRequestSize() int {
+	if e.MaxRequestSize <= 0 {
+		return DefaultMaxRequestSize
+	}
+	return e.MaxRequestSize
+}
+
+func (e *Engine) maxBodySize() int64 {
+	switch {
+	case e.MaxBodySize == 0:
+		return DefaultMaxBodySize
+	case e.MaxBodySize < 0:
+		return 0
+	}
+	return e.MaxBodySize
+}

@@ -1,0 +1,120 @@
+package http1
+
+import "strconv"
+
+// render appends the response to out: status line, Date, Server,
+// Content-Length, Content-Type, Connection, the configured headers, the
+// handler's headers, the empty line and the body (none for HEAD, 1xx, 204
+// and 304; for HEAD the length of the body it would have had).
+func (e *Engine) render(req *Request, resp *Response, closing, https bool, out *Output) {
+	status := resp.Status
+	if status < 200 || status >= 600 || (resp.File >= 0 && (resp.FileOffset < 0 || resp.FileLength < 0)) {
+		e.dropFile(resp, out)
+		resp.Reset()
+		status = StatusInternalServerError
+	}
+	if status >= 400 && len(resp.Body) == 0 && resp.File < 0 && resp.ContentType == "" {
+		resp.Body = ErrorPage(status)
+		resp.ContentType = errorPageType
+	}
+	bodyAllowed := status != StatusNoContent && status != StatusNotModified
+
+	b := e.appendCommonHeaders(out.buf, status)
+	if bodyAllowed {
+		length := int64(len(resp.Body))
+		if resp.File >= 0 {
+			length = resp.FileLength
+		}
+		b = appendContentLength(b, length)
+	}
+	if resp.ContentType != "" {
+		b = appendHeader(b, "Content-Type: ", resp.ContentType)
+	}
+	switch {
+	case closing:
+		b = append(b, "Connection: close\r\n"...)
+	case req.Minor == 0:
+		b = append(b, "Connection: keep-alive\r\n"...)
+	}
+	b = e.appendConfiguredHeaders(b, https)
+	b = append(b, resp.Extra...)
+	b = append(b, "\r\n"...)
+
+	sendBody := bodyAllowed && req.Method != MethodHead
+	if sendBody && resp.File < 0 {
+		b = append(b, resp.Body...)
+	}
+	out.buf = b
+	if resp.File >= 0 {
+		if sendBody {
+			out.appendFile(resp.File, resp.FileOffset, resp.FileLength, !resp.KeepFile)
+		} else {
+			e.dropFile(resp, out)
+		}
+	}
+}
+
+// errorPageType is the Content-Type of the engine's error pages.
+const errorPageType = "text/html; charset=utf-8"
+
+// AppendError appends a complete response with the given status and the
+// engine's HTML error page, saying "Connection: close": the server sends it
+// and closes, as for 408 when a client is too slow to send its request.
+// https says the connection is TLS.
+func (e *Engine) AppendError(out *Output, status int, https bool) {
+	if status < 400 || status >= 600 {
+		status = StatusInternalServerError
+	}
+	page := ErrorPage(status)
+	b := e.appendCommonHeaders(out.buf, status)
+	b = appendContentLength(b, int64(len(page)))
+	b = appendHeader(b, "Content-Type: ", errorPageType)
+	b = append(b, "Connection: close\r\n"...)
+	if status == StatusMethodNotAllowed {
+		b = append(b, allowHeader...)
+	}
+	b = e.appendConfiguredHeaders(b, https)
+	b = append(b, "\r\n"...)
+	out.buf = append(b, page...)
+}
+
+// appendCommonHeaders appends the status line, Date and Server.
+func (e *Engine) appendCommonHeaders(b []byte, status int) []byte {
+	b = append(b, statusLines[status]...)
+	if len(e.Date) > 0 {
+		b = append(b, "Date: "...)
+		b = append(b, e.Date...)
+		b = append(b, "\r\n"...)
+	}
+	if e.ServerName != "" {
+		b = appendHeader(b, "Server: ", e.ServerName)
+	}
+	return b
+}
+
+func (e *Engine) appendConfiguredHeaders(b []byte, https bool) []byte {
+	b = append(b, e.ExtraHeaders...)
+	if https {
+		b = append(b, e.HTTPSHeaders...)
+	}
+	return b
+}
+
+// dropFile closes the response's file when it will not be sent.
+func (e *Engine) dropFile(resp *Response, out *Output) {
+	if resp.File >= 0 {
+		out.closeFile(fileRange{fd: resp.File, close: !resp.KeepFile})
+	}
+}
+
+func appendHeader(b []byte, nameColonSpace, value string) []byte {
+	b = append(b, nameColonSpace...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+func appendContentLength(b []byte, n int64) []byte {
+	b = append(b, "Content-Length: "...)
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, "\r\n"...)
+}
