@@ -1,0 +1,579 @@
+#!/usr/bin/env bash
+# bench/run.sh — lwango's benchmark rig.
+#
+# Builds lwango and a Go net/http peer, writes an nginx config, and measures all
+# three in the same run on the same machine: each server pinned to CPU 0, wrk
+# pinned to CPU 1. Prints req/s (or CPU time, or bytes) per server and the ratio
+# lwango / peer. See bench/README.md for what each scenario means.
+#
+# Exit status: 0 only if every requested measurement produced a number.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: bench/run.sh [options] [scenario ...]
+
+scenarios (default: hello close static):
+  hello          keep-alive GET /hello                      req/s
+  close          GET /hello with "Connection: close"        req/s
+  static         keep-alive GET of a 1 KiB static file      req/s
+  tls-hello      keep-alive GET /hello over TLS 1.3         req/s
+  tls-handshake  server CPU per full TLS 1.3 handshake      µs  (lower is better)
+  memory         resident memory per idle keep-alive conn   bytes (lower is better)
+  all            every scenario above
+
+options:
+  -d DURATION  wrk duration per measurement (default 10s)
+  -w DURATION  wrk warm-up before each measurement, 0 to skip (default 2s)
+  -c N         wrk connections (default 64)
+  -r N         repeat each measurement N times and report the median (default 1)
+  -n N         idle connections for the memory scenario (default 10000)
+  -s LIST      servers, comma-separated (default lwango,nethttp,nginx)
+  -g GROUP     TLS key exchange group, IANA name (default x25519)
+  -P N         GOMAXPROCS for the net/http peer (default: unset; the runtime
+               then follows the one-CPU affinity mask, i.e. 1)
+  -k           keep the temporary directory (configs, logs, wrk output)
+  -h           this help
+EOF
+}
+
+duration=10s
+warmup=2s
+connections=64
+repeats=1
+idle_connections=10000
+servers=lwango,nethttp,nginx
+tls_group=x25519
+nethttp_gomaxprocs=
+keep_temp=0
+while getopts d:w:c:r:n:s:g:P:kh option; do
+	case $option in
+	d) duration=$OPTARG ;;
+	w) warmup=$OPTARG ;;
+	c) connections=$OPTARG ;;
+	r) repeats=$OPTARG ;;
+	n) idle_connections=$OPTARG ;;
+	s) servers=$OPTARG ;;
+	g) tls_group=$OPTARG ;;
+	P) nethttp_gomaxprocs=$OPTARG ;;
+	k) keep_temp=1 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+all_scenarios=(hello close static tls-hello tls-handshake memory)
+scenarios=("$@")
+[[ ${#scenarios[@]} -eq 0 ]] && scenarios=(hello close static)
+[[ " ${scenarios[*]} " == *" all "* ]] && scenarios=("${all_scenarios[@]}")
+for scenario in "${scenarios[@]}"; do
+	[[ " ${all_scenarios[*]} " == *" $scenario "* ]] || { echo "run.sh: unknown scenario '$scenario'" >&2; usage >&2; exit 2; }
+done
+IFS=, read -r -a server_list <<<"$servers"
+for server in "${server_list[@]}"; do
+	case $server in lwango | nethttp | nginx) ;; *) echo "run.sh: unknown server '$server'" >&2; exit 2 ;; esac
+done
+[[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -r needs a positive integer" >&2; exit 2; }
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || die "$1 not found (apt-get install -y ${2:-$1})"; }
+need go golang
+need wrk
+need nginx
+need taskset util-linux
+need curl
+need openssl
+[[ $(nproc) -ge 2 ]] || die "needs at least 2 CPUs (server on CPU 0, wrk on CPU 1)"
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d /tmp/lwango-bench.XXXXXX)
+chmod 755 "$work" # nginx workers may run as nobody and must read the static dir
+server_pid=
+start_error=
+
+cleanup() {
+	[[ -n $server_pid ]] && stop_server
+	if [[ $keep_temp == 1 ]]; then
+		echo "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- the site
+
+hello_body='Hello, World!'
+www=$work/www
+mkdir -p "$www"
+chmod 755 "$www"
+# A 1 KiB text file: the "small static file" every server serves.
+(set +o pipefail; yes 'lwango benchmark static file, 1 KiB of text.' | head -c 1024 >"$www/small.txt")
+echo '<!doctype html><title>bench</title>' >"$www/index.html"
+chmod 644 "$www"/*
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+	-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+	-keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null || die "openssl could not make a certificate"
+chmod 644 "$work/key.pem"
+
+# ------------------------------------------------------------------ builds
+
+declare -A build_error=()
+echo "building in $work ..."
+if ! (cd "$repo" && go build -o "$work/lwango" .) >"$work/lwango-build.log" 2>&1; then
+	build_error[lwango]="build failed: $(grep -v '^#' "$work/lwango-build.log" | head -1)"
+fi
+(cd "$repo" && go build -o "$work/nethttp" ./bench/peers/nethttp) || die "cannot build the net/http peer"
+(cd "$repo" && go build -o "$work/idlemem" ./bench/idlemem) || die "cannot build bench/idlemem"
+
+# ----------------------------------------------------------------- configs
+
+declare -A plain_port=([lwango]=18080 [nethttp]=18081 [nginx]=18082)
+declare -A tls_port=([lwango]=18443 [nethttp]=18444 [nginx]=18445)
+
+# nginx_group maps an IANA group name onto OpenSSL's spelling.
+nginx_group() {
+	case ${1,,} in
+	x25519) echo X25519 ;;
+	secp256r1) echo prime256v1 ;;
+	secp384r1) echo secp384r1 ;;
+	x25519mlkem768) echo X25519MLKEM768 ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# write_lwango_config MODE writes lwango's TOML for MODE (plain or tls).
+write_lwango_config() {
+	local file=$work/lwango-$1.toml
+	{
+		echo "listener = \"127.0.0.1:${plain_port[lwango]}\""
+		echo 'quiet = true'
+		echo 'threads = 1'
+		echo 'keep_alive_timeout = 120'
+		if [[ $1 == tls ]]; then
+			echo '[tls_listener]'
+			echo "address = \"127.0.0.1:${tls_port[lwango]}\""
+			echo "cert = \"$work/cert.pem\""
+			echo "key = \"$work/key.pem\""
+			echo "groups = [\"$tls_group\"]"
+			echo 'min_version = "1.3"'
+		fi
+		echo '[[site.serve_files]]'
+		echo 'prefix = "/"'
+		echo "path = \"$www\""
+		echo '[[site.hello]]'
+		echo 'prefix = "/hello"'
+	} >"$file"
+	echo "$file"
+}
+
+# write_nginx_config MODE writes nginx.conf for MODE (plain or tls).
+write_nginx_config() {
+	local prefix=$work/nginx-$1 listen
+	mkdir -p "$prefix/logs"
+	if [[ $1 == tls ]]; then
+		listen="listen 127.0.0.1:${tls_port[nginx]} ssl;
+		ssl_certificate $work/cert.pem;
+		ssl_certificate_key $work/key.pem;
+		ssl_protocols TLSv1.3;
+		ssl_ecdh_curve $(nginx_group "$tls_group");
+		ssl_session_tickets off;
+		ssl_session_cache off;"
+	else
+		listen="listen 127.0.0.1:${plain_port[nginx]};"
+	fi
+	cat >"$prefix/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $prefix/nginx.pid;
+error_log $prefix/logs/error.log warn;
+events {
+	worker_connections 19000;
+	use epoll;
+}
+http {
+	access_log off;
+	server_tokens off;
+	sendfile on;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	types {
+		text/plain txt;
+		text/html html;
+	}
+	default_type application/octet-stream;
+	client_body_temp_path $prefix/client_body;
+	proxy_temp_path $prefix/proxy;
+	fastcgi_temp_path $prefix/fastcgi;
+	uwsgi_temp_path $prefix/uwsgi;
+	scgi_temp_path $prefix/scgi;
+	server {
+		$listen
+		location = /hello {
+			default_type text/plain;
+			return 200 "$hello_body";
+		}
+		location / {
+			root $www;
+		}
+	}
+}
+EOF
+	echo "$prefix"
+}
+
+# ------------------------------------------------------ server lifecycle
+
+# port_busy PORT succeeds if something already listens on 127.0.0.1:PORT.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_server NAME MODE starts NAME pinned to CPU 0 in MODE (plain, tls) and
+# checks that it serves the site. On failure it sets start_error and fails.
+start_server() {
+	local name=$1 mode=$2 log=$work/$1-$2.log port=${plain_port[$1]}
+	[[ $mode == tls ]] && port=${tls_port[$1]}
+	if [[ -n ${build_error[$name]:-} ]]; then
+		start_error="${build_error[$name]}"
+		return 1
+	fi
+	for busy in "$port" "${plain_port[$name]}"; do
+		if port_busy "$busy"; then
+			start_error="port $busy is already in use"
+			return 1
+		fi
+	done
+	case $name in
+	lwango)
+		taskset -c 0 "$work/lwango" -c "$(write_lwango_config "$mode")" >"$log" 2>&1 &
+		;;
+	nethttp)
+		local address=(-addr "127.0.0.1:$port")
+		[[ $mode == tls ]] && address=(-tls-addr "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" -groups "$tls_group")
+		env ${nethttp_gomaxprocs:+GOMAXPROCS=$nethttp_gomaxprocs} \
+			taskset -c 0 "$work/nethttp" -root "$www" "${address[@]}" >"$log" 2>&1 &
+		;;
+	nginx)
+		local prefix
+		prefix=$(write_nginx_config "$mode")
+		taskset -c 0 nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" >"$log" 2>&1 &
+		log=$prefix/logs/error.log
+		;;
+	esac
+	server_pid=$!
+
+	local scheme=http curl_tls=()
+	[[ $mode == tls ]] && scheme=https curl_tls=(-k --tlsv1.3)
+	local url=$scheme://127.0.0.1:$port
+	for _ in $(seq 100); do
+		kill -0 "$server_pid" 2>/dev/null || break
+		curl -s -o /dev/null "${curl_tls[@]}" "$url/hello" && break
+		sleep 0.1
+	done
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+		start_error="exited at start: $(tail -n 1 "$log" 2>/dev/null)"
+		return 1
+	fi
+	local body
+	if ! body=$(curl -sf "${curl_tls[@]}" "$url/hello"); then
+		if [[ $mode == tls ]] && curl -sf -o /dev/null "http://127.0.0.1:${plain_port[$name]}/hello"; then
+			start_error="no TLS: serves cleartext but nothing answers TLS 1.3 on :$port (TLS not implemented yet?)"
+		else
+			start_error="not answering $url/hello: $(tail -n 1 "$log" 2>/dev/null)"
+		fi
+		stop_server
+		return 1
+	fi
+	if [[ $body != "$hello_body" ]]; then
+		start_error="/hello answered '${body:0:40}', not '$hello_body'"
+		stop_server
+		return 1
+	fi
+	if ! curl -sf "${curl_tls[@]}" -o "$work/fetched.txt" "$url/small.txt" || ! cmp -s "$work/fetched.txt" "$www/small.txt"; then
+		start_error="/small.txt is not served byte for byte"
+		stop_server
+		return 1
+	fi
+	return 0
+}
+
+# stop_server stops the running server (SIGTERM, then SIGKILL after 5 s).
+stop_server() {
+	[[ -n $server_pid ]] || return 0
+	kill -TERM "$server_pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=
+}
+
+# ---------------------------------------------------------------- probes
+
+# tree_pids PID prints PID and all its descendants (nginx: master + worker).
+tree_pids() {
+	local pids=("$1") i=0 children
+	while ((i < ${#pids[@]})); do
+		for children in /proc/"${pids[i]}"/task/*/children; do
+			[[ -r $children ]] && pids+=($(<"$children"))
+		done
+		i=$((i + 1))
+	done
+	echo "${pids[@]}"
+}
+
+# cpu_ticks PID prints utime+stime, in clock ticks, of PID and its descendants.
+cpu_ticks() {
+	local total=0 pid stat fields
+	for pid in $(tree_pids "$1"); do
+		stat=$(<"/proc/$pid/stat") || continue
+		read -r -a fields <<<"${stat##*) }" # fields[0] is field 3 (state)
+		total=$((total + fields[11] + fields[12]))
+	done
+	echo "$total"
+}
+
+# wrk_run URL [wrk args] runs wrk on CPU 1 and sets wrk_rps and wrk_requests.
+# It fails, printing why, on socket errors, non-2xx/3xx responses or no requests.
+wrk_run() {
+	local url=$1 out=$work/wrk.out
+	shift
+	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
+		echo "wrk failed: $(tail -n 1 "$out")"
+		return 1
+	fi
+	cat "$out" >>"$work/wrk-all.log"
+	local errors non2xx
+	errors=$(grep -E '^ *Socket errors:' "$out" || true)
+	non2xx=$(grep -E '^ *Non-2xx or 3xx responses:' "$out" || true)
+	wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	wrk_requests=$(awk '/requests in/ {print $1}' "$out")
+	if [[ -n $errors ]]; then
+		echo "wrk reported ${errors# *}"
+		return 1
+	fi
+	if [[ -n $non2xx ]]; then
+		echo "wrk reported ${non2xx# *}"
+		return 1
+	fi
+	if [[ -z $wrk_rps || -z $wrk_requests || $wrk_requests == 0 ]]; then
+		echo "wrk completed no requests"
+		return 1
+	fi
+}
+
+# warm_up URL [wrk args] runs wrk for the warm-up time, ignoring the result.
+warm_up() {
+	[[ $warmup == 0 || $warmup == 0s ]] && return 0
+	local url=$1
+	shift
+	taskset -c 1 wrk -t1 -c"$connections" -d"$warmup" "$@" "$url" >/dev/null 2>&1 || true
+}
+
+# full_handshakes_only PORT fails if the server on PORT lets a client resume a
+# TLS session, which would make the handshake figure a resumption figure.
+full_handshakes_only() {
+	local session=$work/session.pem request='GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+	rm -f "$session"
+	printf "$request" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -tls1_3 -ign_eof -sess_out "$session" >/dev/null 2>&1 || true
+	[[ -s $session ]] || return 0
+	if printf "$request" | timeout 10 openssl s_client -connect "127.0.0.1:$1" -tls1_3 -ign_eof -sess_in "$session" 2>/dev/null | grep -q '^Reused'; then
+		echo "the server resumed a TLS session; turn session tickets/cache off"
+		return 1
+	fi
+}
+
+# -------------------------------------------------------------- scenarios
+
+# measure SCENARIO NAME prints one measurement of SCENARIO against the running
+# server NAME, or the reason it failed (and fails).
+measure() {
+	local scenario=$1 name=$2 port=${plain_port[$2]}
+	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]}
+	case $scenario in
+	hello) wrk_run "$plain/hello" && echo "$wrk_rps" ;;
+	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps" ;;
+	static) wrk_run "$plain/small.txt" && echo "$wrk_rps" ;;
+	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps" ;;
+	tls-handshake)
+		local before after
+		before=$(cpu_ticks "$server_pid")
+		wrk_run "$secure/hello" -H 'Connection: close' || return 1
+		after=$(cpu_ticks "$server_pid")
+		# one request per connection: each completed request is one full handshake
+		awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$wrk_requests" \
+			'BEGIN { printf "%.1f\n", ticks * 1e6 / hz / n }'
+		;;
+	memory)
+		local out=$work/idlemem-$name.out
+		if ! taskset -c 1 "$work/idlemem" -addr "127.0.0.1:$port" -pid "$server_pid" -n "$idle_connections" >"$out" 2>&1; then
+			tail -n 1 "$out"
+			return 1
+		fi
+		cat "$out" >&2
+		awk -F': ' '/^bytes per idle connection:/ {print $2}' "$out"
+		;;
+	esac
+}
+
+# warm SCENARIO NAME warms the server up the way SCENARIO will load it.
+warm() {
+	local plain=http://127.0.0.1:${plain_port[$2]} secure=https://127.0.0.1:${tls_port[$2]}
+	case $1 in
+	hello) warm_up "$plain/hello" ;;
+	close) warm_up "$plain/hello" -H 'Connection: close' ;;
+	static) warm_up "$plain/small.txt" ;;
+	tls-hello) warm_up "$secure/hello" ;;
+	tls-handshake) warm_up "$secure/hello" -H 'Connection: close' ;;
+	esac
+}
+
+# median prints the median of its numeric arguments.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+phase_of() {
+	case $1 in
+	hello | close | static) echo plain ;;
+	tls-hello | tls-handshake) echo tls ;;
+	memory) echo memory ;;
+	esac
+}
+
+declare -A result=() failure=()
+failed=0
+
+record_failure() { # SCENARIO NAME REASON
+	failure[$1/$2]=$3
+	failed=1
+	echo "  $2 $1: FAILED: $3"
+}
+
+run_phase() {
+	local phase=$1 name scenario outcome values value run
+	local wanted=()
+	for scenario in "${scenarios[@]}"; do
+		[[ $(phase_of "$scenario") == "$phase" ]] && wanted+=("$scenario")
+	done
+	[[ ${#wanted[@]} -gt 0 ]] || return 0
+	local mode=plain
+	[[ $phase == tls ]] && mode=tls
+	for name in "${server_list[@]}"; do
+		echo "== $name ($phase)"
+		if ! start_server "$name" "$mode"; then
+			for scenario in "${wanted[@]}"; do record_failure "$scenario" "$name" "did not start: $start_error"; done
+			continue
+		fi
+		for scenario in "${wanted[@]}"; do
+			if [[ $scenario == tls-handshake ]] && ! outcome=$(full_handshakes_only "${tls_port[$name]}"); then
+				record_failure "$scenario" "$name" "$outcome"
+				continue
+			fi
+			warm "$scenario" "$name"
+			values=()
+			for run in $(seq "$repeats"); do
+				if ! value=$(measure "$scenario" "$name"); then
+					record_failure "$scenario" "$name" "$value"
+					values=()
+					break
+				fi
+				values+=("$value")
+			done
+			if [[ ${#values[@]} -gt 0 ]]; then
+				result[$scenario/$name]=$(median "${values[@]}")
+				echo "  $scenario: ${values[*]}"
+			fi
+		done
+		stop_server
+	done
+}
+
+# ------------------------------------------------------------------ report
+
+unit_of() {
+	case $1 in
+	tls-handshake) echo 'CPU µs/handshake' ;;
+	memory) echo 'bytes/idle conn' ;;
+	*) echo 'req/s' ;;
+	esac
+}
+
+# cell SCENARIO NAME prints the figure, or FAILED / no TLS.
+cell() {
+	if [[ -n ${result[$1/$2]:-} ]]; then
+		printf '%.0f' "${result[$1/$2]}"
+	elif [[ ${failure[$1/$2]:-} == *"no TLS"* ]]; then
+		echo 'no TLS'
+	else
+		echo 'FAILED'
+	fi
+}
+
+# ratio SCENARIO A B prints A / B, or - when either is missing.
+ratio() {
+	local a=${result[$1/$2]:-} b=${result[$1/$3]:-}
+	if [[ -n $a && -n $b ]]; then
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+	else
+		echo -
+	fi
+}
+
+has_server() { [[ ",$servers," == *",$1,"* ]]; }
+
+declare -A label=([lwango]=lwango [nethttp]=net/http [nginx]=nginx)
+
+print_report() {
+	echo
+	echo "lwango benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
+	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3, ECDSA P-256 certificate, group $tls_group"
+	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}"
+	echo
+
+	local header=(scenario unit) name peer
+	for name in "${server_list[@]}"; do header+=("${label[$name]}"); done
+	local ratios=()
+	if has_server lwango; then
+		for peer in nethttp nginx; do has_server "$peer" && ratios+=("lwango/$peer"); done
+	fi
+	has_server nginx && has_server nethttp && ratios+=("nginx/nethttp")
+	for peer in "${ratios[@]}"; do header+=("${peer//nethttp/net\/http}"); done
+
+	{
+		(IFS=$'\t'; echo "${header[*]}")
+		local scenario row
+		for scenario in "${scenarios[@]}"; do
+			row=("$scenario" "$(unit_of "$scenario")")
+			for name in "${server_list[@]}"; do row+=("$(cell "$scenario" "$name")"); done
+			for peer in "${ratios[@]}"; do row+=("$(ratio "$scenario" "${peer%/*}" "${peer#*/}")"); done
+			(IFS=$'\t'; echo "${row[*]}")
+		done
+	} | column -t -s $'\t'
+	echo
+	echo "ratios are A / B of the figures: above 1 is better for req/s, below 1 is better for µs and bytes."
+
+	if [[ ${#failure[@]} -gt 0 ]]; then
+		echo
+		echo "failures:"
+		local key
+		for key in "${!failure[@]}"; do
+			echo "  ${key#*/} ${key%/*}: ${failure[$key]}"
+		done | sort
+	fi
+}
+
+run_phase plain
+run_phase tls
+run_phase memory
+print_report
+exit "$failed"
