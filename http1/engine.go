@@ -125,7 +125,7 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 			return Result{Consumed: consumed, Next: ServeMore}
 		}
 		req := &e.req
-		headLen, status := Parse(rest, req, e.maxRequestSize())
+		headLen, status := parseHead(rest, req, e.maxRequestSize())
 		if status != 0 {
 			e.AppendError(out, status, https)
 			return Result{Consumed: consumed, Next: Close}
@@ -145,6 +145,9 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 			}
 			return Result{Consumed: consumed, Next: ReadMore, Need: total}
 		}
+		// The request is whole: only now decode its path in place, so a head
+		// parsed again while its body arrives was never modified.
+		req.Path = cleanPath(req.Path)
 		req.Body = rest[headLen:total]
 		req.HTTPS = https
 		consumed += total

@@ -4,7 +4,8 @@ import "bytes"
 
 // Parse parses the request head (request line and header lines, up to and
 // including the empty line) at the start of in, in place: req's slices
-// point into in, and the path is decoded and normalised where it lies.
+// point into in, and the path is decoded and normalised where it lies, so
+// in is modified and must not be parsed again.
 //
 // It returns the head's length and status 0 when the head is complete and
 // acceptable; 0 and 0 when in holds only the start of a head; or 0 and the
@@ -17,6 +18,17 @@ import "bytes"
 // Parse does not judge the method: an unrecognised one is MethodUnknown
 // (the engine answers 405). Nor does it know the body size limit.
 func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
+	headLen, status = parseHead(in, req, maxHead)
+	if headLen > 0 {
+		req.Path = cleanPath(req.Path)
+	}
+	return headLen, status
+}
+
+// parseHead is Parse without the path's decoding: it leaves req.Path as
+// sent (but checked, so cleanPath cannot fail) and in untouched, so the
+// engine can parse a head again while it waits for the body.
+func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 	req.reset()
 	full := len(in) >= maxHead
 	if full {
@@ -150,11 +162,10 @@ func parseTarget(target []byte, req *Request) int {
 		req.Path = rootPath
 		return 0
 	}
-	path, ok := cleanPath(target)
-	if !ok {
+	if !checkPath(target) {
 		return StatusBadRequest
 	}
-	req.Path = path
+	req.Path = target
 	return 0
 }
 

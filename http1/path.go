@@ -4,46 +4,57 @@ package http1
 // Handlers only read Path, so one shared slice serves every such request.
 var rootPath = []byte("/")
 
-// cleanPath percent-decodes p and normalises it, both in place, and returns
-// the result, a prefix of p. p must start with '/'. Empty and "." segments
-// are dropped and ".." removes the segment before it, never climbing above
-// the root (RFC 3986 §5.2.4, applied after decoding so "%2e%2e" is ".." too).
-// A trailing '/' is kept. ok is false for a malformed escape or for a
-// control character after decoding (NUL, CR, LF, ...), which the caller
-// answers with 400.
-func cleanPath(p []byte) (clean []byte, ok bool) {
-	p, ok = percentDecode(p)
-	if !ok {
-		return nil, false
+// checkPath reports whether the raw path p (starting with '/') decodes
+// cleanly: every '%' is followed by two hex digits, and no byte, raw or
+// decoded, is a control character (NUL, CR, LF, ...). The engine answers
+// 400 otherwise.
+func checkPath(p []byte) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' {
+			var ok bool
+			if c, ok = decodeEscape(p, i); !ok {
+				return false
+			}
+			i += 2
+		}
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
 	}
-	return normalise(p), true
+	return true
 }
 
-// percentDecode decodes %XX escapes of p in place. It rejects a '%' not
-// followed by two hex digits and any control character, raw or decoded.
-func percentDecode(p []byte) ([]byte, bool) {
+// cleanPath percent-decodes the checked path p and normalises it, both in
+// place, and returns the result, a prefix of p. Empty and "." segments are
+// dropped and ".." removes the segment before it, never climbing above the
+// root (RFC 3986 §5.2.4, applied after decoding so that "%2e%2e" is ".."
+// too). A trailing '/' is kept.
+func cleanPath(p []byte) []byte {
+	if len(p) == 1 {
+		return p // "/", the shared rootPath included
+	}
 	w := 0
 	for r := 0; r < len(p); r++ {
 		c := p[r]
 		if c == '%' {
-			if r+2 >= len(p) {
-				return nil, false
-			}
-			hi, ok1 := unhex(p[r+1])
-			lo, ok2 := unhex(p[r+2])
-			if !ok1 || !ok2 {
-				return nil, false
-			}
-			c = hi<<4 | lo
+			c, _ = decodeEscape(p, r)
 			r += 2
-		}
-		if c < 0x20 || c == 0x7f {
-			return nil, false
 		}
 		p[w] = c
 		w++
 	}
-	return p[:w], true
+	return normalise(p[:w])
+}
+
+// decodeEscape decodes the "%XX" at p[i].
+func decodeEscape(p []byte, i int) (byte, bool) {
+	if i+2 >= len(p) {
+		return 0, false
+	}
+	hi, ok1 := unhex(p[i+1])
+	lo, ok2 := unhex(p[i+2])
+	return hi<<4 | lo, ok1 && ok2
 }
 
 // normalise removes empty, "." and ".." segments of the decoded path p in
