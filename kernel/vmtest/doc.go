@@ -1,0 +1,16 @@
+// Package vmtest runs programs, usually Go test binaries, inside a throwaway
+// QEMU guest booted from Debian's stock kernel with tls.ko loaded, so that
+// kernel TLS can be tested on machines (and in CI) whose own kernel lacks it.
+//
+// On first use Prepare fetches the kernel image and busybox-static with
+// `apt-get download` (nothing is installed on the host) and builds an image in
+// a cache outside the repository (DefaultCacheDir). Each Run appends the job
+// binaries to the image's initramfs, boots it (KVM only on kvm_intel/kvm_amd,
+// otherwise TCG; PVH boot of an uncompressed vmlinux; about 2.5 s of boot under
+// TCG), streams the serial console and returns every job's exit status.
+//
+// The package's own test, TestKernelPackageInGuest, builds the kernel
+// package's tests with the vmguest build tag, runs them in the guest and
+// fails unless each of them ran and passed; it runs under plain `go test` (a
+// missing qemu is a failure) and is skipped only with -short.
+package vmtest

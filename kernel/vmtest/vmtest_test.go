@@ -1,0 +1,114 @@
+package vmtest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testLog is an io.Writer that logs each write as one test log entry.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Helper()
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// kernelTests lists the TestKTLS* functions of the kernel package's test
+// files, whatever their build tags: every one of them must run and pass in
+// the guest.
+func kernelTests(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../ktls*_test.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no kernel/ktls*_test.go files (%v)", err)
+	}
+	var names []string
+	re := regexp.MustCompile(`(?m)^func (TestKTLS\w*)\(t \*testing\.T\)`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+// TestKernelPackageInGuest runs every kTLS test of package kernel, including
+// the vmguest-only ones, inside a QEMU guest whose kernel has tls.ko loaded.
+func TestKernelPackageInGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the QEMU guest suite (boots a VM; about 30 s under TCG)")
+	}
+	timeout := 8 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		timeout = min(timeout, time.Until(d)-10*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	log := testLog{t}
+
+	start := time.Now()
+	img, err := Prepare(ctx, DefaultCacheDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image ready in %v: %s", time.Since(start).Round(time.Millisecond), strings.ReplaceAll(img.Manifest, "\n", "; "))
+
+	start = time.Now()
+	bin := filepath.Join(t.TempDir(), "kernel.test")
+	if err := BuildTestBinary(ctx, "lwango/kernel", "vmguest", bin, log); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("guest test binary built in %v", time.Since(start).Round(time.Millisecond))
+
+	// openssl s_client is the TLS 1.3 peer that can insist on AES-256-GCM (Go's client cannot).
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Fatalf("openssl is needed in the guest (apt-get install openssl): %v", err)
+	}
+	hostFiles, err := WithLibraries(openssl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ABI tests compare the package with the uapi header; the guest kernel is Debian 12's, as is the header.
+	hostFiles = append(hostFiles, "/usr/include/linux/tls.h")
+
+	want := kernelTests(t)
+	results, err := img.Run(ctx, []Job{{
+		Name:   "kernel.test",
+		Binary: bin,
+		Args:   []string{"-test.v", "-test.count=1", "-test.run", "^TestKTLS", "-test.timeout", "5m"},
+		Env:    []string{"LWANGO_GUEST_OPENSSL=" + openssl},
+	}}, Options{Timeout: timeout - 5*time.Second, HostFiles: hostFiles, Console: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := results[0].Output
+	if results[0].ExitCode != 0 {
+		t.Errorf("kernel.test exited with status %d in the guest", results[0].ExitCode)
+	}
+	for _, name := range want {
+		if !strings.Contains(out, "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass in the guest", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(out) {
+		t.Error("guest test binary did not print PASS")
+	}
+	if strings.Contains(out, "--- SKIP") || strings.Contains(out, "--- FAIL") {
+		t.Error("guest output has skipped or failed tests")
+	}
+	if !t.Failed() {
+		t.Logf("all %d TestKTLS* tests of package kernel passed in the guest", len(want))
+	}
+}
