@@ -1,0 +1,28 @@
+package loop
+
+// expire closes every connection whose timeout has passed. A pending
+// request's deadline first lets the handler answer (HTTP 408).
+func (l *Loop[S]) expire() {
+	for !l.request.empty() {
+		c := &l.table[l.request.head]
+		if int32(c.expires-l.now) > 0 {
+			break
+		}
+		remove(l.table, &l.request, c)
+		l.stats.Expired.Add(1)
+		if c.flags&lingering != 0 {
+			l.release(c)
+			continue
+		}
+		l.handler.Expired(l, c)
+		l.close(c, false)
+	}
+	for !l.idle.empty() {
+		c := &l.table[l.idle.head]
+		if int32(c.expires-l.now) > 0 {
+			break
+		}
+		l.stats.Expired.Add(1)
+		l.close(c, false)
+	}
+}

@@ -1,0 +1,218 @@
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lwango/kernel"
+)
+
+// Listener is an address to accept connections on.
+type Listener struct {
+	// Addr is written as in lwan.conf: "*:8080", "host:port", "[::1]:port".
+	Addr string
+	// HTTPS marks connections accepted here with the TLS flag.
+	HTTPS bool
+}
+
+// Config sets up a Group.
+type Config struct {
+	Listeners []Listener
+	// Threads is the number of loops; 0 means one per CPU the process may use.
+	Threads int
+	// KeepAliveTimeout closes a connection idle (or stuck writing) this long.
+	KeepAliveTimeout time.Duration
+	// RequestTimeout is the request-read deadline: a request (or TLS
+	// handshake) started and not complete after it is expired. It also
+	// bounds how long a closed connection's input is drained.
+	RequestTimeout time.Duration
+	// Tick is the timeout granularity (default one second).
+	Tick time.Duration
+	// MaxConnections bounds the connection table (default: the open-file
+	// limit). Descriptors beyond it are closed as soon as accepted.
+	MaxConnections int
+	// NoPinning leaves the loops' threads free to run on any CPU.
+	NoPinning bool
+}
+
+// Group is a set of loops sharing one connection table, each with its own
+// listening socket on every configured address.
+type Group[S any] struct {
+	loops    []*Loop[S]
+	addrs    []netip.AddrPort
+	stopping atomic.Bool
+	running  sync.WaitGroup
+	started  bool
+}
+
+// New binds every listener once per loop (all loops on the same port, so
+// that a port 0 becomes one kernel-chosen port) and prepares the loops,
+// each with the handler newHandler makes for it. Nothing runs until Start,
+// so privileges may be dropped in between.
+func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], err error) {
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("loop: no listener configured")
+	}
+	if cfg.KeepAliveTimeout <= 0 || cfg.RequestTimeout <= 0 {
+		return nil, errors.New("loop: timeouts must be positive")
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	cpus, err := kernel.AllowedCPUs()
+	if err != nil {
+		return nil, fmt.Errorf("loop: %w", err)
+	}
+	threads := cfg.Threads
+	if threads <= 0 {
+		threads = len(cpus)
+	}
+	size, err := kernel.OpenFileLimit()
+	if err != nil {
+		return nil, fmt.Errorf("loop: %w", err)
+	}
+	if cfg.MaxConnections > 0 {
+		size = min(size, cfg.MaxConnections)
+	}
+	table := make([]Conn[S], size)
+
+	g = &Group[S]{}
+	defer func() {
+		if err != nil {
+			g.closeUnstarted()
+		}
+	}()
+	start := time.Now()
+	for i := range threads {
+		l := &Loop[S]{
+			id:      i,
+			cpu:     -1,
+			group:   g,
+			table:   table,
+			epfd:    -1,
+			wakefd:  -1,
+			events:  make([]kernel.Event, 256),
+			idle:    newTimeoutQueue(ticks(cfg.KeepAliveTimeout, cfg.Tick), inIdleQueue),
+			request: newTimeoutQueue(ticks(cfg.RequestTimeout, cfg.Tick), inRequestQueue),
+			start:   start,
+			tick:    cfg.Tick,
+			clock:   newClock(start),
+			scratch: make([]byte, 4096),
+		}
+		if !cfg.NoPinning {
+			l.cpu = cpus[i%len(cpus)]
+		}
+		l.handler = newHandler(l)
+		g.loops = append(g.loops, l)
+		if l.epfd, err = kernel.EpollCreate(); err != nil {
+			return g, fmt.Errorf("loop: epoll_create: %w", err)
+		}
+		if l.wakefd, err = kernel.EventfdCreate(); err != nil {
+			return g, fmt.Errorf("loop: eventfd: %w", err)
+		}
+		if err = kernel.EpollAdd(l.epfd, l.wakefd, kernel.EventIn); err != nil {
+			return g, fmt.Errorf("loop: epoll add eventfd: %w", err)
+		}
+	}
+	for _, ln := range cfg.Listeners {
+		ap, err := kernel.ParseListenAddr(ln.Addr)
+		if err != nil {
+			return g, err
+		}
+		flags := ListenerHTTP
+		if ln.HTTPS {
+			flags = ListenerHTTPS
+		}
+		opts := kernel.ListenOptions{DeferAcceptSeconds: max(1, int(cfg.KeepAliveTimeout/time.Second))}
+		for _, l := range g.loops {
+			fd, err := kernel.Listen(ap, opts)
+			if err != nil {
+				return g, fmt.Errorf("listener %s: %w", ln.Addr, err)
+			}
+			if fd >= len(table) {
+				kernel.Close(fd)
+				return g, fmt.Errorf("listener %s: descriptor %d beyond the connection table", ln.Addr, fd)
+			}
+			table[fd] = Conn[S]{fd: int32(fd), flags: flags, prev: -1, next: -1}
+			table[fd].owner.Store(int32(l.id + 1))
+			l.listeners = append(l.listeners, fd)
+			if ap.Port() == 0 {
+				if ap, err = kernel.LocalAddr(fd); err != nil {
+					return g, fmt.Errorf("listener %s: %w", ln.Addr, err)
+				}
+			}
+			if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn); err != nil {
+				return g, fmt.Errorf("listener %s: epoll add: %w", ln.Addr, err)
+			}
+		}
+		g.addrs = append(g.addrs, ap)
+	}
+	return g, nil
+}
+
+// ticks converts a timeout to whole ticks, at least one.
+func ticks(d, tick time.Duration) uint32 {
+	return uint32(max(1, (d+tick-1)/tick))
+}
+
+// Addrs lists the bound address of every listener, in configuration order,
+// with the port the kernel chose for a port 0.
+func (g *Group[S]) Addrs() []netip.AddrPort { return g.addrs }
+
+// Loops lists the group's loops.
+func (g *Group[S]) Loops() []*Loop[S] { return g.loops }
+
+// Start runs every loop on its own goroutine, locked to its OS thread.
+func (g *Group[S]) Start() {
+	if g.started {
+		return
+	}
+	g.started = true
+	g.running.Add(len(g.loops))
+	for _, l := range g.loops {
+		go l.run()
+	}
+}
+
+// Stop asks every loop to close its listeners and idle connections, finish
+// the responses in flight and return. It does not wait; see Wait.
+func (g *Group[S]) Stop() {
+	if !g.started {
+		g.closeUnstarted()
+		return
+	}
+	if g.stopping.Swap(true) {
+		return
+	}
+	for _, l := range g.loops {
+		kernel.EventfdSignal(l.wakefd)
+	}
+}
+
+// Wait blocks until every loop has returned after Stop.
+func (g *Group[S]) Wait() { g.running.Wait() }
+
+// closeUnstarted releases the descriptors of a group that never ran.
+func (g *Group[S]) closeUnstarted() {
+	for _, l := range g.loops {
+		for _, fd := range l.listeners {
+			if fd >= 0 {
+				l.table[fd].owner.Store(0)
+				kernel.Close(fd)
+			}
+		}
+		l.listeners = nil
+		if l.epfd >= 0 {
+			kernel.Close(l.epfd)
+			l.epfd = -1
+		}
+		if l.wakefd >= 0 {
+			kernel.Close(l.wakefd)
+			l.wakefd = -1
+		}
+	}
+}

@@ -1,0 +1,28 @@
+package loop
+
+import "lwango/coro"
+
+// Handler is what a loop drives. The loop knows no protocol: it calls Serve
+// when a connection is accepted or becomes ready and maps the returned Want
+// onto the connection's epoll interest:
+//
+//	coro.WantRead  → EPOLLIN|EPOLLRDHUP
+//	coro.WantWrite → EPOLLOUT|EPOLLRDHUP
+//	coro.Done      → graceful close (FIN, then drain the peer's input)
+//	coro.Abort     → close at once
+//
+// Every method runs on the loop's thread.
+type Handler[S any] interface {
+	// Serve advances the connection as far as it can without blocking.
+	Serve(l *Loop[S], c *Conn[S]) coro.Want
+	// Expired is called when a connection's request-read deadline passes
+	// (RequestPending was set too long ago). The handler may write a last
+	// response without blocking (HTTP answers 408); the loop then closes the
+	// connection, calling Closed.
+	Expired(l *Loop[S], c *Conn[S])
+	// Closed is called exactly once for every connection the handler saw,
+	// when the loop closes it for any reason, before the descriptor is
+	// closed. The handler runs its deferred cleanups and takes back what
+	// State holds; the loop then sets State to nil.
+	Closed(l *Loop[S], c *Conn[S])
+}

@@ -1,0 +1,311 @@
+// Package loop runs one single-threaded epoll event loop per CPU, after
+// Lwan's lwan-thread.c. Each loop owns a thread pinned to its CPU, its own
+// epoll descriptor and its own SO_REUSEPORT listening sockets, and drives
+// the connections it accepts through a Handler: no goroutine per
+// connection. Connections live in one table indexed by descriptor, shared by
+// the loops of a Group (a descriptor belongs to one loop at a time).
+//
+// Client sockets are level-triggered: a step may stop before it has read or
+// written everything (a pipelined request waiting behind a response that
+// cannot be written yet, a handler yielding for fairness) and the readiness
+// is reported again, so no step has to drain a socket to EAGAIN and nothing
+// is lost when one does not.
+package loop
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"lwango/coro"
+	"lwango/kernel"
+)
+
+// Loop is one event loop. Its methods, other than Stats, are for the
+// Handler, on the loop's own thread.
+type Loop[S any] struct {
+	id      int
+	cpu     int // -1: not pinned
+	group   *Group[S]
+	handler Handler[S]
+	table   []Conn[S]
+
+	epfd, wakefd int
+	listeners    []int // listening descriptors; -1 once closed
+	paused       bool  // listeners out of epoll after EMFILE, until the next tick
+
+	events  []kernel.Event
+	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
+	request timeoutQueue // request-read deadline and lingering close: fixed
+	start   time.Time
+	tick    time.Duration
+	now     uint32 // ticks since start
+	clock   clock
+	scratch []byte // where lingering connections' input is discarded
+
+	live     int // open client connections, lingering ones included
+	stopping bool
+	stats    Stats
+}
+
+// ID is the loop's index in its group, from 0.
+func (l *Loop[S]) ID() int { return l.id }
+
+// CPU is the CPU the loop's thread is pinned to, or -1.
+func (l *Loop[S]) CPU() int { return l.cpu }
+
+// Stats are the loop's counters.
+func (l *Loop[S]) Stats() *Stats { return &l.stats }
+
+// Date is the current time as an HTTP Date header value (RFC 1123, GMT),
+// refreshed at most once a second. The slice is overwritten in place.
+func (l *Loop[S]) Date() []byte { return l.clock.date }
+
+// CommonLogTime is the current time as a common log format timestamp
+// ("02/Jan/2006:15:04:05 +0000"), refreshed with Date.
+func (l *Loop[S]) CommonLogTime() []byte { return l.clock.common }
+
+// Stopping reports whether the group is stopping: a handler should not keep
+// the connection alive after the response in flight.
+func (l *Loop[S]) Stopping() bool { return l.stopping }
+
+// Live reports how many client connections the loop holds open.
+func (l *Loop[S]) Live() int { return l.live }
+
+func (l *Loop[S]) run() {
+	runtime.LockOSThread() // never unlocked: a pinned thread dies with its goroutine
+	if l.cpu >= 0 {
+		if err := kernel.PinThread(l.cpu); err != nil {
+			slog.Warn("cannot pin event loop to its CPU", "loop", l.id, "cpu", l.cpu, "err", err)
+		}
+	}
+	defer l.closeLoop()
+	for {
+		n, err := kernel.EpollWait(l.epfd, l.events, l.waitMillis())
+		if err != nil {
+			panic(fmt.Sprintf("loop %d: epoll_wait: %v", l.id, err))
+		}
+		l.advanceClock()
+		for _, ev := range l.events[:n] {
+			l.dispatch(int(ev.Fd), ev.Events)
+		}
+		l.expire()
+		if l.stopping && l.live == 0 {
+			return
+		}
+	}
+}
+
+// waitMillis is how long epoll_wait may sleep: until the next tick while
+// any timeout is pending, forever otherwise.
+func (l *Loop[S]) waitMillis() int {
+	if l.idle.empty() && l.request.empty() && !l.paused {
+		return -1
+	}
+	next := l.start.Add(time.Duration(l.now+1) * l.tick)
+	ms := (time.Until(next) + time.Millisecond - 1) / time.Millisecond
+	return max(int(ms), 0)
+}
+
+func (l *Loop[S]) advanceClock() {
+	now := time.Now()
+	l.clock.update(now)
+	tick := uint32(now.Sub(l.start) / l.tick)
+	if tick != l.now {
+		l.now = tick
+		if l.paused {
+			l.resumeListeners()
+		}
+	}
+}
+
+func (l *Loop[S]) dispatch(fd int, events uint32) {
+	if fd == l.wakefd {
+		kernel.EventfdDrain(l.wakefd)
+		if l.group.stopping.Load() && !l.stopping {
+			l.beginStop()
+		}
+		return
+	}
+	c := &l.table[fd]
+	switch {
+	case c.flags&listenerFlags != 0:
+		l.accept(c)
+	case c.flags&lingering != 0:
+		l.drain(c)
+	case events&(kernel.EventErr|kernel.EventHup) != 0:
+		l.close(c, false)
+	default:
+		if events&kernel.EventRDHup != 0 {
+			c.flags |= PeerClosed
+		}
+		l.resume(c)
+	}
+}
+
+// accept takes every waiting connection from a listener (until EAGAIN) and
+// serves each at once: with TCP_DEFER_ACCEPT its first bytes are already in.
+func (l *Loop[S]) accept(listener *Conn[S]) {
+	clientFlags := Flags(0)
+	if listener.flags&ListenerHTTPS != 0 {
+		clientFlags = TLS
+	}
+	for {
+		fd, err := kernel.Accept(int(listener.fd))
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+			slog.Warn("accept: out of resources; pausing listeners for a tick", "loop", l.id, "err", err)
+			l.pauseListeners()
+			return
+		default: // ECONNABORTED and the errors accept(2) passes on from the new socket
+			continue
+		}
+		if fd >= len(l.table) {
+			kernel.Close(fd)
+			l.stats.Refused.Add(1)
+			continue
+		}
+		c := &l.table[fd]
+		if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
+			panic(fmt.Sprintf("loop %d: accepted descriptor %d is still owned by loop %d", l.id, fd, c.owner.Load()-1))
+		}
+		c.fd = int32(fd)
+		c.flags = clientFlags | EventsRead | watchHangup
+		c.prev, c.next = -1, -1
+		if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn|kernel.EventRDHup); err != nil {
+			panic(fmt.Sprintf("loop %d: epoll add %d: %v", l.id, fd, err))
+		}
+		l.live++
+		l.stats.Accepted.Add(1)
+		l.resume(c)
+	}
+}
+
+// resume runs one step of the handler and applies what it wants.
+func (l *Loop[S]) resume(c *Conn[S]) {
+	switch want := l.handler.Serve(l, c); want {
+	case coro.WantRead:
+		l.setInterest(c, EventsRead)
+	case coro.WantWrite:
+		l.setInterest(c, EventsWrite)
+	case coro.Done:
+		l.close(c, true)
+		return
+	case coro.Abort:
+		l.close(c, false)
+		return
+	default:
+		panic(fmt.Sprintf("loop: handler returned %v", want))
+	}
+	if l.stopping && l.isIdle(c) {
+		l.close(c, true)
+		return
+	}
+	l.schedule(c)
+}
+
+// isIdle reports whether c waits for a request that has not started.
+func (l *Loop[S]) isIdle(c *Conn[S]) bool {
+	return c.flags&(EventsRead|EventsWrite|RequestPending|lingering) == EventsRead
+}
+
+// setInterest points c's epoll interest at reading or writing, with
+// EPOLLRDHUP until the peer has hung up (after that, level-triggered RDHUP
+// would be reported forever).
+func (l *Loop[S]) setInterest(c *Conn[S], events Flags) {
+	mask := uint32(kernel.EventIn)
+	if events == EventsWrite {
+		mask = kernel.EventOut
+	}
+	if c.flags&PeerClosed == 0 {
+		events |= watchHangup
+		mask |= kernel.EventRDHup
+	}
+	if c.flags&(EventsRead|EventsWrite|watchHangup) == events {
+		return
+	}
+	c.flags = c.flags&^(EventsRead|EventsWrite|watchHangup) | events
+	if err := kernel.EpollModify(l.epfd, int(c.fd), mask); err != nil {
+		panic(fmt.Sprintf("loop %d: epoll mod %d: %v", l.id, c.fd, err))
+	}
+}
+
+// schedule files c under the timeout its state calls for. A pending request
+// keeps the deadline it got when it started; anything else is pushed to the
+// back of the keep-alive queue.
+func (l *Loop[S]) schedule(c *Conn[S]) {
+	if c.flags&RequestPending != 0 {
+		if c.flags&inRequestQueue == 0 {
+			l.unschedule(c)
+			pushBack(l.table, &l.request, c, l.now)
+		}
+		return
+	}
+	l.unschedule(c)
+	pushBack(l.table, &l.idle, c, l.now)
+}
+
+func (l *Loop[S]) unschedule(c *Conn[S]) {
+	switch {
+	case c.flags&inIdleQueue != 0:
+		remove(l.table, &l.idle, c)
+	case c.flags&inRequestQueue != 0:
+		remove(l.table, &l.request, c)
+	}
+}
+
+// close ends the handler's part of c (calling Closed) and closes the socket.
+// A graceful close sends FIN first and keeps reading until the peer closes
+// too, so that input the peer is still sending does not make the kernel
+// reset the connection and destroy the response in flight.
+func (l *Loop[S]) close(c *Conn[S], graceful bool) {
+	l.unschedule(c)
+	l.handler.Closed(l, c)
+	c.State = nil
+	c.flags &^= RequestPending | KeepAlive
+	if graceful && kernel.ShutdownWrite(int(c.fd)) == nil {
+		c.flags |= lingering
+		if !l.drain(c) {
+			l.setInterest(c, EventsRead)
+			pushBack(l.table, &l.request, c, l.now)
+		}
+		return
+	}
+	l.release(c)
+}
+
+// drain discards a lingering connection's input and reports whether the
+// connection is closed (the peer closed or failed).
+func (l *Loop[S]) drain(c *Conn[S]) bool {
+	for range 16 { // bounded: level-triggered epoll reports the rest
+		n, err := kernel.Read(int(c.fd), l.scratch)
+		if errors.Is(err, unix.EAGAIN) {
+			return false
+		}
+		if n == 0 || err != nil {
+			l.unschedule(c)
+			l.release(c)
+			return true
+		}
+	}
+	return false
+}
+
+// release closes c's descriptor and frees its table entry.
+func (l *Loop[S]) release(c *Conn[S]) {
+	fd := int(c.fd)
+	c.State = nil
+	c.flags = 0
+	c.prev, c.next = -1, -1
+	c.owner.Store(0) // before close: the descriptor may be reused at once
+	kernel.Close(fd)
+	l.live--
+	l.stats.Closed.Add(1)
+}

@@ -1,0 +1,11 @@
+package loop
+
+import "sync/atomic"
+
+// Stats are a loop's counters. The loop adds to them; anyone may read them.
+type Stats struct {
+	Accepted atomic.Uint64 // connections accepted
+	Closed   atomic.Uint64 // connections closed, for any reason
+	Expired  atomic.Uint64 // of those, closed by a timeout
+	Refused  atomic.Uint64 // connections closed at once: descriptor beyond the table
+}

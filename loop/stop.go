@@ -1,0 +1,68 @@
+package loop
+
+import (
+	"log/slog"
+
+	"lwango/kernel"
+)
+
+// beginStop closes the loop's listeners and its idle connections. Busy
+// connections finish their response (or time out) and are closed when they
+// go idle; the loop returns when none is left.
+func (l *Loop[S]) beginStop() {
+	l.stopping = true
+	for i, fd := range l.listeners {
+		if fd < 0 {
+			continue
+		}
+		l.table[fd].flags = 0
+		l.table[fd].owner.Store(0)
+		kernel.Close(fd)
+		l.listeners[i] = -1
+	}
+	l.paused = false
+	for fd := l.idle.head; fd >= 0; {
+		c := &l.table[fd]
+		fd = c.next
+		if l.isIdle(c) {
+			l.close(c, true)
+		}
+	}
+}
+
+// pauseListeners takes the listeners out of epoll until the next tick, when
+// descriptors have run out: level-triggered, they would otherwise wake the
+// loop again and again.
+func (l *Loop[S]) pauseListeners() {
+	for _, fd := range l.listeners {
+		if fd >= 0 {
+			kernel.EpollDelete(l.epfd, fd)
+		}
+	}
+	l.paused = true
+}
+
+func (l *Loop[S]) resumeListeners() {
+	for _, fd := range l.listeners {
+		if fd >= 0 {
+			if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn); err != nil {
+				slog.Error("cannot resume listener", "loop", l.id, "err", err)
+			}
+		}
+	}
+	l.paused = false
+}
+
+// closeLoop frees the loop's own descriptors when it returns.
+func (l *Loop[S]) closeLoop() {
+	for _, fd := range l.listeners {
+		if fd >= 0 {
+			l.table[fd].flags = 0
+			l.table[fd].owner.Store(0)
+			kernel.Close(fd)
+		}
+	}
+	kernel.Close(l.epfd)
+	kernel.Close(l.wakefd)
+	l.group.running.Done()
+}
