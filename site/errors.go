@@ -50,8 +50,10 @@ var goTypeNames = map[string]string{
 }
 
 // fromDecodeError turns go-toml's error into an *Error with the file name,
-// the line and the key.
-func fromDecodeError(file string, err error) error {
+// the line and the key. go-toml's key has no array indices and loses inline
+// tables' names, so when the document can be indexed the full key written
+// on that line is named instead.
+func fromDecodeError(file string, data []byte, err error) error {
 	var de *toml.DecodeError
 	if !errors.As(err, &de) {
 		return &Error{File: file, Msg: err.Error()}
@@ -65,8 +67,17 @@ func fromDecodeError(file string, err error) error {
 		}
 		msg = fmt.Sprintf("wrong type: got a TOML %s, want %s", m[1], want)
 	}
-	if msg == "unknown field" {
+	switch msg {
+	case "unknown field":
 		msg = "unknown key"
+	case "missing table":
+		msg = "unknown table"
 	}
-	return &Error{File: file, Line: line, Key: strings.Join(de.Key(), "."), Msg: msg}
+	key := strings.Join(de.Key(), ".")
+	if k := de.Key(); len(k) > 0 {
+		if pos, err := indexPositions(data); err == nil {
+			key = pos.keyOnLine(line, k[len(k)-1], key)
+		}
+	}
+	return &Error{File: file, Line: line, Key: key, Msg: msg}
 }

@@ -108,7 +108,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fromDecodeError(name, err)
+		return nil, fromDecodeError(name, data, err)
 	}
 	pos, err := indexPositions(data)
 	if err != nil {

@@ -162,3 +162,21 @@ func join(path, part string) string {
 	}
 	return path + "." + part
 }
+
+// keyOnLine returns the key written on line whose last part is last, or
+// fallback when there is none.
+func (ps *positions) keyOnLine(line int, last, fallback string) string {
+	found := ""
+	for k, l := range ps.lines {
+		if l != line || (k != last && !strings.HasSuffix(k, "."+last)) {
+			continue
+		}
+		if found == "" || len(k) < len(found) || (len(k) == len(found) && k < found) {
+			found = k
+		}
+	}
+	if found == "" {
+		return fallback
+	}
+	return found
+}
