@@ -132,3 +132,41 @@ func TestRFC8448RecordProtection(t *testing.T) {
 	}
 	wantBytes(t, "client Finished plaintext", content, v["client_finished"])
 }
+
+// TestRFC8448ServerHello drives the Server with the trace's ClientHello,
+// its server random and its server X25519 private key: the ServerHello must
+// be the RFC's byte for byte, and the protected flight must open under the
+// RFC's server handshake key and IV (so the handshake key schedule ran on
+// the same transcript and shared secret).
+func TestRFC8448ServerHello(t *testing.T) {
+	v := rfc8448(t)
+	cfg := testConfig("ecdsa-p256")
+	cfg.Rand = bytes.NewReader(append(append([]byte(nil), v["server_random"]...), v["server_x25519_private"]...))
+	srv := NewServer(cfg)
+	consumed, out, p := srv.Advance(v["client_hello_record"], nil)
+	if p != NeedInput || consumed != len(v["client_hello_record"]) {
+		t.Fatalf("progress %v consumed %d err %v", p, consumed, srv.Err())
+	}
+	sh := v["server_hello_record"]
+	wantBytes(t, "ServerHello record", out[:min(len(out), len(sh))], sh)
+	out = out[len(sh):]
+	wantBytes(t, "compatibility CCS", out[:6], changeCipherSpecRecord)
+	out = out[6:]
+
+	s := suiteByID(AES128GCMSHA256)
+	rx, err := newRecordCipher(s, v["server_handshake_key"], v["server_handshake_iv"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, n, aerr := nextRecord(out, maxCiphertext13)
+	if aerr != nil || n != len(out) {
+		t.Fatalf("flight is not one record: n=%d of %d, %v", n, len(out), aerr)
+	}
+	typ, content, aerr := rx.open(make([]byte, 0, len(out)), rec)
+	if aerr != nil || typ != typeHandshake {
+		t.Fatalf("flight does not open with the RFC's key: %v", aerr)
+	}
+	if content[0] != msgEncryptedExtensions || !bytes.Equal(content[:6], []byte{8, 0, 0, 2, 0, 0}) {
+		t.Errorf("EncryptedExtensions %x", content[:6])
+	}
+}
