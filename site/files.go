@@ -179,7 +179,7 @@ func (h *serveFiles) serveFile(req *http1.Request, rest []byte, resp *http1.Resp
 // serveEntry answers from a cached file. It allocates nothing.
 func (h *serveFiles) serveEntry(req *http1.Request, resp *http1.Response, e *fileEntry, now time.Time) {
 	enc := encIdentity
-	if h.opts.ServePrecompressedFiles && len(req.Range) == 0 && len(req.AcceptEncoding) > 0 {
+	if e.hasSiblings && len(req.Range) == 0 && len(req.AcceptEncoding) > 0 {
 		enc = bestEncoding(acceptedEncodings(req.AcceptEncoding), func(c encoding) bool { return e.data[c] != nil })
 	}
 	resp.ContentType = e.contentType
@@ -237,7 +237,7 @@ func ifRangeHolds(req *http1.Request, etag, lastModified string) bool {
 		if !bytes.EqualFold(hd.Name, []byte("If-Range")) {
 			continue
 		}
-		v := bytes.Trim(hd.Value, " \t")
+		v := trimSpace(hd.Value)
 		if len(v) > 0 && v[0] == '"' {
 			return string(v) == etag
 		}

@@ -36,9 +36,10 @@ type fileEntry struct {
 	lastModified string
 	// Indexed by encoding; encIdentity is the file itself. data is nil for
 	// a coding without a sibling file.
-	data    [numEncodings + 1][]byte
-	etag    [numEncodings + 1]string
-	headers [numEncodings + 1]string // header lines sent with each representation
+	data        [numEncodings + 1][]byte
+	hasSiblings bool // some precompressed sibling is in data
+	etag        [numEncodings + 1]string
+	headers     [numEncodings + 1]string // header lines sent with each representation
 }
 
 // sameFile reports whether st describes the file the entry was made from.

@@ -29,7 +29,18 @@ func parseHTTPDate(b []byte) (time.Time, bool) {
 // trimming spaces and tabs; empty elements are skipped by the callers.
 func nextElement(list []byte) (elem, rest []byte) {
 	elem, rest, _ = bytes.Cut(list, []byte{','})
-	return bytes.Trim(elem, " \t"), rest
+	return trimSpace(elem), rest
+}
+
+// trimSpace removes leading and trailing spaces and tabs (HTTP's OWS).
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // etagMatches reports whether the If-None-Match list matches etag, using
@@ -96,7 +107,7 @@ func parseRange(h []byte, size int64) (byteRange, rangeOutcome) {
 	if len(h) < len(unit) || !bytes.EqualFold(h[:len(unit)], []byte(unit)) {
 		return byteRange{}, rangeIgnore
 	}
-	spec := bytes.Trim(h[len(unit):], " \t")
+	spec := trimSpace(h[len(unit):])
 	if bytes.IndexByte(spec, ',') >= 0 {
 		return byteRange{}, rangeIgnore
 	}
@@ -181,7 +192,7 @@ func acceptedEncodings(h []byte) [numEncodings]int {
 			continue
 		}
 		token, params, _ := bytes.Cut(elem, []byte{';'})
-		token = bytes.Trim(token, " \t")
+		token = trimSpace(token)
 		weight := parseQ(params)
 		if len(token) == 1 && token[0] == '*' {
 			star, hasStar = weight, true
@@ -212,7 +223,7 @@ func parseQ(params []byte) int {
 	for len(params) > 0 {
 		var p []byte
 		p, params, _ = bytes.Cut(params, []byte{';'})
-		p = bytes.Trim(p, " \t")
+		p = trimSpace(p)
 		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' {
 			continue
 		}

@@ -58,6 +58,7 @@ func (h *serveFiles) load(key, name string, fd int, st *unix.Stat_t) (*fileEntry
 			if err != nil {
 				return nil, err
 			}
+			e.hasSiblings = true
 		}
 	}
 	for enc := range numEncodings + 1 {

@@ -459,3 +459,23 @@ func BenchmarkHello(b *testing.B) {
 		s.ServeHTTP1(req, resp)
 	}
 }
+
+// FuzzRange checks that any Range header against any size yields a range
+// inside the representation, or no range at all.
+func FuzzRange(f *testing.F) {
+	for _, seed := range []string{"bytes=0-9", "bytes=-5", "bytes=10-", "bytes=5-2", "bytes=0-1,2-3", "bytes=-0", "BYTES= 1-1 "} {
+		f.Add(seed, int64(100))
+	}
+	f.Fuzz(func(t *testing.T, header string, size int64) {
+		if size < 0 {
+			size = -size
+		}
+		if size < 0 { // math.MinInt64
+			return
+		}
+		r, outcome := parseRange([]byte(header), size)
+		if outcome == rangePartial && (r.start < 0 || r.length <= 0 || r.start+r.length > size) {
+			t.Fatalf("parseRange(%q, %d) = %+v", header, size, r)
+		}
+	})
+}

@@ -165,3 +165,8 @@ func answerError(resp *http1.Response, code int) {
 	resp.ContentType = "text/html; charset=utf-8"
 	resp.Body = http1.ErrorPage(code)
 }
+
+// SetClock replaces the clock the handlers read (time.Now by default), for
+// a server that keeps a cheaper, coarse clock. now must be safe to call
+// from every event loop at once.
+func (s *Site) SetClock(now func() time.Time) { s.now = now }
