@@ -30,6 +30,9 @@ options:
   -n N         idle connections for the memory scenario (default 10000)
   -s LIST      servers, comma-separated (default lwango,nethttp,nginx)
   -g GROUP     TLS key exchange group, IANA name (default x25519)
+  -q SECONDS   before each measurement wait up to SECONDS for the CPUs to be
+               quiet (other processes under 5 % user time), 0 not to wait
+               (default 30); figures taken under load are flagged either way
   -P N         GOMAXPROCS for the net/http peer (default: unset; the runtime
                then follows the one-CPU affinity mask, i.e. 1)
   -k           keep the temporary directory (configs, logs, wrk output)
@@ -46,7 +49,8 @@ servers=lwango,nethttp,nginx
 tls_group=x25519
 nethttp_gomaxprocs=
 keep_temp=0
-while getopts d:w:c:r:n:s:g:P:kh option; do
+quiet_wait=30
+while getopts d:w:c:r:n:s:g:q:P:kh option; do
 	case $option in
 	d) duration=$OPTARG ;;
 	w) warmup=$OPTARG ;;
@@ -55,6 +59,7 @@ while getopts d:w:c:r:n:s:g:P:kh option; do
 	n) idle_connections=$OPTARG ;;
 	s) servers=$OPTARG ;;
 	g) tls_group=$OPTARG ;;
+	q) quiet_wait=$OPTARG ;;
 	P) nethttp_gomaxprocs=$OPTARG ;;
 	k) keep_temp=1 ;;
 	h) usage; exit 0 ;;
@@ -277,6 +282,7 @@ start_server() {
 		wait "$server_pid" 2>/dev/null || true
 		server_pid=
 		start_error="exited at start: $(tail -n 1 "$log" 2>/dev/null)"
+		[[ $name == lwango && $mode == tls ]] && start_error="no TLS: exits when given a [tls_listener]: ${start_error#exited at start: }"
 		return 1
 	fi
 	local body
@@ -329,26 +335,55 @@ tree_pids() {
 	echo "${pids[@]}"
 }
 
-# cpu_ticks PID prints utime+stime, in clock ticks, of PID and its descendants.
+# cpu_ticks PID [user] prints utime+stime (or utime alone), in clock ticks, of
+# PID and its descendants.
 cpu_ticks() {
 	local total=0 pid stat fields
 	for pid in $(tree_pids "$1"); do
 		stat=$(<"/proc/$pid/stat") || continue
 		read -r -a fields <<<"${stat##*) }" # fields[0] is field 3 (state)
-		total=$((total + fields[11] + fields[12]))
+		total=$((total + fields[11]))
+		[[ ${2:-} == user ]] || total=$((total + fields[12]))
 	done
 	echo "$total"
 }
 
-# wrk_run URL [wrk args] runs wrk on CPU 1 and sets wrk_rps and wrk_requests.
-# It fails, printing why, on socket errors, non-2xx/3xx responses or no requests.
+# pinned_user_ticks prints the user+nice ticks CPU 0 and CPU 1 have run.
+pinned_user_ticks() { awk '$1 == "cpu0" || $1 == "cpu1" { ticks += $2 + $3 } END { print ticks }' /proc/stat; }
+
+# children_user_seconds prints the user time of this shell's reaped children.
+children_user_seconds() {
+	times >"$work/times.out"
+	awk 'NR == 2 { sub(/s$/, "", $1); split($1, part, "m"); print part[1] * 60 + part[2] }' "$work/times.out"
+}
+
+clock_ticks=$(getconf CLK_TCK)
+
+# wrk_run URL [wrk args] runs wrk on CPU 1 and sets wrk_rps, wrk_requests and
+# wrk_foreign: the share (%) of the two CPUs' time that processes other than
+# the server and wrk spent in user mode meanwhile. It fails, printing why, on
+# socket errors, non-2xx/3xx responses or no requests.
 wrk_run() {
 	local url=$1 out=$work/wrk.out
 	shift
+	local cpus_before server_before wrk_before start cpus_after server_after wrk_after end
+	cpus_before=$(pinned_user_ticks)
+	server_before=$(cpu_ticks "$server_pid" user)
+	wrk_before=$(children_user_seconds)
+	start=$(date +%s.%N)
 	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
 		echo "wrk failed: $(tail -n 1 "$out")"
 		return 1
 	fi
+	end=$(date +%s.%N)
+	wrk_after=$(children_user_seconds)
+	server_after=$(cpu_ticks "$server_pid" user)
+	cpus_after=$(pinned_user_ticks)
+	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_after - server_before)) \
+		-v hz="$clock_ticks" -v wrk="$wrk_after - $wrk_before" -v wall="$end - $start" \
+		'BEGIN { split(wrk, w, " - "); split(wall, t, " - ")
+			other = (cpus - server) / hz - (w[1] - w[2]); if (other < 0) other = 0
+			printf "%.0f", 100 * other / (2 * (t[1] - t[2])) }')
 	cat "$out" >>"$work/wrk-all.log"
 	local errors non2xx
 	errors=$(grep -E '^ *Socket errors:' "$out" || true)
@@ -393,23 +428,24 @@ full_handshakes_only() {
 # -------------------------------------------------------------- scenarios
 
 # measure SCENARIO NAME prints one measurement of SCENARIO against the running
-# server NAME, or the reason it failed (and fails).
+# server NAME followed by the foreign CPU load (%) during it, or the reason it
+# failed (and fails).
 measure() {
 	local scenario=$1 name=$2 port=${plain_port[$2]}
 	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]}
 	case $scenario in
-	hello) wrk_run "$plain/hello" && echo "$wrk_rps" ;;
-	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps" ;;
-	static) wrk_run "$plain/small.txt" && echo "$wrk_rps" ;;
-	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps" ;;
+	hello) wrk_run "$plain/hello" && echo "$wrk_rps $wrk_foreign" ;;
+	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps $wrk_foreign" ;;
+	static) wrk_run "$plain/small.txt" && echo "$wrk_rps $wrk_foreign" ;;
+	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps $wrk_foreign" ;;
 	tls-handshake)
 		local before after
 		before=$(cpu_ticks "$server_pid")
 		wrk_run "$secure/hello" -H 'Connection: close' || return 1
 		after=$(cpu_ticks "$server_pid")
 		# one request per connection: each completed request is one full handshake
-		awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$wrk_requests" \
-			'BEGIN { printf "%.1f\n", ticks * 1e6 / hz / n }'
+		awk -v ticks=$((after - before)) -v hz="$clock_ticks" -v n="$wrk_requests" -v foreign="$wrk_foreign" \
+			'BEGIN { printf "%.1f %d\n", ticks * 1e6 / hz / n, foreign }'
 		;;
 	memory)
 		local out=$work/idlemem-$name.out
@@ -418,7 +454,7 @@ measure() {
 			return 1
 		fi
 		cat "$out" >&2
-		awk -F': ' '/^bytes per idle connection:/ {print $2}' "$out"
+		awk -F': ' '/^bytes per idle connection:/ { print $2, 0 }' "$out"
 		;;
 	esac
 }
@@ -435,6 +471,20 @@ warm() {
 	esac
 }
 
+# wait_for_quiet samples the CPUs' user time second by second until other
+# processes use at most noisy_percent of it, for at most quiet_wait seconds.
+wait_for_quiet() {
+	local waited=0 before after
+	while ((waited < quiet_wait)); do
+		before=$(pinned_user_ticks)
+		sleep 1
+		after=$(pinned_user_ticks)
+		(((after - before) * 100 <= noisy_percent * 2 * clock_ticks)) && return 0
+		waited=$((waited + 1))
+	done
+	((quiet_wait == 0)) || echo "  (the CPUs stayed busy for ${quiet_wait}s; measuring anyway)"
+}
+
 # median prints the median of its numeric arguments.
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -448,7 +498,8 @@ phase_of() {
 	esac
 }
 
-declare -A result=() failure=()
+declare -A result=() failure=() foreign=()
+noisy_percent=5 # foreign user-mode load above which a figure is flagged
 failed=0
 
 record_failure() { # SCENARIO NAME REASON
@@ -458,7 +509,7 @@ record_failure() { # SCENARIO NAME REASON
 }
 
 run_phase() {
-	local phase=$1 name scenario outcome values value run
+	local phase=$1 name scenario outcome values value run loads load
 	local wanted=()
 	for scenario in "${scenarios[@]}"; do
 		[[ $(phase_of "$scenario") == "$phase" ]] && wanted+=("$scenario")
@@ -477,19 +528,24 @@ run_phase() {
 				record_failure "$scenario" "$name" "$outcome"
 				continue
 			fi
+			wait_for_quiet
 			warm "$scenario" "$name"
 			values=()
+			loads=()
 			for run in $(seq "$repeats"); do
-				if ! value=$(measure "$scenario" "$name"); then
-					record_failure "$scenario" "$name" "$value"
+				if ! outcome=$(measure "$scenario" "$name"); then
+					record_failure "$scenario" "$name" "$outcome"
 					values=()
 					break
 				fi
+				read -r value load <<<"$outcome"
 				values+=("$value")
+				loads+=("$load")
 			done
 			if [[ ${#values[@]} -gt 0 ]]; then
 				result[$scenario/$name]=$(median "${values[@]}")
-				echo "  $scenario: ${values[*]}"
+				foreign[$scenario/$name]=$(printf '%s\n' "${loads[@]}" | sort -n | tail -n 1)
+				echo "  $scenario: ${values[*]} (foreign CPU load ${loads[*]} %)"
 			fi
 		done
 		stop_server
@@ -506,10 +562,13 @@ unit_of() {
 	esac
 }
 
-# cell SCENARIO NAME prints the figure, or FAILED / no TLS.
+# cell SCENARIO NAME prints the figure (with * when other processes loaded the
+# CPUs during it), or FAILED / no TLS.
 cell() {
 	if [[ -n ${result[$1/$2]:-} ]]; then
 		printf '%.0f' "${result[$1/$2]}"
+		((${foreign[$1/$2]:-0} > noisy_percent)) && printf '*'
+		return 0
 	elif [[ ${failure[$1/$2]:-} == *"no TLS"* ]]; then
 		echo 'no TLS'
 	else
@@ -537,7 +596,7 @@ print_report() {
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
 	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
 	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3, ECDSA P-256 certificate, group $tls_group"
-	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}"
+	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}; load average at start: $load_at_start"
 	echo
 
 	local header=(scenario unit) name peer
@@ -561,6 +620,14 @@ print_report() {
 	} | column -t -s $'\t'
 	echo
 	echo "ratios are A / B of the figures: above 1 is better for req/s, below 1 is better for µs and bytes."
+	local key noisy=()
+	for key in "${!foreign[@]}"; do
+		((${foreign[$key]} > noisy_percent)) && noisy+=("${key#*/} ${key%/*} ${foreign[$key]}%")
+	done
+	if [[ ${#noisy[@]} -gt 0 ]]; then
+		echo "* other processes used more than $noisy_percent % of the two CPUs during these measurements; do not trust them:"
+		printf '    %s\n' "${noisy[@]}" | sort
+	fi
 
 	if [[ ${#failure[@]} -gt 0 ]]; then
 		echo
@@ -572,6 +639,7 @@ print_report() {
 	fi
 }
 
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 run_phase plain
 run_phase tls
 run_phase memory
