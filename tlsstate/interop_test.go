@@ -2,9 +2,13 @@ package tlsstate
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 var groupCurveIDs = map[Group]tls.CurveID{
@@ -62,6 +66,92 @@ func TestInteropMatrix(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestInteropHelloRetryRequest forces a HelloRetryRequest. Go's client sends
+// its shares for X25519MLKEM768/X25519 whatever the order of
+// CurvePreferences, so the retry comes from server groups that exclude the
+// shares it sent.
+func TestInteropHelloRetryRequest(t *testing.T) {
+	cases := []struct {
+		name         string
+		serverGroups []Group
+		clientPrefs  []tls.CurveID
+		want         tls.CurveID
+	}{
+		{"server excludes x25519", []Group{P384, P256}, []tls.CurveID{tls.X25519, tls.CurveP256}, tls.CurveP256},
+		{"p256 after hybrid and x25519 shares", []Group{P256}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}, tls.CurveP256},
+		{"p384 after retry", []Group{P384}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP384}, tls.CurveP384},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("ecdsa-p256")
+			cfg.Groups = tc.serverGroups
+			var kl keyLog
+			ccfg := clientConfig(cfg.Certificates[0], &kl)
+			ccfg.CurvePreferences = tc.clientPrefs
+			sess, cs, _, _ := handshakeWithGoClient(t, cfg, ccfg)
+			if !cs.HelloRetryRequest || cs.CurveID != tc.want {
+				t.Errorf("client saw HRR=%v curve %v", cs.HelloRetryRequest, cs.CurveID)
+			}
+			if !bytes.Equal(kl.get("SERVER_TRAFFIC_SECRET_0"), sess.TX.Secret) {
+				t.Error("secrets differ after HelloRetryRequest")
+			}
+		})
+	}
+}
+
+// TestInteropALPNMismatch: a client offering ALPN without http/1.1 gets
+// no_application_protocol before any ServerHello.
+func TestInteropALPNMismatch(t *testing.T) {
+	cfg := testConfig("ecdsa-p256")
+	ccfg := clientConfig(cfg.Certificates[0], nil)
+	ccfg.NextProtos = []string{"h2"}
+	cconn, sconn := tcpPair(t)
+	client := tls.Client(cconn, ccfg)
+	errc := make(chan error, 1)
+	go func() { errc <- client.Handshake() }()
+	srv, p, _, _ := runServerHandshake(sconn, cfg)
+	var aerr *AlertError
+	if p != Failed || !errors.As(srv.Err(), &aerr) || aerr.Alert != AlertNoApplicationProtocol {
+		t.Fatalf("server: %v %v", p, srv.Err())
+	}
+	if err := <-errc; !isErrContaining(err, "no application protocol") {
+		t.Fatalf("client error %v", err)
+	}
+}
+
+// TestInteropNoALPN: a client without ALPN is served, with no protocol.
+func TestInteropNoALPN(t *testing.T) {
+	cfg := testConfig("ed25519")
+	ccfg := clientConfig(cfg.Certificates[0], nil)
+	ccfg.NextProtos = nil
+	sess, cs, _, _ := handshakeWithGoClient(t, cfg, ccfg)
+	if sess.ALPN != "" || cs.NegotiatedProtocol != "" {
+		t.Errorf("ALPN %q/%q", sess.ALPN, cs.NegotiatedProtocol)
+	}
+}
+
+// TestInteropSelfSigned: the generated localhost certificate verifies in
+// Go's client against itself as the only root.
+func TestInteropSelfSigned(t *testing.T) {
+	cert, err := SelfSignedCertificate(rand.Reader, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{Certificates: []*Certificate{cert}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert.Leaf)
+	for _, name := range []string{"localhost", "127.0.0.1"} {
+		ccfg := &tls.Config{RootCAs: roots, ServerName: name, MinVersion: tls.VersionTLS13}
+		_, cs, _, _ := handshakeWithGoClient(t, cfg, ccfg)
+		if len(cs.VerifiedChains) != 1 {
+			t.Errorf("%s: not verified", name)
 		}
 	}
 }
