@@ -1,5 +1,7 @@
 package http1
 
+import "encoding/binary"
+
 // tchar marks the bytes allowed in a token (RFC 9110 §5.6.2): header names,
 // methods and transfer codings.
 var tchar = [256]bool{}
@@ -35,13 +37,14 @@ func lower(c byte) byte {
 	return c
 }
 
-// equalFold reports whether b equals s without regard to ASCII case.
+// equalFold reports whether b equals s without regard to ASCII case; s
+// must be in lower case.
 func equalFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := range len(b) {
-		if lower(b[i]) != lower(s[i]) {
+		if lower(b[i]) != s[i] {
 			return false
 		}
 	}
@@ -82,4 +85,41 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// validFieldValue reports whether v holds only field-vchar, SP, HTAB and
+// obs-text (RFC 9110 §5.5): no CR (a bare CR is how request smuggling
+// starts), no NUL, no other control character. It tests eight bytes at a
+// time and looks closer only at words that may hold a control byte.
+func validFieldValue(v []byte) bool {
+	if len(v) < 8 {
+		return validFieldBytes(v)
+	}
+	for i := 0; i < len(v); i += 8 {
+		i = min(i, len(v)-8) // the last word may overlap the one before
+		if mayHoldControl(binary.LittleEndian.Uint64(v[i:])) && !validFieldBytes(v[i:i+8]) {
+			return false
+		}
+	}
+	return true
+}
+
+func validFieldBytes(v []byte) bool {
+	for _, c := range v {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHoldControl is true when some byte of x is below 0x20 or is 0x7f; it
+// may also be true without one (a borrow spills into a higher byte only past
+// a true hit), never false with one.
+func mayHoldControl(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - 0x20*ones) &^ x & highs
+	del := x ^ 0x7f*ones
+	isDel := (del - ones) &^ del & highs
+	return below|isDel != 0
 }

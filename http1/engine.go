@@ -124,6 +124,16 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 		if served > 0 && (out.pendingBytes() >= maxQueuedBytes || out.pendingFiles() >= maxQueuedFiles) {
 			return Result{Consumed: consumed, Next: ServeMore}
 		}
+		// RFC 9112 §2.2: empty lines before a request are ignored. They are
+		// consumed here so they never count against the head's size limit,
+		// wherever the input splits; what follows them is a request begun.
+		if skip := emptyLines(rest); skip > 0 {
+			consumed += skip
+			if skip == len(rest) {
+				return Result{Consumed: consumed, Next: ReadMore}
+			}
+			rest = rest[skip:]
+		}
 		req := &e.req
 		headLen, status := parseHead(rest, req, e.maxRequestSize())
 		if status != 0 {
@@ -190,4 +200,20 @@ func (e *Engine) maxBodySize() int64 {
 		return 0
 	}
 	return e.MaxBodySize
+}
+
+// emptyLines returns the length of the complete empty lines (CRLF or LF)
+// at the start of in.
+func emptyLines(in []byte) int {
+	n := 0
+	for {
+		switch {
+		case n < len(in) && in[n] == '\n':
+			n++
+		case n+1 < len(in) && in[n] == '\r' && in[n+1] == '\n':
+			n += 2
+		default:
+			return n
+		}
+	}
 }

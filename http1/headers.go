@@ -21,12 +21,8 @@ func parseHeaderLine(line []byte, req *Request) int {
 		return StatusBadRequest
 	}
 	name, value := line[:colon], trimOWS(line[colon+1:])
-	for _, c := range value {
-		// field-vchar, SP, HTAB and obs-text; no CR (bare CR is how request
-		// smuggling starts), no NUL, no other control character.
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return StatusBadRequest
-		}
+	if !validFieldValue(value) {
+		return StatusBadRequest
 	}
 	if req.NumHeaders == MaxHeaders {
 		return StatusRequestHeaderFieldsTooLarge

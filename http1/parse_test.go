@@ -75,7 +75,7 @@ func TestParseFields(t *testing.T) {
 		{"Range", string(req.Range), "bytes=0-10"},
 		{"Authorization", string(req.Authorization), "Basic dXNlcjpwYXNz"},
 		{"ContentType", string(req.ContentType), "text/plain"},
-		{"X-Custom", string(req.Header("x-custom")), "spaced value"},
+		{"X-Custom", string(req.Header("X-cUSTOM")), "spaced value"},
 		{"Method", req.Method.String(), "GET"},
 	}
 	for _, c := range checks {
@@ -136,5 +136,18 @@ func TestParseLimitBoundaries(t *testing.T) {
 	// A partial head shorter than the limit is just incomplete.
 	if n, status := Parse([]byte(strings.Repeat("a", 100)), &req, 101); n != 0 || status != 0 {
 		t.Fatalf("short partial line: %d, %d", n, status)
+	}
+}
+
+func TestValidFieldValue(t *testing.T) {
+	for c := range 256 {
+		for pos := range 19 {
+			v := []byte(strings.Repeat("a", 19))
+			v[pos] = byte(c)
+			want := c == '\t' || (c >= 0x20 && c != 0x7f)
+			if got := validFieldValue(v); got != want {
+				t.Fatalf("byte %#x at %d: valid %v, want %v", c, pos, got, want)
+			}
+		}
 	}
 }

@@ -462,3 +462,24 @@ func TestOutputStorageIsReused(t *testing.T) {
 		t.Fatal("released Output still holds bytes")
 	}
 }
+
+// TestEmptyLinesBetweenRequests checks empty lines before a request are
+// consumed and do not count against the head limit.
+func TestEmptyLinesBetweenRequests(t *testing.T) {
+	e := newTestEngine(helloHandler)
+	head := "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+	e.MaxRequestSize = len(head)
+	var out Output
+	raw, res := serveAll(t, e, []byte(head+"\r\n\n\r\n"), &out)
+	if readResponses(t, raw, "GET")[0].StatusCode != 200 || res.Next != ReadMore || res.Consumed != len(head)+5 {
+		t.Fatalf("trailing empty lines: %+v", res)
+	}
+	raw, res = serveAll(t, e, []byte("\r\n\r\n"+head), &out)
+	if readResponses(t, raw, "GET")[0].StatusCode != 200 || res.Next != KeepAlive {
+		t.Fatalf("leading empty lines: %+v\n%s", res, raw)
+	}
+	res = e.Serve([]byte("\r\n\r"), false, &out)
+	if res.Consumed != 2 || res.Next != ReadMore || out.Pending() {
+		t.Fatalf("lone CR: %+v", res)
+	}
+}

@@ -124,11 +124,24 @@ func (r *Response) Reset() {
 // without regard to ASCII case), or nil.
 func (r *Request) Header(name string) []byte {
 	for i := range r.NumHeaders {
-		if equalFold(r.Headers[i].Name, name) {
+		if sameName(r.Headers[i].Name, name) {
 			return r.Headers[i].Value
 		}
 	}
 	return nil
+}
+
+// sameName compares header names without regard to ASCII case.
+func sameName(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // reset clears r for parsing the next request. The Headers array is left as
