@@ -82,10 +82,21 @@ done
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -r needs a positive integer" >&2; exit 2; }
 
 die() { echo "run.sh: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || die "$1 not found (apt-get install -y ${2:-$1})"; }
-need go golang
+# need COMMAND [PACKAGE] makes sure COMMAND exists, installing PACKAGE with
+# apt-get when running as root.
+need() {
+	command -v "$1" >/dev/null && return 0
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		echo "installing ${2:-$1} ..."
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${2:-$1}" >/dev/null ||
+			{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${2:-$1}" >/dev/null; } ||
+			die "could not install ${2:-$1}"
+	fi
+	command -v "$1" >/dev/null || die "$1 not found (apt-get install -y ${2:-$1})"
+}
+command -v go >/dev/null || die "go not found (Go 1.26 is needed to build lwango and the peers)"
 need wrk
-need nginx
+[[ ",$servers," == *,nginx,* ]] && need nginx
 need taskset util-linux
 need curl
 need openssl
@@ -594,7 +605,7 @@ print_report() {
 	echo
 	echo "lwango benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
-	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(command -v nginx >/dev/null && nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
 	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3, ECDSA P-256 certificate, group $tls_group"
 	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}; load average at start: $load_at_start"
 	echo
