@@ -32,6 +32,10 @@ type Image struct {
 	Manifest string
 }
 
+// imageFormat names the cached image directory; change it whenever the image
+// layout changes so that old caches are not used.
+const imageFormat = "image-v1"
+
 // Module directories (under lib/modules/VERSION/kernel) copied into the guest:
 // tls.ko and every crypto module the kernel may request for the TLS ciphers.
 var guestModuleDirs = []string{"net/tls", "crypto", "arch/x86/crypto", "lib/crypto"}
@@ -63,7 +67,7 @@ func Prepare(ctx context.Context, cacheDir string, log io.Writer) (*Image, error
 		return nil, err
 	}
 	defer unlock()
-	dir := filepath.Join(cacheDir, "image")
+	dir := filepath.Join(cacheDir, imageFormat)
 	img := &Image{
 		Vmlinux:       filepath.Join(dir, "vmlinux"),
 		BaseInitramfs: filepath.Join(dir, "base.cpio.gz"),
@@ -71,6 +75,12 @@ func Prepare(ctx context.Context, cacheDir string, log io.Writer) (*Image, error
 	if manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST")); err == nil {
 		img.Manifest = string(manifest)
 		return img, nil
+	}
+	// Builds interrupted by a kill leave directories behind; nobody else holds the lock.
+	if stale, err := filepath.Glob(filepath.Join(cacheDir, "build-*")); err == nil {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
 	}
 	start := time.Now()
 	fmt.Fprintf(log, "vmtest: building guest image in %s\n", dir)
