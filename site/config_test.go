@@ -64,9 +64,6 @@ func TestParseIssueExample(t *testing.T) {
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
 	}
-	if got := string(cfg.HeaderLines()); got != "Server: lwango\r\n" {
-		t.Errorf("HeaderLines = %q", got)
-	}
 }
 
 // TestParseEveryKey sets every key to a non-default value.

@@ -59,6 +59,7 @@ func (c *Config) setRoot(root string) {
 		r := &c.Routes[i]
 		if r.Prefix == "/" && r.Kind == KindServeFiles {
 			r.ServeFiles.Path = root
+			r.Key, r.Line = "-r", 0 // errors about the path are the flag's
 			return
 		}
 	}

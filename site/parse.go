@@ -150,7 +150,7 @@ func (v *validator) config(raw *fileConfig) *Config {
 	if raw.KeepAliveTimeout < 1 || raw.KeepAliveTimeout > 3600 {
 		v.fail("keep_alive_timeout", "must be 1..3600 seconds, got %d", raw.KeepAliveTimeout)
 	}
-	cfg.KeepAliveTimeout = secondsToDuration(raw.KeepAliveTimeout)
+	cfg.KeepAliveTimeout = time.Duration(raw.KeepAliveTimeout) * time.Second
 	if raw.Threads < 0 || raw.Threads > 256 {
 		v.fail("threads", "must be 0 (one per CPU) to 256, got %d", raw.Threads)
 	}
@@ -175,13 +175,6 @@ func (v *validator) config(raw *fileConfig) *Config {
 	}
 	cfg.Routes = v.routes(&raw.Site)
 	return cfg
-}
-
-func secondsToDuration(n int) time.Duration {
-	if n < 0 || n > 3600 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
 }
 
 func (v *validator) duration(key, s string) time.Duration {

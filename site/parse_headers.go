@@ -71,16 +71,3 @@ func isHeaderValue(s string) bool {
 	}
 	return true
 }
-
-// HeaderLines returns the configured headers as "Name: value\r\n" lines,
-// ready to be appended to every response.
-func (c *Config) HeaderLines() []byte {
-	var b []byte
-	for _, h := range c.Headers {
-		b = append(b, h.Name...)
-		b = append(b, ": "...)
-		b = append(b, h.Value...)
-		b = append(b, "\r\n"...)
-	}
-	return b
-}

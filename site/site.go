@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"lwango/http1"
@@ -55,6 +56,9 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 		r.prefix = []byte{}
 	}
 	fail := func(key string, err error) error {
+		if strings.HasPrefix(rc.Key, "-") { // set from a command-line flag
+			return &Error{File: "command line", Key: rc.Key, Msg: err.Error()}
+		}
 		return &Error{File: cfg.File, Line: rc.Line, Key: rc.Key + key, Msg: err.Error()}
 	}
 	if rc.Auth != nil {
@@ -107,7 +111,14 @@ func Check(path string) error {
 	if err != nil {
 		return err
 	}
-	s, err := NewSite(cfg)
+	return cfg.Check()
+}
+
+// Check builds every handler of c (opening the served directories and
+// password files, compiling the rewrite patterns) and releases them again;
+// for a configuration changed by Apply.
+func (c *Config) Check() error {
+	s, err := NewSite(c)
 	if err != nil {
 		return err
 	}

@@ -311,6 +311,15 @@ func TestCheck(t *testing.T) {
 	if err := Check(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":1: site.serve_files[0].path: ") {
 		t.Fatalf("Check(bad) = %v", err)
 	}
+	cfg, err := Load(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Apply(Overrides{Root: dir + "/missing"})
+	if err := cfg.Check(); err == nil || err.Error() != "command line: -r: open "+dir+"/missing: no such file or directory" {
+		t.Fatalf("Check after -r = %v", err)
+	}
+
 	// lwan.conf serves ./wwwroot, relative to the working directory: check
 	// it from the repository root, as lwango would run.
 	t.Chdir("..")
