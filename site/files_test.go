@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -478,4 +480,70 @@ func FuzzRange(f *testing.F) {
 			t.Fatalf("parseRange(%q, %d) = %+v", header, size, r)
 		}
 	})
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// TestNoDescriptorLeaks runs every kind of answer for small and large files
+// and checks that the only descriptors left open are the ones handed to the
+// engine in responses (which serve closes).
+func TestNoDescriptorLeaks(t *testing.T) {
+	s, dir := newFileSite(t, "")
+	writeFile(t, dir, "big.js", bigData(50000), fileTime)
+	writeFile(t, dir, "big.js.br", []byte("BR"), fileTime)
+	writeFile(t, dir, "big.js.gz", []byte("GZIP"), fileTime)
+	etag := get(t, s, "/big.js").header("ETag")
+	before := openFDs(t)
+	for i := 0; i < 20; i++ {
+		for _, p := range []string{"/big.js", "/big.txt", "/style.css", "/", "/sub/", "/sub", "/missing", "/.hidden"} {
+			for _, hdrs := range [][]string{
+				nil,
+				{"Accept-Encoding: br, gzip"},
+				{"Accept-Encoding: gzip;q=0.5, br;q=0.1, zstd"},
+				{"If-None-Match: " + etag},
+				{"Range: bytes=1-2"},
+				{"Range: bytes=999999-"},
+			} {
+				get(t, s, p, hdrs...)
+				serve(t, s, request(http1.MethodHead, p, hdrs...))
+			}
+		}
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("open descriptors: %d before, %d after", before, after)
+	}
+}
+
+// TestConcurrentServing hits one site from several goroutines while files
+// change, for the race detector.
+func TestConcurrentServing(t *testing.T) {
+	s, dir := newFileSite(t, "cache_for = \"1s\"\n")
+	var clock atomic.Int64
+	clock.Store(testNow.UnixNano())
+	s.SetClock(func() time.Time { return time.Unix(0, clock.Add(int64(100*time.Millisecond))) })
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				name := "/f" + itoa(i%7) + ".txt"
+				r := get(t, s, name)
+				if r.Status != 200 && r.Status != 404 {
+					t.Errorf("GET %s: %d", name, r.Status)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 300; i++ {
+		writeFile(t, dir, "f"+itoa(i%7)+".txt", []byte("v"+itoa(i)), fileTime.Add(time.Duration(i)*time.Second))
+	}
+	wg.Wait()
 }
