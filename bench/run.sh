@@ -47,6 +47,9 @@ repeats=1
 idle_connections=10000
 servers=lwango,nethttp,nginx
 tls_group=x25519
+# Go's crypto/tls cannot be told which TLS 1.3 suite to use; on hardware with
+# AES instructions it picks this one, so every server is held to it.
+tls_suite=TLS_AES_128_GCM_SHA256
 nethttp_gomaxprocs=
 keep_temp=0
 quiet_wait=30
@@ -176,6 +179,7 @@ write_lwango_config() {
 			echo "key = \"$work/key.pem\""
 			echo "groups = [\"$tls_group\"]"
 			echo 'min_version = "1.3"'
+			echo "ciphers = [\"$tls_suite\"]"
 		fi
 		echo '[[site.serve_files]]'
 		echo 'prefix = "/"'
@@ -195,6 +199,7 @@ write_nginx_config() {
 		ssl_certificate $work/cert.pem;
 		ssl_certificate_key $work/key.pem;
 		ssl_protocols TLSv1.3;
+		ssl_conf_command Ciphersuites $tls_suite;
 		ssl_ecdh_curve $(nginx_group "$tls_group");
 		ssl_session_tickets off;
 		ssl_session_cache off;"
@@ -316,6 +321,15 @@ start_server() {
 		stop_server
 		return 1
 	fi
+	local negotiated
+	if [[ $mode == tls ]]; then
+		negotiated=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null | grep -m1 -E '^(New|Reused),' || true)
+		if [[ $negotiated != *"TLSv1.3, Cipher is $tls_suite"* ]]; then
+			start_error="negotiated '${negotiated:-nothing}', not TLSv1.3 with $tls_suite"
+			stop_server
+			return 1
+		fi
+	fi
 	return 0
 }
 
@@ -362,10 +376,14 @@ cpu_ticks() {
 # pinned_user_ticks prints the user+nice ticks CPU 0 and CPU 1 have run.
 pinned_user_ticks() { awk '$1 == "cpu0" || $1 == "cpu1" { ticks += $2 + $3 } END { print ticks }' /proc/stat; }
 
-# children_user_seconds prints the user time of this shell's reaped children.
+# save_children_times records, in FILE, the CPU times of the calling shell's
+# reaped children. It must not run in a command substitution, whose subshell
+# has children of its own.
+save_children_times() { times >"$1"; }
+
+# children_user_seconds FILE prints the children's user time saved in FILE.
 children_user_seconds() {
-	times >"$work/times.out"
-	awk 'NR == 2 { sub(/s$/, "", $1); split($1, part, "m"); print part[1] * 60 + part[2] }' "$work/times.out"
+	awk 'NR == 2 { sub(/s$/, "", $1); split($1, part, "m"); print part[1] * 60 + part[2] }' "$1"
 }
 
 clock_ticks=$(getconf CLK_TCK)
@@ -380,14 +398,16 @@ wrk_run() {
 	local cpus_before server_before wrk_before start cpus_after server_after wrk_after end
 	cpus_before=$(pinned_user_ticks)
 	server_before=$(cpu_ticks "$server_pid" user)
-	wrk_before=$(children_user_seconds)
+	save_children_times "$work/times.before"
 	start=$(date +%s.%N)
 	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
 		echo "wrk failed: $(tail -n 1 "$out")"
 		return 1
 	fi
 	end=$(date +%s.%N)
-	wrk_after=$(children_user_seconds)
+	save_children_times "$work/times.after"
+	wrk_before=$(children_user_seconds "$work/times.before")
+	wrk_after=$(children_user_seconds "$work/times.after")
 	server_after=$(cpu_ticks "$server_pid" user)
 	cpus_after=$(pinned_user_ticks)
 	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_after - server_before)) \
@@ -606,7 +626,7 @@ print_report() {
 	echo "lwango benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
 	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(command -v nginx >/dev/null && nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
-	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3, ECDSA P-256 certificate, group $tls_group"
+	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3 $tls_suite, ECDSA P-256 certificate, group $tls_group"
 	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}; load average at start: $load_at_start"
 	echo
 
