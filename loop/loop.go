@@ -62,7 +62,8 @@ func (l *Loop[S]) CPU() int { return l.cpu }
 func (l *Loop[S]) Stats() *Stats { return &l.stats }
 
 // Date is the current time as an HTTP Date header value (RFC 1123, GMT),
-// refreshed at most once a second. The slice is overwritten in place.
+// refreshed at most once a second. The slice is overwritten in place and
+// keeps its length, so a holder of it always sees the current value.
 func (l *Loop[S]) Date() []byte { return l.clock.date }
 
 // CommonLogTime is the current time as a common log format timestamp
@@ -205,7 +206,7 @@ func (l *Loop[S]) resume(c *Conn[S]) {
 		panic(fmt.Sprintf("loop: handler returned %v", want))
 	}
 	if l.stopping && l.isIdle(c) {
-		l.close(c, true)
+		l.close(c, false)
 		return
 	}
 	l.schedule(c)
@@ -308,4 +309,13 @@ func (l *Loop[S]) release(c *Conn[S]) {
 	kernel.Close(fd)
 	l.live--
 	l.stats.Closed.Add(1)
+}
+
+// RestartDeadline gives c's next request a fresh request-read deadline: a
+// handler calls it when a request is complete, so that one still pending
+// after it (pipelined, half read) is timed from now.
+func (l *Loop[S]) RestartDeadline(c *Conn[S]) {
+	if c.flags&inRequestQueue != 0 {
+		remove(l.table, &l.request, c)
+	}
 }

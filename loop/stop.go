@@ -8,7 +8,9 @@ import (
 
 // beginStop closes the loop's listeners and its idle connections. Busy
 // connections finish their response (or time out) and are closed when they
-// go idle; the loop returns when none is left.
+// go idle; the loop returns when none is left. An idle connection has no
+// unread input, so it is closed at once rather than lingering on a client
+// that may never close its side.
 func (l *Loop[S]) beginStop() {
 	l.stopping = true
 	for i, fd := range l.listeners {
@@ -25,7 +27,7 @@ func (l *Loop[S]) beginStop() {
 		c := &l.table[fd]
 		fd = c.next
 		if l.isIdle(c) {
-			l.close(c, true)
+			l.close(c, false)
 		}
 	}
 }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"io"
+	"strconv"
+	"sync"
+
+	"lwango/http1"
+	"lwango/kernel"
+	"lwango/loop"
+)
+
+// lockedWriter serialises the loops' access-log lines: one Write per line.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// accessLog writes one common-log-format line per request, with the
+// transport appended:
+//
+//	127.0.0.1 - - [02/Jan/2006:15:04:05 +0000] "GET /index.html HTTP/1.1" 200 1234 plain
+//
+// The line is built in a reused buffer and written with one call.
+type accessLog struct {
+	w    io.Writer
+	line []byte
+}
+
+func newAccessLog(w io.Writer) *accessLog {
+	return &accessLog{w: w, line: make([]byte, 0, 256)}
+}
+
+var methodNames = [...]string{
+	http1.MethodUnknown: "-",
+	http1.MethodGet:     "GET",
+	http1.MethodHead:    "HEAD",
+	http1.MethodPost:    "POST",
+	http1.MethodPut:     "PUT",
+	http1.MethodDelete:  "DELETE",
+	http1.MethodOptions: "OPTIONS",
+	http1.MethodPatch:   "PATCH",
+}
+
+func (a *accessLog) record(c *loop.Conn[conn], when []byte, req *http1.Request, resp *http1.Response) {
+	b := a.begin(c, when)
+	b = append(b, '"')
+	if int(req.Method) < len(methodNames) {
+		b = append(b, methodNames[req.Method]...)
+	}
+	b = append(b, ' ')
+	b = appendEscaped(b, req.Path)
+	if len(req.Query) > 0 {
+		b = append(b, '?')
+		b = appendEscaped(b, req.Query)
+	}
+	b = append(b, " HTTP/1."...)
+	b = append(b, '0'+req.Minor)
+	b = append(b, "\" "...)
+	b = strconv.AppendInt(b, int64(resp.Status), 10)
+	b = append(b, ' ')
+	size := int64(len(resp.Body))
+	if resp.File >= 0 {
+		size = resp.FileLength
+	}
+	b = strconv.AppendInt(b, size, 10)
+	a.end(c, b)
+}
+
+// expired logs the 408 sent to a client too slow to finish its request.
+func (a *accessLog) expired(c *loop.Conn[conn], when []byte) {
+	b := a.begin(c, when)
+	b = append(b, "\"-\" 408 -"...)
+	a.end(c, b)
+}
+
+func (a *accessLog) begin(c *loop.Conn[conn], when []byte) []byte {
+	b := kernel.AppendPeerAddr(a.line[:0], c.Fd())
+	b = append(b, " - - ["...)
+	b = append(b, when...)
+	return append(b, "] "...)
+}
+
+func (a *accessLog) end(c *loop.Conn[conn], b []byte) {
+	b = append(b, ' ')
+	if s := c.State; s != nil && s.transport != nil {
+		b = append(b, s.transport.Name()...)
+	} else {
+		b = append(b, '-')
+	}
+	b = append(b, '\n')
+	a.line = b
+	a.w.Write(b)
+}
+
+// appendEscaped appends s with quotes, backslashes, control and non-ASCII
+// bytes written as \xHH, so a request cannot forge log lines or fields.
+func appendEscaped(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	for _, ch := range s {
+		if ch < 0x21 || ch >= 0x7f || ch == '"' || ch == '\\' {
+			b = append(b, '\\', 'x', hex[ch>>4], hex[ch&15])
+			continue
+		}
+		b = append(b, ch)
+	}
+	return b
+}

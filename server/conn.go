@@ -1,0 +1,59 @@
+package server
+
+import "lwango/http1"
+
+// conn is what the server keeps for a connection: its transport, and while
+// a request is in flight the exchange holding its buffers. An idle plain
+// connection keeps nothing (its loop.Conn State is nil); an idle TLS
+// connection keeps its transport, which holds the session's keys.
+type conn struct {
+	transport Transport
+	plain     plainTransport // the transport of a plain connection, without allocating
+	ready     bool           // the handshake is over
+	ex        *exchange      // nil while idle
+}
+
+// exchange holds a busy connection's buffers, from the first bytes of a
+// request until the connection goes idle again; then it returns to its
+// loop's pool for the next busy connection.
+type exchange struct {
+	in         []byte // in[start:end] is received and not yet answered
+	start, end int
+	out        http1.Output
+
+	unparsed  bool // in[start:end] holds bytes the engine has not seen
+	serveMore bool // the engine stopped to let its output be written first
+	closing   bool // close once the output is written
+	answered  bool // a response was completed in this step
+}
+
+func newExchange(bufferSize int) *exchange {
+	ex := &exchange{in: make([]byte, bufferSize)}
+	ex.out.Reset(make([]byte, 0, bufferSize))
+	return ex
+}
+
+// reset empties the exchange for reuse, dropping an input buffer that grew
+// for a request body.
+func (ex *exchange) reset(bufferSize int) {
+	ex.out.Discard()
+	if len(ex.in) > bufferSize {
+		ex.in = make([]byte, bufferSize)
+	}
+	ex.start, ex.end = 0, 0
+	ex.unparsed, ex.serveMore, ex.closing, ex.answered = false, false, false, false
+}
+
+// compact moves the unanswered input to the front of the buffer and makes
+// the buffer at least need bytes long.
+func (ex *exchange) compact(need int) {
+	if ex.start > 0 {
+		ex.end = copy(ex.in, ex.in[ex.start:ex.end])
+		ex.start = 0
+	}
+	if need > len(ex.in) {
+		grown := make([]byte, need)
+		copy(grown, ex.in[:ex.end])
+		ex.in = grown
+	}
+}

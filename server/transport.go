@@ -1,0 +1,84 @@
+package server
+
+import (
+	"errors"
+	"io"
+
+	"golang.org/x/sys/unix"
+
+	"lwango/coro"
+	"lwango/kernel"
+)
+
+// Transport moves a connection's bytes between its socket and the HTTP
+// engine. It is the one seam between HTTP and the socket: the plain
+// transport calls the kernel directly; a TLS transport (records in user
+// space, or keys handed to kernel TLS) implements the same methods.
+//
+// No method blocks: one that cannot make progress returns coro.ErrWantRead
+// or coro.ErrWantWrite and is called again when the socket is ready.
+type Transport interface {
+	// Handshake advances connection set-up (the TLS handshake) and returns
+	// nil once application data may flow. The plain transport has none.
+	Handshake() error
+	// Read reads application data into p. It returns io.EOF when the peer
+	// has closed.
+	Read(p []byte) (int, error)
+	// Buffered reports whether Read has data without the socket becoming
+	// readable (a user-space TLS layer holding decrypted bytes).
+	Buffered() bool
+	// Write writes application data from p and returns how much it took.
+	// more says the caller has more to send right after (a sendfile body):
+	// the transport may hold a partial packet back for it.
+	Write(p []byte, more bool) (int, error)
+	// Sendfile sends up to count bytes of the open file from offset and
+	// returns how many went out; 0 with a nil error means the file ended.
+	Sendfile(file int, offset int64, count int) (int, error)
+	// Close ends the transport before its socket closes: a TLS transport
+	// sends close_notify (best effort, never blocking) and wipes its keys.
+	Close() error
+	// Name names the transport in the access log: "plain", "tls", "ktls".
+	Name() string
+}
+
+// NewTLS makes the TLS transport of a connection accepted on an HTTPS
+// listener, from its socket descriptor.
+type NewTLS func(fd int) (Transport, error)
+
+// plainTransport is a cleartext TCP connection.
+type plainTransport struct{ fd int }
+
+func (p *plainTransport) Handshake() error { return nil }
+
+func (p *plainTransport) Read(b []byte) (int, error) {
+	n, err := kernel.Read(p.fd, b)
+	switch {
+	case err == nil && n == 0:
+		return 0, io.EOF
+	case errors.Is(err, unix.EAGAIN):
+		return 0, coro.ErrWantRead
+	}
+	return n, err
+}
+
+func (p *plainTransport) Buffered() bool { return false }
+
+func (p *plainTransport) Write(b []byte, more bool) (int, error) {
+	n, err := kernel.Send(p.fd, b, more)
+	if errors.Is(err, unix.EAGAIN) {
+		return 0, coro.ErrWantWrite
+	}
+	return n, err
+}
+
+func (p *plainTransport) Sendfile(file int, offset int64, count int) (int, error) {
+	n, err := kernel.Sendfile(p.fd, file, &offset, count)
+	if errors.Is(err, unix.EAGAIN) {
+		return 0, coro.ErrWantWrite
+	}
+	return n, err
+}
+
+func (p *plainTransport) Close() error { return nil }
+
+func (p *plainTransport) Name() string { return "plain" }

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"io"
+	"sync/atomic"
+
+	"lwango/coro"
+	"lwango/http1"
+	"lwango/loop"
+)
+
+// Step limits that keep one connection from holding its loop: past
+// writeBudget bytes in one step the connection yields (level-triggered
+// epoll brings it back after the others had their turn).
+const (
+	sendfileChunk = 2 << 20
+	writeBudget   = 8 << 20
+)
+
+// worker is the server's half of one event loop: the loop.Handler that
+// steps its connections, with the loop's HTTP engine and pools.
+type worker struct {
+	srv       *Server
+	loop      *loop.Loop[conn]
+	engine    http1.Engine
+	conns     *loop.Pool[conn]
+	exchanges *loop.Pool[exchange]
+	log       *accessLog // nil when quiet
+	current   *loop.Conn[conn]
+	requests  atomic.Uint64
+}
+
+func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
+	size := srv.cfg.RequestBufferSize
+	w := &worker{
+		srv:       srv,
+		loop:      l,
+		conns:     loop.NewPool(4096, func() *conn { return &conn{} }),
+		exchanges: loop.NewPool(256, func() *exchange { return newExchange(size) }),
+	}
+	w.engine = http1.Engine{
+		Handler:        w,
+		MaxRequestSize: size,
+		MaxBodySize:    int64(srv.cfg.MaxPostDataSize),
+		Date:           l.Date(),
+		ServerName:     srv.serverName,
+		ExtraHeaders:   srv.extraHeaders,
+		HTTPSHeaders:   srv.httpsHeaders,
+	}
+	if srv.accessLog != nil {
+		w.log = newAccessLog(srv.accessLog)
+	}
+	return w
+}
+
+// ServeHTTP1 answers one request with the site and logs it.
+func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
+	w.requests.Add(1)
+	w.srv.handler.ServeHTTP1(req, resp)
+	if w.log != nil {
+		w.log.record(w.current, w.loop.CommonLogTime(), req, resp)
+	}
+}
+
+// Serve steps a connection: handshake, then read, answer and write until
+// it would block, the connection goes idle or it must close.
+func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
+	s := c.State
+	if s == nil {
+		if s = w.open(c); s == nil {
+			return coro.Abort
+		}
+		c.State = s
+	}
+	if !s.ready {
+		if err := s.transport.Handshake(); err != nil {
+			if want := coro.WantOf(err); want != 0 {
+				c.Set(loop.RequestPending) // the handshake runs under the request deadline
+				return want
+			}
+			return coro.Abort
+		}
+		s.ready = true
+	}
+	if s.ex == nil {
+		s.ex = w.exchanges.Get()
+	}
+	return w.step(c, s)
+}
+
+// open makes the server's state for a new connection.
+func (w *worker) open(c *loop.Conn[conn]) *conn {
+	s := w.conns.Get()
+	if !c.Has(loop.TLS) {
+		s.plain.fd = c.Fd()
+		s.transport = &s.plain
+		s.ready = true
+		return s
+	}
+	if w.srv.newTLS == nil {
+		w.conns.Put(s)
+		return nil
+	}
+	t, err := w.srv.newTLS(c.Fd())
+	if err != nil {
+		w.conns.Put(s)
+		return nil
+	}
+	s.transport = t
+	return s
+}
+
+// step runs the exchange until it must wait or close.
+func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
+	ex := s.ex
+	ex.answered = false
+	budget := writeBudget
+	for {
+		if ex.out.Pending() {
+			if want := w.flush(s, &budget); want != 0 {
+				return want
+			}
+		}
+		if ex.closing {
+			return coro.Done
+		}
+		if ex.unparsed || ex.serveMore {
+			w.serve(c, s)
+			continue
+		}
+		if ex.answered && ex.start == ex.end && !s.transport.Buffered() {
+			// All answered: sleep instead of trying a read that would
+			// most likely block; epoll reports the next request.
+			w.idle(c, s)
+			return coro.WantRead
+		}
+		if want := w.fill(s); want != 0 {
+			if want != coro.WantRead {
+				return want
+			}
+			if ex.start == ex.end {
+				w.idle(c, s)
+			} else {
+				c.Set(loop.RequestPending)
+			}
+			return coro.WantRead
+		}
+	}
+}
+
+// serve lets the engine answer the requests at the front of the input.
+func (w *worker) serve(c *loop.Conn[conn], s *conn) {
+	ex := s.ex
+	ex.unparsed, ex.serveMore = false, false
+	w.current = c
+	res := w.engine.Serve(ex.in[ex.start:ex.end], c.Has(loop.TLS), &ex.out)
+	if res.Consumed > 0 {
+		ex.start += res.Consumed
+		ex.answered = true
+		c.Clear(loop.RequestPending)
+		w.loop.RestartDeadline(c)
+	}
+	switch res.Next {
+	case http1.KeepAlive:
+		ex.start, ex.end = 0, 0
+		c.Set(loop.KeepAlive)
+	case http1.ReadMore:
+		ex.compact(res.Need)
+	case http1.ServeMore:
+		ex.serveMore = true
+	case http1.Close:
+		ex.closing = true
+		c.Clear(loop.KeepAlive)
+	}
+	if res.Next == http1.KeepAlive && w.loop.Stopping() {
+		ex.closing = true // stopping: close once answered rather than idle
+	}
+}
+
+// fill reads more input after what the buffer holds. It returns 0 when
+// bytes arrived, or what the connection waits for.
+func (w *worker) fill(s *conn) coro.Want {
+	ex := s.ex
+	if ex.end == len(ex.in) {
+		ex.compact(0)
+		if ex.end == len(ex.in) {
+			// The engine bounds requests by the buffer it asked for; a full
+			// buffer it did not answer cannot happen.
+			return coro.Abort
+		}
+	}
+	n, err := s.transport.Read(ex.in[ex.end:])
+	if err != nil {
+		if want := coro.WantOf(err); want != 0 {
+			return want
+		}
+		if err == io.EOF {
+			return coro.Done
+		}
+		return coro.Abort
+	}
+	ex.end += n
+	ex.unparsed = true
+	return 0
+}
+
+// flush writes the pending output: bytes with one send each run, files with
+// sendfile, resuming exactly where a short write stopped. It returns 0 when
+// everything is written, or what the connection waits for.
+func (w *worker) flush(s *conn, budget *int) coro.Want {
+	out := &s.ex.out
+	for out.Pending() {
+		if *budget <= 0 {
+			return coro.WantWrite
+		}
+		seg := out.Next()
+		var n int
+		var err error
+		if seg.File >= 0 {
+			n, err = s.transport.Sendfile(seg.File, seg.Offset, int(min(seg.Length, sendfileChunk)))
+			if n == 0 && err == nil {
+				return coro.Abort // the file is shorter than the length promised
+			}
+		} else {
+			more := int64(len(seg.Bytes)) < out.Len()
+			n, err = s.transport.Write(seg.Bytes, more)
+		}
+		if n > 0 {
+			out.Advance(int64(n))
+			*budget -= n
+		}
+		if err != nil {
+			if want := coro.WantOf(err); want != 0 {
+				return want
+			}
+			return coro.Abort
+		}
+	}
+	return 0
+}
+
+// idle returns the exchange's buffers to the pool: the connection waits for
+// its next request holding nothing but, for TLS, its transport.
+func (w *worker) idle(c *loop.Conn[conn], s *conn) {
+	c.Clear(loop.RequestPending)
+	if s.ex != nil {
+		s.ex.reset(w.srv.cfg.RequestBufferSize)
+		w.exchanges.Put(s.ex)
+		s.ex = nil
+	}
+	if s.transport == &s.plain {
+		w.release(s)
+		c.State = nil
+	}
+}
+
+// release returns a connection's state to the pool.
+func (w *worker) release(s *conn) {
+	*s = conn{}
+	w.conns.Put(s)
+}
+
+// Expired answers 408 to a connection whose request did not arrive in time,
+// without waiting for the socket: the loop closes it next.
+func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
+	s := c.State
+	if s == nil || !s.ready || s.ex == nil {
+		return // nothing started, or a TLS handshake: no HTTP to answer with
+	}
+	s.ex.out.Discard()
+	w.engine.AppendError(&s.ex.out, 408, c.Has(loop.TLS))
+	budget := writeBudget
+	w.flush(s, &budget)
+	if w.log != nil {
+		w.log.expired(c, l.CommonLogTime())
+	}
+}
+
+// Closed releases everything the connection held, closing the files of
+// responses not fully sent.
+func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
+	s := c.State
+	if s == nil {
+		return
+	}
+	if s.ex != nil {
+		s.ex.reset(w.srv.cfg.RequestBufferSize)
+		w.exchanges.Put(s.ex)
+	}
+	s.transport.Close()
+	w.release(s)
+}
