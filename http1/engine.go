@@ -32,7 +32,7 @@ const (
 // scratch space for the request being served, so serving allocates nothing.
 // It is not safe for concurrent use; each loop has its own.
 type Engine struct {
-	Handler Handler
+	Handler Handler // required
 	// MaxRequestSize bounds the request line and headers, in bytes; the
 	// server's read buffer must hold at least this much. 0 means
 	// DefaultMaxRequestSize.
@@ -96,8 +96,9 @@ type Result struct {
 	Next     Next // what the connection does next
 	// Need, with ReadMore, is the size the incomplete request will have
 	// from in[Consumed:] when whole, once its head is known and only the
-	// body is missing; the buffer must grow to hold it. 0 otherwise, and
-	// then MaxRequestSize bytes of buffer are enough to finish the head.
+	// body is missing; the buffer must grow to hold it. Need is at most
+	// MaxRequestSize+MaxBodySize. It is 0 otherwise, and then MaxRequestSize
+	// bytes of buffer are enough to finish the head.
 	Need int
 }
 

@@ -90,7 +90,7 @@ func (o *Output) Len() int64 {
 }
 
 // Next returns the next segment to write; it is empty when nothing is
-// pending. Bytes is valid until the next call to Advance.
+// pending. Bytes is valid until the next call to Advance or Serve.
 func (o *Output) Next() Segment {
 	end := len(o.buf)
 	if o.nextFile < len(o.files) {

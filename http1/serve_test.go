@@ -483,3 +483,12 @@ func TestEmptyLinesBetweenRequests(t *testing.T) {
 		t.Fatalf("lone CR: %+v", res)
 	}
 }
+
+func TestDateAndServerOmittedWhenUnset(t *testing.T) {
+	e := &Engine{Handler: HandlerFunc(helloHandler)}
+	raw, _ := serveAll(t, e, []byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &Output{})
+	if strings.Contains(raw, "Date:") || strings.Contains(raw, "Server:") {
+		t.Fatalf("unset Date or Server sent:\n%s", raw)
+	}
+	readResponses(t, raw, "GET")
+}
