@@ -123,6 +123,15 @@ func TestKTLSInstallZeroesCryptoInfo(t *testing.T) {
 	if err := install(server, TLS_RX, keys()); err != nil {
 		t.Errorf("TLS_RX: %v", err)
 	}
+	// New keys on a socket that has some: a TLS 1.3 KeyUpdate.
+	err := install(server, TLS_TX, keys())
+	if RekeySupported() {
+		if err != nil {
+			t.Errorf("TLS_TX rekey on a kernel with rekey counters: %v", err)
+		}
+	} else if !errors.Is(err, unix.EBUSY) {
+		t.Errorf("second TLS_TX without kernel rekey support: %v, want EBUSY", err)
+	}
 }
 
 func TestKTLSRecvRecordOnPlainTCPIsApplicationData(t *testing.T) {

@@ -42,3 +42,17 @@ func parseTLSStats(text string) (map[string]uint64, error) {
 	}
 	return stats, nil
 }
+
+// RekeySupported reports whether the kernel accepts new TLS 1.3 keys on a
+// socket that already has some (KeyUpdate support, Linux 6.14 and later),
+// judged by the rekey counters that came with it (TlsRxRekeyOk). Without it a
+// second InstallTX/InstallRX fails with EBUSY, and a peer's KeyUpdate makes
+// the following records fail with EBADMSG.
+func RekeySupported() bool {
+	stats, err := TLSStats()
+	if err != nil {
+		return false
+	}
+	_, ok := stats["TlsRxRekeyOk"]
+	return ok
+}
