@@ -1,0 +1,112 @@
+// Command lwango is a web server after Lwan: one pinned epoll loop per CPU,
+// files sent with sendfile, configured by lwan.conf (TOML).
+//
+//	lwango [-c FILE] [-r ROOT] [-l ADDR] [-L ADDR] [-P CERT] [-K KEY] [-t]
+//
+// Without -c the built-in configuration serves ./wwwroot on *:8080.
+// SIGTERM and SIGINT stop it gracefully: listeners close, idle connections
+// close, responses in flight finish (for up to keep_alive_timeout).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"lwango/server"
+	"lwango/site"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main with its arguments and outputs, returning the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("lwango", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	configFile := flags.String("c", "", "configuration `FILE` (default: the built-in configuration)")
+	check := flags.Bool("t", false, "check the configuration and exit (status 0 if it is good)")
+	var o site.Overrides
+	flags.StringVar(&o.Root, "r", "", "serve files from `ROOT` under /")
+	flags.StringVar(&o.Listener, "l", "", "listen for HTTP on `ADDR` (*:port, host:port, [v6]:port)")
+	flags.StringVar(&o.TLSListener, "L", "", "listen for HTTPS on `ADDR`")
+	flags.StringVar(&o.Cert, "P", "", "TLS certificate `PEM` file")
+	flags.StringVar(&o.Key, "K", "", "TLS private key `PEM` file")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "lwango: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
+
+	cfg, err := loadConfig(*configFile, o)
+	if err == nil && *check {
+		err = server.Check(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lwango: %v\n", err)
+		return 1
+	}
+	if *check {
+		fmt.Fprintf(stdout, "lwango: configuration %s is good\n", cfg.File)
+		return 0
+	}
+	if err := serve(cfg); err != nil {
+		slog.Error("lwango stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads the configuration file (or takes the built-in one) and
+// applies the command-line overrides.
+func loadConfig(file string, o site.Overrides) (*site.Config, error) {
+	cfg := site.DefaultConfig()
+	if file != "" {
+		var err error
+		if cfg, err = site.Load(file); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, cfg.Apply(o)
+}
+
+// serve runs the server until SIGTERM or SIGINT.
+func serve(cfg *site.Config) error {
+	if cfg.TLS != nil {
+		// The TLS transport (tlsstate handshake, kernel or user-space
+		// records) is not wired into the server yet.
+		slog.Warn("HTTPS listener not opened: TLS is not wired into this build yet", "address", cfg.TLS.Address.String())
+		cfg.TLS = nil
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+
+	srv, err := server.New(cfg, server.Options{})
+	if err != nil {
+		return err
+	}
+	if cfg.Straitjacket != nil {
+		if err := enterStraitjacket(cfg.Straitjacket); err != nil {
+			srv.Shutdown(0)
+			return &site.Error{File: cfg.File, Key: "straitjacket", Msg: err.Error()}
+		}
+	}
+	srv.Start()
+	slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
+
+	sig := <-stop
+	slog.Info("stopping", "signal", sig.String())
+	if err := srv.Shutdown(cfg.KeepAliveTimeout); err != nil {
+		return errors.Join(err, errors.New("exiting with connections still open"))
+	}
+	return nil
+}
