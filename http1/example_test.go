@@ -1,0 +1,38 @@
+package http1_test
+
+import (
+	"fmt"
+
+	"lwango/http1"
+)
+
+// A server drives the engine per connection: Serve what was read, write
+// out what it queued, then act on Next.
+func ExampleEngine_Serve() {
+	engine := &http1.Engine{
+		Handler: http1.HandlerFunc(func(req *http1.Request, resp *http1.Response) {
+			resp.ContentType = "text/plain"
+			resp.Body = append(resp.Body[:0], req.Path...)
+		}),
+		ServerName: "lwango",
+	}
+	var out http1.Output
+	out.Reset(make([]byte, 0, 4096)) // a buffer from the loop's pool
+
+	in := []byte("GET /a/../hello HTTP/1.1\r\nHost: example.com\r\n\r\nGET /second HT")
+	res := engine.Serve(in, false, &out)
+	for out.Pending() {
+		seg := out.Next() // a real server writes seg.Bytes or sendfiles seg.File
+		fmt.Printf("%s", seg.Bytes)
+		out.Advance(int64(len(seg.Bytes)))
+	}
+	fmt.Printf("\n%v, %d of %d bytes consumed\n", res.Next, res.Consumed, len(in))
+	// Output:
+	// HTTP/1.1 200 OK
+	// Server: lwango
+	// Content-Length: 6
+	// Content-Type: text/plain
+	//
+	// /hello
+	// ReadMore, 47 of 61 bytes consumed
+}
