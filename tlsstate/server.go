@@ -214,17 +214,18 @@ func (s *Server) readHandshake(fragment []byte, out []byte) ([]byte, error) {
 		if len(s.pending) < 4+n {
 			break
 		}
-		msg := append([]byte(nil), s.pending[:4+n]...)
-		s.pending = append(s.pending[:0], s.pending[4+n:]...)
+		// Every message a client sends this server ends its flight and is
+		// followed by a key change or by our reply, so nothing may follow
+		// it in the same record (RFC 8446 §5.1). Checked before the message
+		// is acted on, so the alert goes out before any ServerHello.
+		if len(s.pending) > 4+n {
+			return out, fatal(AlertUnexpectedMessage, "handshake data after a message that changes keys")
+		}
+		msg := s.pending
+		s.pending = nil
 		var err error
 		if out, err = s.handleMessage(msg, out); err != nil {
 			return out, err
-		}
-		// Every message a client sends this server ends its flight and is
-		// followed by a key change or by our reply, so nothing may follow
-		// it in the same record (RFC 8446 §5.1).
-		if len(s.pending) > 0 {
-			return out, fatal(AlertUnexpectedMessage, "handshake data after a message that changes keys")
 		}
 	}
 	return out, nil
