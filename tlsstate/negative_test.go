@@ -58,7 +58,9 @@ func TestClientHelloAlerts(t *testing.T) {
 		{"protected record over 2^14+256", func(*testClient, *helloSpec) []byte { return []byte{23, 3, 3, 0x41, 0x01} }, AlertRecordOverflow},
 		{"CCS before ClientHello", func(*testClient, *helloSpec) []byte { return plainRecord(typeChangeCipherSpec, []byte{1}) }, AlertUnexpectedMessage},
 		{"application data before ClientHello", func(*testClient, *helloSpec) []byte { return plainRecord(typeApplicationData, make([]byte, 32)) }, AlertUnexpectedMessage},
-		{"Finished instead of ClientHello", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, finishedMessage(make([]byte, 32))) }, AlertUnexpectedMessage},
+		{"Finished instead of ClientHello", func(*testClient, *helloSpec) []byte {
+			return plainRecord(typeHandshake, finishedMessage(make([]byte, 32)))
+		}, AlertUnexpectedMessage},
 		{"empty handshake record", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, nil) }, AlertDecodeError},
 		{"handshake message over 64 KiB", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, []byte{1, 1, 0, 1}) }, AlertDecodeError},
 		{"alert record of 3 bytes", func(*testClient, *helloSpec) []byte { return plainRecord(typeAlert, []byte{2, 40, 0}) }, AlertDecodeError},
@@ -81,7 +83,9 @@ func TestClientHelloAlerts(t *testing.T) {
 		{"malformed supported_versions", mutateHello(func(h *helloSpec) { h.set(extSupportedVersions, []byte{3, 3, 4, 3}) }), AlertDecodeError},
 		{"key share of zero length", mutateHello(func(h *helloSpec) { h.set(extKeyShare, keyShareBody(keyShare{X25519, nil})) }), AlertDecodeError},
 		{"ALPN with an empty name", mutateHello(func(h *helloSpec) { h.set(extALPN, lengthPrefixed(2, []byte{0})) }), AlertDecodeError},
-		{"duplicate extension", mutateHello(func(h *helloSpec) { h.exts = append(h.exts, extension{extALPN, lengthPrefixed(2, lengthPrefixed(1, []byte("http/1.1")))}) }), AlertIllegalParameter},
+		{"duplicate extension", mutateHello(func(h *helloSpec) {
+			h.exts = append(h.exts, extension{extALPN, lengthPrefixed(2, lengthPrefixed(1, []byte("http/1.1")))})
+		}), AlertIllegalParameter},
 		{"pre_shared_key not last", mutateHello(func(h *helloSpec) {
 			psk := append(lengthPrefixed(2, append(lengthPrefixed(2, []byte("id")), 0, 0, 0, 0)), lengthPrefixed(2, lengthPrefixed(1, make([]byte, 32)))...)
 			h.exts = append([]extension{{extPreSharedKey, psk}}, h.exts...)
