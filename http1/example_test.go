@@ -2,6 +2,7 @@ package http1_test
 
 import (
 	"fmt"
+	"strings"
 
 	"lwango/http1"
 )
@@ -23,7 +24,7 @@ func ExampleEngine_Serve() {
 	res := engine.Serve(in, false, &out)
 	for out.Pending() {
 		seg := out.Next() // a real server writes seg.Bytes or sendfiles seg.File
-		fmt.Printf("%s", seg.Bytes)
+		fmt.Print(strings.ReplaceAll(string(seg.Bytes), "\r\n", "\n")) // CRLFs shown as newlines
 		out.Advance(int64(len(seg.Bytes)))
 	}
 	fmt.Printf("\n%v, %d of %d bytes consumed\n", res.Next, res.Consumed, len(in))
