@@ -23,7 +23,7 @@ func ExampleEngine_Serve() {
 	in := []byte("GET /a/../hello HTTP/1.1\r\nHost: example.com\r\n\r\nGET /second HT")
 	res := engine.Serve(in, false, &out)
 	for out.Pending() {
-		seg := out.Next() // a real server writes seg.Bytes or sendfiles seg.File
+		seg := out.Next()                                              // a real server writes seg.Bytes or sendfiles seg.File
 		fmt.Print(strings.ReplaceAll(string(seg.Bytes), "\r\n", "\n")) // CRLFs shown as newlines
 		out.Advance(int64(len(seg.Bytes)))
 	}
