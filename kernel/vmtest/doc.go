@@ -10,7 +10,14 @@
 // TCG), streams the serial console and returns every job's exit status.
 //
 // The package's own test, TestKernelPackageInGuest, builds the kernel
-// package's tests with the vmguest build tag, runs them in the guest and
-// fails unless each of them ran and passed; it runs under plain `go test` (a
-// missing qemu is a failure) and is skipped only with -short.
+// package's tests with the vmguest build tag, runs its TestKTLS* tests in the
+// guest and fails unless each of them ran and passed. It runs under plain
+// `go test ./...` (so CI runs it; a missing qemu, kernel or openssl is a
+// failure) and is skipped only with -short:
+//
+//	go test -v -run TestKernelPackageInGuest ./kernel/vmtest/
+//
+// Environment: LWANGO_VM_CACHE overrides the cache directory (delete it to
+// pick up a newer Debian kernel); LWANGO_VM_ACCEL overrides the accelerator,
+// e.g. "tcg -cpu max".
 package vmtest
