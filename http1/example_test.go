@@ -23,8 +23,10 @@ func ExampleEngine_Serve() {
 	in := []byte("GET /a/../hello HTTP/1.1\r\nHost: example.com\r\n\r\nGET /second HT")
 	res := engine.Serve(in, false, &out)
 	for out.Pending() {
-		seg := out.Next()                                              // a real server writes seg.Bytes or sendfiles seg.File
-		fmt.Print(strings.ReplaceAll(string(seg.Bytes), "\r\n", "\n")) // CRLFs shown as newlines
+		// A real server writes seg.Bytes, or sendfiles seg.File; here the
+		// bytes are printed with their CRLFs shown as newlines.
+		seg := out.Next()
+		fmt.Print(strings.ReplaceAll(string(seg.Bytes), "\r\n", "\n"))
 		out.Advance(int64(len(seg.Bytes)))
 	}
 	fmt.Printf("\n%v, %d of %d bytes consumed\n", res.Next, res.Consumed, len(in))
