@@ -202,19 +202,3 @@ func (e *Engine) maxBodySize() int64 {
 	}
 	return e.MaxBodySize
 }
-
-// emptyLines returns the length of the complete empty lines (CRLF or LF)
-// at the start of in.
-func emptyLines(in []byte) int {
-	n := 0
-	for {
-		switch {
-		case n < len(in) && in[n] == '\n':
-			n++
-		case n+1 < len(in) && in[n] == '\r' && in[n+1] == '\n':
-			n += 2
-		default:
-			return n
-		}
-	}
-}

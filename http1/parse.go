@@ -35,20 +35,9 @@ func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 		in = in[:maxHead]
 	}
 
-	// RFC 9112 §2.2: ignore empty lines before the request line.
-	p := 0
-	for p < len(in) && (in[p] == '\r' || in[p] == '\n') {
-		if in[p] == '\r' {
-			if p+1 == len(in) {
-				break
-			}
-			if in[p+1] != '\n' {
-				return 0, StatusBadRequest
-			}
-			p++
-		}
-		p++
-	}
+	// RFC 9112 §2.2: ignore empty lines before the request line. A stray
+	// CR left here fails the request line's token check.
+	p := emptyLines(in)
 
 	line, next, complete := cutLine(in, p)
 	if !complete {
@@ -81,6 +70,22 @@ func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 		return 0, status
 	}
 	return next, 0
+}
+
+// emptyLines returns the length of the complete empty lines (CRLF or LF)
+// at the start of in.
+func emptyLines(in []byte) int {
+	n := 0
+	for {
+		switch {
+		case n < len(in) && in[n] == '\n':
+			n++
+		case n+1 < len(in) && in[n] == '\r' && in[n+1] == '\n':
+			n += 2
+		default:
+			return n
+		}
+	}
 }
 
 // cutLine returns the line starting at in[p], without its LF or CRLF, and
