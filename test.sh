@@ -23,6 +23,7 @@ go mod download
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
+go vet -tags vmguest ./kernel/...   # the guest-only kTLS tests
 go test -race -count=1 -timeout 20m ./...
 
 FUZZTIME=${FUZZTIME:-10s}
