@@ -6,20 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Errors callers test for, re-exported from unix.
-const (
-	EAGAIN = unix.EAGAIN
-	EINTR  = unix.EINTR
-)
-
-// Iovec is one buffer of a vectored write.
-type Iovec = unix.Iovec
-
-// SetIovec points iov at b, which must not be empty.
-func SetIovec(iov *Iovec, b []byte) {
-	iov.Base = &b[0]
-	iov.SetLen(len(b))
-}
+// EAGAIN is the error of a non-blocking call that would block.
+const EAGAIN = unix.EAGAIN
 
 // Read reads from fd into p, retrying EINTR. It returns (0, nil) at end of
 // stream and EAGAIN when nothing is ready.
@@ -31,24 +19,6 @@ func Read(fd int, p []byte) (int, error) {
 				return 0, err
 			}
 			return n, nil
-		}
-	}
-}
-
-// Writev writes the buffers iov describes to fd in one system call and
-// returns how many bytes went out. Unlike unix.Writev it takes prepared
-// iovecs, so a caller that keeps them allocates nothing.
-func Writev(fd int, iov []Iovec) (int, error) {
-	if len(iov) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-		if errno == 0 {
-			return int(n), nil
-		}
-		if errno != unix.EINTR {
-			return 0, errno
 		}
 	}
 }

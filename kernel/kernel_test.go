@@ -128,12 +128,11 @@ func TestListenReusePortAcceptAndIO(t *testing.T) {
 				t.Fatalf("Read with nothing pending = %v, want EAGAIN", err)
 			}
 
-			iov := make([]Iovec, 3)
-			for i, s := range []string{"po", "n", "g!"} {
-				SetIovec(&iov[i], []byte(s))
+			if n, err := Send(fd, []byte("po"), true); n != 2 || err != nil {
+				t.Fatalf("Send with more = %d, %v", n, err)
 			}
-			if n, err := Writev(fd, iov); n != 5 || err != nil {
-				t.Fatalf("Writev = %d, %v", n, err)
+			if n, err := Send(fd, []byte("ng!"), false); n != 3 || err != nil {
+				t.Fatalf("Send = %d, %v", n, err)
 			}
 			if err := ShutdownWrite(fd); err != nil {
 				t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"io"
 
-	"golang.org/x/sys/unix"
-
 	"lwango/coro"
 	"lwango/kernel"
 )
@@ -55,7 +53,7 @@ func (p *plainTransport) Read(b []byte) (int, error) {
 	switch {
 	case err == nil && n == 0:
 		return 0, io.EOF
-	case errors.Is(err, unix.EAGAIN):
+	case errors.Is(err, kernel.EAGAIN):
 		return 0, coro.ErrWantRead
 	}
 	return n, err
@@ -65,7 +63,7 @@ func (p *plainTransport) Buffered() bool { return false }
 
 func (p *plainTransport) Write(b []byte, more bool) (int, error) {
 	n, err := kernel.Send(p.fd, b, more)
-	if errors.Is(err, unix.EAGAIN) {
+	if errors.Is(err, kernel.EAGAIN) {
 		return 0, coro.ErrWantWrite
 	}
 	return n, err
@@ -73,7 +71,7 @@ func (p *plainTransport) Write(b []byte, more bool) (int, error) {
 
 func (p *plainTransport) Sendfile(file int, offset int64, count int) (int, error) {
 	n, err := kernel.Sendfile(p.fd, file, &offset, count)
-	if errors.Is(err, unix.EAGAIN) {
+	if errors.Is(err, kernel.EAGAIN) {
 		return 0, coro.ErrWantWrite
 	}
 	return n, err
