@@ -1,6 +1,8 @@
 package http1
 
 import (
+	"bufio"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -77,6 +79,22 @@ func BenchmarkParseBrowser(b *testing.B) {
 		copy(buf, browserRequest)
 		if n, status := Parse(buf, &req, DefaultMaxRequestSize); n != len(buf) || status != 0 {
 			b.Fatalf("Parse = %d, %d", n, status)
+		}
+	}
+}
+
+// BenchmarkNetHTTPReadRequestBrowser parses the same request with net/http,
+// as a yardstick for BenchmarkParseBrowser.
+func BenchmarkNetHTTPReadRequestBrowser(b *testing.B) {
+	r := strings.NewReader(browserRequest)
+	br := bufio.NewReader(r)
+	b.SetBytes(int64(len(browserRequest)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(browserRequest)
+		br.Reset(r)
+		if _, err := http.ReadRequest(br); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
