@@ -139,6 +139,9 @@ func TestRecordsAlerts(t *testing.T) {
 			if _, err := r.Seal(nil, []byte("x")); err != ErrClosed {
 				t.Errorf("Seal on a dead record layer: %v", err)
 			}
+			if out := r.CloseNotify(nil); len(out) != 0 {
+				t.Errorf("close_notify after a fatal alert: %x", out)
+			}
 		})
 	}
 }

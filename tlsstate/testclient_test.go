@@ -125,7 +125,7 @@ func plainRecord(typ contentType, body []byte) []byte {
 // testClient is the client half of the key schedule, enough to read the
 // server's flight and to write protected records at it.
 type testClient struct {
-	t          *testing.T
+	t          testing.TB
 	priv       *ecdh.PrivateKey
 	hello      []byte
 	suite      *suiteInfo
@@ -134,7 +134,7 @@ type testClient struct {
 	finished   []byte
 }
 
-func newTestClient(t *testing.T) (*testClient, *helloSpec) {
+func newTestClient(t testing.TB) (*testClient, *helloSpec) {
 	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,152 @@
+package tlsstate
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// The handshake benchmarks time only the server's work for a full
+// handshake with ECDSA P-256 + X25519: the client half (our test client:
+// key share, reading the flight, computing its Finished) runs with the
+// timer stopped. Both servers see the same ClientHello bytes.
+
+func BenchmarkServerHandshake(b *testing.B) {
+	cfg := testConfig("ecdsa-p256")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c, h := newTestClient(b)
+		hello := c.helloRecord(h)
+		b.StartTimer()
+		srv := NewServer(cfg)
+		_, out, _ := srv.Advance(hello, make([]byte, 0, 2048))
+		b.StopTimer()
+		c.readFlight(out)
+		finished := c.protect(typeHandshake, c.finished)
+		b.StartTimer()
+		if _, _, p := srv.Advance(finished, nil); p != Complete {
+			b.Fatalf("%v %v", p, srv.Err())
+		}
+		srv.Session().Zero()
+	}
+}
+
+func BenchmarkGoServerHandshake(b *testing.B) {
+	cert := certs()["ecdsa-p256"]
+	cfg := &tls.Config{
+		Certificates:           []tls.Certificate{{Certificate: cert.Chain, PrivateKey: cert.Signer, Leaf: cert.Leaf}},
+		MinVersion:             tls.VersionTLS13,
+		NextProtos:             []string{"http/1.1"},
+		SessionTicketsDisabled: true,
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c, h := newTestClient(b)
+		conn := &scriptedConn{b: b, client: c, pending: c.helloRecord(h)}
+		b.StartTimer()
+		if err := tls.Server(conn, cfg).Handshake(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// scriptedConn plays the client to crypto/tls's server in the server's own
+// goroutine: the ClientHello first, then, once the server has written its
+// flight, the client's Finished (computed with the timer stopped).
+type scriptedConn struct {
+	b       *testing.B
+	client  *testClient
+	pending []byte
+	written []byte
+	sentFin bool
+}
+
+func (s *scriptedConn) Read(p []byte) (int, error) {
+	if len(s.pending) == 0 {
+		if s.sentFin {
+			return 0, io.EOF
+		}
+		s.b.StopTimer()
+		s.client.readFlight(s.written)
+		s.pending = s.client.protect(typeHandshake, s.client.finished)
+		s.sentFin = true
+		s.b.StartTimer()
+	}
+	n := copy(p, s.pending)
+	s.pending = s.pending[n:]
+	return n, nil
+}
+
+func (s *scriptedConn) Write(p []byte) (int, error) {
+	s.written = append(s.written, p...)
+	return len(p), nil
+}
+
+func (s *scriptedConn) Close() error                     { return nil }
+func (s *scriptedConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (s *scriptedConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (s *scriptedConn) SetDeadline(time.Time) error      { return nil }
+func (s *scriptedConn) SetReadDeadline(time.Time) error  { return nil }
+func (s *scriptedConn) SetWriteDeadline(time.Time) error { return nil }
+
+func benchSession(b *testing.B, suite CipherSuite) (*Records, *Records) {
+	s := suiteByID(suite)
+	secret := make([]byte, s.hashLen)
+	sess := func() *Session {
+		return &Session{Version: VersionTLS13, CipherSuite: suite,
+			RX: newTrafficKeys(s, append([]byte(nil), secret...)), TX: newTrafficKeys(s, append([]byte(nil), secret...))}
+	}
+	sealer, err := NewRecords(sess(), &Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opener, err := NewRecords(sess(), &Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sealer, opener
+}
+
+// BenchmarkRecordsSeal: 16 KiB of application data per op into a reused
+// buffer (no allocation).
+func BenchmarkRecordsSeal(b *testing.B) {
+	for _, suite := range DefaultCipherSuites {
+		b.Run(suite.String(), func(b *testing.B) {
+			r, _ := benchSession(b, suite)
+			data := make([]byte, maxPlaintext)
+			out := make([]byte, 0, maxPlaintext+64)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var err error
+				if out, err = r.Seal(out[:0], data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRecordsOpen: one full 16 KiB record per op into a reused buffer.
+func BenchmarkRecordsOpen(b *testing.B) {
+	for _, suite := range DefaultCipherSuites {
+		b.Run(suite.String(), func(b *testing.B) {
+			sealer, opener := benchSession(b, suite)
+			record, _ := sealer.Seal(nil, make([]byte, maxPlaintext))
+			plain := make([]byte, 0, maxCiphertext13)
+			b.SetBytes(maxPlaintext)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				opener.rx.seq = 0
+				n, p, _, err := opener.Open(record, plain[:0], nil)
+				if err != nil || n != len(record) || len(p) != maxPlaintext {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
