@@ -46,12 +46,13 @@ type Options struct {
 
 // Server is a running (or ready to run) set of event loops serving a site.
 type Server struct {
-	cfg     *site.Config
-	site    *site.Site // nil when Options.Handler replaces it
-	handler http1.Handler
-	newTLS  NewTLS
-	group   *loop.Group[conn]
-	workers []*worker
+	cfg      *site.Config
+	site     *site.Site // nil when Options.Handler replaces it
+	handler  http1.Handler
+	redirect *httpsRedirect // answers cleartext requests when redirect_http is set
+	newTLS   NewTLS
+	group    *loop.Group[conn]
+	workers  []*worker
 
 	accessLog    io.Writer
 	serverName   string
@@ -117,6 +118,9 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		return nil, &site.Error{File: cfg.File, Key: "listener", Msg: err.Error()}
 	}
 	s.group = group
+	if tlsAddr, ok := s.TLSAddr(); ok && cfg.TLS.RedirectHTTP {
+		s.redirect = &httpsRedirect{port: int(tlsAddr.Port())}
+	}
 	return s, nil
 }
 

@@ -56,7 +56,11 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 // ServeHTTP1 answers one request with the site and logs it.
 func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
 	w.requests.Add(1)
-	w.srv.handler.ServeHTTP1(req, resp)
+	if w.srv.redirect != nil && !w.current.Has(loop.TLS) {
+		w.srv.redirect.ServeHTTP1(req, resp)
+	} else {
+		w.srv.handler.ServeHTTP1(req, resp)
+	}
 	if w.log != nil {
 		w.log.record(w.current, w.loop.CommonLogTime(), req, resp)
 	}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// greetingTransport stands in for TLS behind the Transport seam: its
+// "handshake" reads "HELLO\n" (in as many pieces as the client likes) and
+// answers "OK\n"; after that it is the plain transport. It counts Close.
+type greetingTransport struct {
+	plainTransport
+	got    []byte
+	done   bool
+	closes *atomic.Int32
+}
+
+func (g *greetingTransport) Handshake() error {
+	if g.done {
+		return nil
+	}
+	for len(g.got) < len("HELLO\n") {
+		var b [6]byte
+		n, err := g.plainTransport.Read(b[:len("HELLO\n")-len(g.got)])
+		if err != nil {
+			return err
+		}
+		g.got = append(g.got, b[:n]...)
+	}
+	if string(g.got) != "HELLO\n" {
+		return io.ErrUnexpectedEOF
+	}
+	if _, err := g.plainTransport.Write([]byte("OK\n"), false); err != nil {
+		return err
+	}
+	g.done = true
+	return nil
+}
+
+func (g *greetingTransport) Close() error {
+	g.closes.Add(1)
+	return nil
+}
+
+func (g *greetingTransport) Name() string { return "greeting" }
+
+func startWithGreetingTLS(t *testing.T, redirect bool) (*Server, string, string, *atomic.Int32, *syncBuffer) {
+	t.Helper()
+	ts := newTestSite(t)
+	cfg := testConfig(t, ts, fmt.Sprintf(`
+[tls_listener]
+address = "127.0.0.1:0"
+hsts = true
+redirect_http = %v
+`, redirect))
+	cfg.Quiet = false
+	var closes atomic.Int32
+	var log syncBuffer
+	srv, addr := startServer(t, cfg, Options{
+		AccessLog:      &log,
+		RequestTimeout: 300 * time.Millisecond,
+		NewTLS: func(fd int) (Transport, error) {
+			return &greetingTransport{plainTransport: plainTransport{fd: fd}, closes: &closes}, nil
+		},
+	})
+	tlsAddr, ok := srv.TLSAddr()
+	if !ok {
+		t.Fatal("no TLS listener bound")
+	}
+	return srv, addr, tlsAddr.String(), &closes, &log
+}
+
+func TestTransportSeam(t *testing.T) {
+	_, plainAddr, tlsAddr, closes, log := startWithGreetingTLS(t, false)
+
+	c := dialRaw(t, tlsAddr)
+	c.send(t, "HEL")
+	time.Sleep(20 * time.Millisecond) // the handshake waits for the rest
+	c.send(t, "LO\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	ok := make([]byte, 3)
+	if _, err := io.ReadFull(c.r, ok); err != nil || string(ok) != "OK\n" {
+		t.Fatalf("handshake answer %q, %v", ok, err)
+	}
+	resp, body := c.response(t, "GET")
+	if string(body) != "Hello, World!" || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("over the transport: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	c.Close()
+
+	plain := dialRaw(t, plainAddr)
+	plain.send(t, "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	if resp, _ := plain.response(t, "GET"); resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS sent over cleartext")
+	}
+
+	waitFor(t, func() bool { return closes.Load() == 1 }, "the transport's Close")
+	waitFor(t, func() bool { return strings.Count(log.String(), "\n") == 2 }, "two log lines")
+	lines := log.lines()
+	if !strings.HasSuffix(lines[0], " greeting") || !strings.HasSuffix(lines[1], " plain") {
+		t.Fatalf("log lines do not name the transports: %q", lines)
+	}
+}
+
+// A handshake that does not finish is cut off at the request deadline,
+// without an HTTP answer, and its transport is closed.
+func TestHandshakeDeadline(t *testing.T) {
+	srv, _, tlsAddr, closes, _ := startWithGreetingTLS(t, false)
+	c := dialRaw(t, tlsAddr)
+	start := time.Now()
+	c.send(t, "HE")
+	c.expectClosed(t)
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Fatalf("cut off after %v, before the deadline", el)
+	}
+	waitFor(t, func() bool { return closes.Load() == 1 }, "the transport's Close")
+	if srv.Stats().Expired != 1 {
+		t.Fatalf("stats %+v", srv.Stats())
+	}
+}
+
+func TestFailedHandshakeAborts(t *testing.T) {
+	_, _, tlsAddr, closes, _ := startWithGreetingTLS(t, false)
+	c := dialRaw(t, tlsAddr)
+	c.send(t, "HOWDY\n")
+	// The connection is closed at once (a reset or an end of stream),
+	// not left to time out, and nothing HTTP is said on it.
+	rest, _ := io.ReadAll(c.r)
+	if len(rest) != 0 {
+		t.Fatalf("got %q after a failed handshake", rest)
+	}
+	waitFor(t, func() bool { return closes.Load() == 1 }, "the transport's Close")
+}
+
+func TestRedirectHTTPToHTTPS(t *testing.T) {
+	srv, plainAddr, tlsAddr, _, _ := startWithGreetingTLS(t, true)
+	tlsPort, _ := srv.TLSAddr()
+	c := dialRaw(t, plainAddr)
+	c.send(t, "GET /a%20b/../c%3F?x=1&y=%22 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
+	resp, _ := c.response(t, "GET")
+	want := fmt.Sprintf("https://example.com:%d/c%%3F?x=1&y=%%22", tlsPort.Port())
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+		t.Fatalf("%d Location %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	c.send(t, "GET / HTTP/1.0\r\n\r\n")
+	if resp, _ := c.response(t, "GET"); resp.StatusCode != 400 {
+		t.Fatalf("HTTP/1.0 without Host: %d, want 400", resp.StatusCode)
+	}
+
+	// The TLS listener itself serves the site.
+	tc := dialRaw(t, tlsAddr)
+	tc.send(t, "HELLO\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	io.ReadFull(tc.r, make([]byte, 3))
+	if resp, body := tc.response(t, "GET"); string(body) != "Hello, World!" {
+		t.Fatalf("over TLS: %d %q", resp.StatusCode, body)
+	}
+}
