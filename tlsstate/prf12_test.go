@@ -130,11 +130,12 @@ func TestKeyBlock12(t *testing.T) {
 		if len(kb.serverIV) != map[int]int{8: 4, 0: 12}[s.explicitNonceLen] {
 			t.Errorf("%v: IV of %d bytes", tc.suite, len(kb.serverIV))
 		}
-		whole := kb.clientKey[:cap(kb.clientKey)]
-		whole = whole[:2*k+2*iv : 2*k+2*iv]
+		parts := [][]byte{kb.clientKey, kb.serverKey, kb.clientIV, kb.serverIV}
 		kb.zero()
-		if kb.clientKey != nil || !bytes.Equal(whole, make([]byte, len(whole))) {
-			t.Errorf("%v: key block not wiped", tc.suite)
+		for _, p := range parts {
+			if kb.clientKey != nil || !bytes.Equal(p, make([]byte, len(p))) {
+				t.Errorf("%v: key block not wiped", tc.suite)
+			}
 		}
 	}
 }

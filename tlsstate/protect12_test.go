@@ -54,17 +54,14 @@ func TestRecordCipher12AcceptsAnyExplicitNonce(t *testing.T) {
 	suite := suite12ByID(ECDHEECDSAWithAES256GCMSHA384)
 	key := seqBytes(0, 32)
 	peer, _ := newRecordCipher12(suite, key, []byte{1, 2, 3, 4})
-	// The peer's sequence number is what goes in the AAD; make its
-	// explicit nonce something else by sealing, then rewriting nonce and
-	// ciphertext as a peer with a random-nonce policy would.
-	peer.seq = 0
 	rec1, _ := peer.seal(nil, typeApplicationData, []byte("first"))
 	rx, _ := newRecordCipher12(suite, key, []byte{1, 2, 3, 4})
 	rec, _, _ := nextRecord(rec1, maxCiphertext12)
 	if plain, err := rx.open(nil, rec); err != nil || string(plain) != "first" {
 		t.Fatalf("open: %q %v", plain, err)
 	}
-	// A record sealed with an unrelated explicit nonce by a raw AEAD.
+	// A record sealed by a raw AEAD with an explicit nonce unrelated to
+	// the sequence number (1), as a peer with a random-nonce policy sends.
 	aead, _ := suite.newAEAD(key)
 	explicit := []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04}
 	nonce := append([]byte{1, 2, 3, 4}, explicit...)
