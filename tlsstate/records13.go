@@ -71,11 +71,17 @@ func (r *Records) Session() *Session { return r.sess }
 // (close_notify, a KeyUpdate answer, a fatal alert) are appended to reply,
 // which the caller must write even when err != nil.
 //
-// err is nil when in is exhausted or holds only part of a record; io.EOF
-// when the peer sent close_notify (reply holds ours; bytes after it are
-// ignored); *AlertError when this side failed the connection (reply holds
-// the alert); *PeerAlertError when the peer sent a fatal alert. After a
-// non-nil err the connection must be closed.
+// err is nil when in is exhausted or holds only part of a record.
+//
+// io.EOF means the peer sent close_notify: it will send nothing more (bytes
+// after it are ignored). In TLS 1.3 that closes only the peer's write side
+// (RFC 8446 §6.1, which drops TLS 1.2's immediate answer because it
+// truncated responses), so the owner finishes writing what it owes (Seal
+// still works), answers with CloseNotify, then closes the connection.
+//
+// *AlertError means this side failed the connection (reply holds the
+// alert); *PeerAlertError means the peer sent a fatal alert. After either,
+// close the connection without close_notify.
 func (r *Records) Open(in, plain, reply []byte) (consumed int, plainOut, replyOut []byte, err error) {
 	if r.peerClosed {
 		return 0, plain, reply, io.EOF
@@ -126,9 +132,7 @@ func (r *Records) Open(in, plain, reply []byte) (consumed int, plainOut, replyOu
 			produced = true
 		case typeAlert:
 			if err := r.readAlert(content); err != nil {
-				if err == io.EOF {
-					reply = r.CloseNotify(reply)
-				} else if a, ok := err.(*AlertError); ok {
+				if a, ok := err.(*AlertError); ok {
 					reply = r.fail(reply, a)
 				}
 				return consumed, plain, reply, err

@@ -243,3 +243,27 @@ func TestRecordsOpenStopsWhenFull(t *testing.T) {
 		t.Fatalf("close_notify: %v", err)
 	}
 }
+
+// TestRecordsHalfClose: after the peer's close_notify the server may still
+// send what it owes, then its own close_notify (RFC 8446 §6.1).
+func TestRecordsHalfClose(t *testing.T) {
+	r, peer := newRecordsPair(t, &Config{})
+	in := append(peer.seal(typeApplicationData, []byte("GET / HTTP/1.1\r\n\r\n")), peer.seal(typeAlert, []byte{1, 0})...)
+	in = append(in, peer.seal(typeApplicationData, []byte("ignored"))...)
+	_, plain, reply, err := r.Open(in, nil, nil)
+	if err != io.EOF || string(plain) != "GET / HTTP/1.1\r\n\r\n" || len(reply) != 0 {
+		t.Fatalf("%v %q %x", err, plain, reply)
+	}
+	out, err := r.Seal(nil, []byte("HTTP/1.1 200 OK\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = r.CloseNotify(out)
+	types, contents := peer.open(out)
+	if len(types) != 2 || string(contents[0]) != "HTTP/1.1 200 OK\r\n\r\n" || types[1] != typeAlert || !bytes.Equal(contents[1], []byte{1, 0}) {
+		t.Fatalf("%v %q", types, contents)
+	}
+	if _, _, _, err := r.Open(nil, nil, nil); err != io.EOF {
+		t.Errorf("after close: %v", err)
+	}
+}

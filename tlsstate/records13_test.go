@@ -36,11 +36,11 @@ func TestRFC8448Records(t *testing.T) {
 
 	in := append(bytes.Clone(v["client_application_record"]), v["client_close_notify_record_seq1"]...)
 	n, plain, reply, err := r.Open(in, make([]byte, 0, 1<<14), nil)
-	if !errors.Is(err, io.EOF) || n != len(in) {
-		t.Fatalf("Open: consumed %d of %d, err %v", n, len(in), err)
+	if !errors.Is(err, io.EOF) || n != len(in) || len(reply) != 0 {
+		t.Fatalf("Open: consumed %d of %d, err %v, reply %x", n, len(in), err, reply)
 	}
 	wantBytes(t, "client application data", plain, v["client_application_payload"])
-	wantBytes(t, "close_notify reply", reply, v["server_close_notify_record_seq2"])
+	wantBytes(t, "close_notify answer", r.CloseNotify(nil), v["server_close_notify_record_seq2"])
 	if rx, tx := r.Session().RX.Seq, r.Session().TX.Seq; rx != 2 || tx != 3 {
 		t.Errorf("sequence numbers RX %d TX %d, want 2 and 3", rx, tx)
 	}

@@ -161,7 +161,7 @@ func (s *Server) readRecord(rec record, out []byte) ([]byte, error) {
 		return out, fatal(AlertUnexpectedMessage, "application data before the handshake keys")
 	}
 	if cap(s.plain) < len(rec.payload) {
-		s.plain = make([]byte, 0, maxCiphertext13)
+		s.plain = make([]byte, 0, len(rec.payload))
 	}
 	typ, content, err := s.rx.open(s.plain[:0], rec)
 	if err != nil {
