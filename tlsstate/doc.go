@@ -11,9 +11,16 @@
 // suite, traffic secrets, keys, IVs and record sequence numbers: either to
 // the kernel (kTLS) or to [NewRecords] for the user-space record layer.
 //
-// The files are split by concern so that a TLS 1.2 handshake can share them:
-// record framing (record.go), alerts (alert.go), ClientHello parsing
-// (clienthello.go), certificate selection (certificate.go) and the cipher
-// suite, group and key schedule tables are version-neutral; everything
-// specific to TLS 1.3 lives in files ending in 13.go.
+// The files are split by concern so that a TLS 1.2 handshake can share them.
+// Version-neutral: record framing (record.go), alerts (alert.go), ClientHello
+// parsing (clienthello.go), extension and message numbers (extensions.go),
+// certificates and their selection (certificate.go), cipher suites
+// (suites.go), groups and key agreement (groups.go), configuration
+// (config.go), the step driver (server.go) and the hand-over (session.go).
+// Everything specific to TLS 1.3 is in files ending in 13: the state
+// machine (handshake13.go), which records it accepts when
+// (handshake13_records.go), messages (messages13.go), key schedule
+// (keyschedule13.go), record protection (protect13.go) and the record layer
+// after the handshake (records13.go). A TLS 1.2 handshake would branch where
+// negotiate13 now refuses a ClientHello without TLS 1.3.
 package tlsstate
