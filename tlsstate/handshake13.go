@@ -232,8 +232,9 @@ func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 	if neg.cert, neg.scheme, ok = selectCertificate(s.cfg.Certificates, ch.serverName, ch.signatureAlgorithms); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no certificate for the client's signature algorithms")
 	}
-	// RFC 7301 §3.2: an ALPN offer without a protocol we speak.
-	if ch.hasALPN {
+	// RFC 7301 §3.2: an ALPN offer without a protocol we speak. A server
+	// configured with no protocols ignores the extension.
+	if ch.hasALPN && len(s.cfg.nextProtos()) > 0 {
 		if neg.alpn, ok = chooseProtocol(s.cfg.nextProtos(), ch.alpnProtocols); !ok {
 			return neg, fatal(AlertNoApplicationProtocol, "no application protocol in common")
 		}

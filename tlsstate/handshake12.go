@@ -1,0 +1,406 @@
+package tlsstate
+
+import (
+	"crypto/ecdh"
+	"crypto/hmac"
+	"hash"
+	"io"
+)
+
+// The TLS 1.2 server handshake (RFC 5246 §7.3), full handshakes only (no
+// resumption, no client certificates, no renegotiation), ECDHE only:
+//
+//	ClientHello ──► ServerHello, Certificate, ServerKeyExchange,
+//	                ServerHelloDone  (one output chunk)
+//	WAIT_CKE ── recv ClientKeyExchange ──► WAIT_CCS ── recv ChangeCipherSpec
+//	  ──► WAIT_FINISHED ── recv {Finished} ──► send ChangeCipherSpec,
+//	                                           {Finished} ──► CONNECTED
+//
+// The ClientHello arrives through the version-neutral path (expectClientHello
+// picks the version); after that every record goes to readRecord12 and every
+// handshake message to handleMessage12.
+type state12 uint8
+
+const (
+	state12ExpectClientKeyExchange state12 = iota + 1
+	state12ExpectChangeCipherSpec
+	state12ExpectFinished
+)
+
+// handshake12 is the TLS 1.2 negotiation state of a Server.
+type handshake12 struct {
+	state      state12
+	suite      *suite12Info
+	group      Group
+	transcript hash.Hash
+	// clientRandom and serverRandom are copies (the ClientHello's buffer
+	// is not kept).
+	clientRandom, serverRandom []byte
+	ecdheKey                   *ecdh.PrivateKey
+	ems                        bool
+	master                     []byte
+	keys                       keyBlock12
+	// pendingRX is the client's cipher, installed by its ChangeCipherSpec.
+	pendingRX, rx    *recordCipher12
+	alpn, serverName string
+}
+
+func (h *handshake12) zero() {
+	clear(h.master)
+	h.master = nil
+	h.keys.zero()
+	for _, c := range []*recordCipher12{h.pendingRX, h.rx} {
+		if c != nil {
+			c.wipe()
+		}
+	}
+	h.pendingRX, h.rx = nil, nil
+	h.ecdheKey = nil
+	h.transcript = nil
+}
+
+// negotiated12 is what the server chose for a TLS 1.2 ClientHello.
+type negotiated12 struct {
+	suite       *suite12Info
+	group       Group
+	cert        *Certificate
+	scheme      SignatureScheme
+	alpn        string
+	ems         bool
+	secureReneg bool
+	pointFormat bool
+}
+
+// negotiate12 checks a ClientHello against the TLS 1.2 rules and picks the
+// parameters, each check with the alert RFC 5246 and its extensions assign.
+func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
+	var neg negotiated12
+	// RFC 5246 §7.4.1.2: the list MUST contain null, which is all we use.
+	if !contains(ch.compressionMethods, 0) {
+		return neg, fatal(AlertIllegalParameter, "compression methods without null")
+	}
+	neg.secureReneg = ch.offersSuite(scsvRenegotiation)
+	for _, e := range ch.extensions {
+		switch e.typ {
+		case extRenegotiationInfo:
+			// RFC 5746 §3.6: on an initial handshake the extension holds
+			// an empty renegotiated_connection, or the handshake fails.
+			if len(e.body) == 0 || int(e.body[0]) != len(e.body)-1 {
+				return neg, fatal(AlertDecodeError, "malformed renegotiation_info")
+			}
+			if e.body[0] != 0 {
+				return neg, fatal(AlertHandshakeFailure, "non-empty renegotiation_info on an initial handshake")
+			}
+			neg.secureReneg = true
+		case extExtendedMasterSec:
+			if len(e.body) != 0 {
+				return neg, fatal(AlertDecodeError, "extended_master_secret with a body")
+			}
+			neg.ems = true
+		case extECPointFormats:
+			// RFC 8422 §5.1.2: the uncompressed format must be there.
+			if len(e.body) < 2 || int(e.body[0]) != len(e.body)-1 {
+				return neg, fatal(AlertDecodeError, "malformed ec_point_formats")
+			}
+			if !contains(e.body[1:], 0) {
+				return neg, fatal(AlertIllegalParameter, "ec_point_formats without uncompressed")
+			}
+			neg.pointFormat = true
+		}
+	}
+	if s.cfg.RequireExtendedMasterSecret && !neg.ems {
+		return neg, fatal(AlertHandshakeFailure, "client does not offer the extended master secret")
+	}
+	var ok bool
+	if neg.group, ok = s.chooseGroup12(ch); !ok {
+		return neg, fatal(AlertHandshakeFailure, "no ECDHE group in common")
+	}
+	// RFC 5246 §7.4.1.4.1: without signature_algorithms the client accepts
+	// SHA-1 only, which this server never signs with.
+	for _, id := range s.cfg.cipherSuites12() {
+		if !ch.offersSuite(uint16(id)) {
+			continue
+		}
+		suite := suite12ByID(id)
+		if neg.cert, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, suite.auth, ch.serverName, ch.signatureAlgorithms); ok {
+			neg.suite = suite
+			break
+		}
+	}
+	if neg.suite == nil {
+		return neg, fatal(AlertHandshakeFailure, "no TLS 1.2 cipher suite, certificate and signature scheme in common")
+	}
+	if ch.hasALPN {
+		if neg.alpn, ok = chooseProtocol(s.cfg.nextProtos(), ch.alpnProtocols); !ok {
+			return neg, fatal(AlertNoApplicationProtocol, "no application protocol in common")
+		}
+	}
+	return neg, nil
+}
+
+// chooseGroup12 picks the first configured elliptic-curve group the client
+// supports; post-quantum hybrids exist only in TLS 1.3. A client without
+// supported_groups leaves the choice to the server (RFC 8422 §4).
+func (s *Server) chooseGroup12(ch *clientHello) (Group, bool) {
+	for _, g := range s.cfg.groups() {
+		if curve12(g) != nil && (!ch.hasSupportedGroups || ch.offersGroup(g)) {
+			return g, true
+		}
+	}
+	return 0, false
+}
+
+// curve12 is the ECDH curve of a group usable in TLS 1.2, or nil.
+func curve12(g Group) ecdh.Curve {
+	switch g {
+	case X25519:
+		return ecdh.X25519()
+	case P256:
+		return ecdh.P256()
+	case P384:
+		return ecdh.P384()
+	}
+	return nil
+}
+
+// publicKeyLen12 is the length of a group's public value: 32 bytes for
+// X25519, an uncompressed point for the NIST curves.
+func publicKeyLen12(g Group) int {
+	switch g {
+	case P256:
+		return 65
+	case P384:
+		return 97
+	}
+	return 32
+}
+
+// startHandshake12 answers a ClientHello for which TLS 1.2 was chosen: it
+// negotiates and appends the server's first flight to out.
+func (s *Server) startHandshake12(ch *clientHello, out []byte) ([]byte, error) {
+	neg, err := s.negotiate12(ch)
+	if err != nil {
+		return out, err
+	}
+	rand := s.cfg.rand()
+	h := &handshake12{
+		state:        state12ExpectClientKeyExchange,
+		suite:        neg.suite,
+		group:        neg.group,
+		transcript:   neg.suite.newHash(),
+		clientRandom: append([]byte(nil), ch.random...),
+		serverRandom: make([]byte, 32),
+		ems:          neg.ems,
+		alpn:         neg.alpn,
+		serverName:   ch.serverName,
+	}
+	s.hs12 = h
+	h.transcript.Write(ch.raw)
+	if _, err := io.ReadFull(rand, h.serverRandom); err != nil {
+		return out, fatal(AlertInternalError, "random source failed")
+	}
+	// RFC 8446 §4.1.3: a server that could have done TLS 1.3 says so, so
+	// that a TLS 1.3 client detects a downgrade.
+	if s.cfg.tls13Enabled() {
+		copy(h.serverRandom[24:], downgradeSentinel12[:])
+	}
+	if h.ecdheKey, err = newEphemeralKey12(neg.group, rand); err != nil {
+		return out, err
+	}
+	flight, err := s.buildFlight12(neg)
+	if err != nil {
+		return out, err
+	}
+	return appendPlaintextRecords(out, typeHandshake, flight), nil
+}
+
+// newEphemeralKey12 draws the server's ECDHE private key from rand.
+func newEphemeralKey12(g Group, rand io.Reader) (*ecdh.PrivateKey, *AlertError) {
+	curve := curve12(g)
+	scalar := make([]byte, 32)
+	if g == P384 {
+		scalar = make([]byte, 48)
+	}
+	defer clear(scalar)
+	// A NIST scalar read at random is out of range with negligible
+	// probability; a few retries make a broken source fail loudly.
+	for range 8 {
+		if _, err := io.ReadFull(rand, scalar); err != nil {
+			return nil, fatal(AlertInternalError, "random source failed")
+		}
+		if priv, err := curve.NewPrivateKey(scalar); err == nil {
+			return priv, nil
+		}
+	}
+	return nil, fatal(AlertInternalError, "could not draw a private key")
+}
+
+// buildFlight12 marshals ServerHello, Certificate, ServerKeyExchange and
+// ServerHelloDone, adding each to the transcript.
+func (s *Server) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
+	h := s.hs12
+	hello, err := marshalServerHello12(serverHello12{
+		random: h.serverRandom, suite: neg.suite.id, secureReneg: neg.secureReneg,
+		ems: neg.ems, pointFormat: neg.pointFormat, alpn: neg.alpn,
+	})
+	if err != nil {
+		return nil, fatal(AlertInternalError, "cannot encode ServerHello")
+	}
+	cert, err := marshalCertificate12(neg.cert.Chain)
+	if err != nil {
+		return nil, fatal(AlertInternalError, "cannot encode Certificate")
+	}
+	params := ecdheParams(neg.group, h.ecdheKey.PublicKey().Bytes())
+	signed := make([]byte, 0, 64+len(params))
+	signed = append(append(append(signed, h.clientRandom...), h.serverRandom...), params...)
+	signature, err := neg.cert.sign12(s.cfg.rand(), neg.scheme, signed)
+	if err != nil {
+		return nil, fatal(AlertInternalError, "signing ServerKeyExchange failed")
+	}
+	ske, err := marshalServerKeyExchange12(params, neg.scheme, signature)
+	if err != nil {
+		return nil, fatal(AlertInternalError, "cannot encode ServerKeyExchange")
+	}
+	flight := make([]byte, 0, len(hello)+len(cert)+len(ske)+len(serverHelloDone))
+	for _, m := range [][]byte{hello, cert, ske, serverHelloDone} {
+		h.transcript.Write(m)
+		flight = append(flight, m...)
+	}
+	return flight, nil
+}
+
+// readRecord12 dispatches one record during a TLS 1.2 handshake: plaintext
+// until the client's ChangeCipherSpec, protected after it.
+func (s *Server) readRecord12(rec record, out []byte) ([]byte, error) {
+	h := s.hs12
+	if rec.typ == typeChangeCipherSpec {
+		switch {
+		case h.rx != nil:
+			return out, fatal(AlertUnexpectedMessage, "second change_cipher_spec")
+		case h.state != state12ExpectChangeCipherSpec || len(s.pending) > 0:
+			return out, fatal(AlertUnexpectedMessage, "change_cipher_spec out of order")
+		case len(rec.payload) != 1 || rec.payload[0] != 1:
+			return out, fatal(AlertUnexpectedMessage, "change_cipher_spec other than 0x01")
+		}
+		h.rx, h.pendingRX = h.pendingRX, nil
+		h.state = state12ExpectFinished
+		return out, nil
+	}
+	content := rec.payload
+	if h.rx != nil {
+		var err *AlertError
+		if content, err = h.rx.open(nil, rec); err != nil {
+			return out, err
+		}
+	}
+	switch rec.typ {
+	case typeAlert:
+		return out, peerAlert(content)
+	case typeHandshake:
+		return s.readHandshake(content, out)
+	}
+	return out, fatal(AlertUnexpectedMessage, "application data before the handshake is complete")
+}
+
+// handleMessage12 passes one whole handshake message to the TLS 1.2 state.
+func (s *Server) handleMessage12(msg []byte, out []byte) ([]byte, error) {
+	h := s.hs12
+	switch {
+	case h.state == state12ExpectClientKeyExchange && msg[0] == msgClientKeyExchange:
+		return out, s.readClientKeyExchange12(msg)
+	case h.state == state12ExpectFinished && msg[0] == msgFinished:
+		return s.readFinished12(msg, out)
+	}
+	return out, fatal(AlertUnexpectedMessage, "unexpected handshake message")
+}
+
+// readClientKeyExchange12 completes the ECDH exchange and derives the
+// master secret (extended when negotiated) and the key block.
+func (s *Server) readClientKeyExchange12(msg []byte) error {
+	h := s.hs12
+	point, err := parseClientKeyExchange12(msg)
+	if err != nil {
+		return err
+	}
+	// A NIST point in any format but uncompressed is not the length we
+	// expect either, but it is a point we refuse, not a framing error.
+	uncompressedOrX25519 := h.group == X25519 || point[0] == 4
+	if uncompressedOrX25519 && len(point) != publicKeyLen12(h.group) {
+		return fatal(AlertDecodeError, "ClientKeyExchange point of the wrong length")
+	}
+	peer, perr := h.ecdheKey.Curve().NewPublicKey(point)
+	if perr != nil {
+		return fatal(AlertIllegalParameter, "ClientKeyExchange point is not on the curve")
+	}
+	preMaster, perr := h.ecdheKey.ECDH(peer)
+	h.ecdheKey = nil
+	if perr != nil {
+		return fatal(AlertIllegalParameter, "ClientKeyExchange point gives a degenerate shared secret")
+	}
+	defer clear(preMaster)
+	h.transcript.Write(msg)
+	if h.ems {
+		h.master = h.suite.extendedMasterSecret(preMaster, h.transcript.Sum(nil))
+	} else {
+		h.master = h.suite.masterSecret(preMaster, h.clientRandom, h.serverRandom)
+	}
+	h.keys = h.suite.keyBlock(h.master, h.clientRandom, h.serverRandom)
+	rx, cerr := newRecordCipher12(h.suite, h.keys.clientKey, h.keys.clientIV)
+	if cerr != nil {
+		return fatal(AlertInternalError, "cannot build the record cipher")
+	}
+	h.pendingRX = rx
+	h.state = state12ExpectChangeCipherSpec
+	return nil
+}
+
+// readFinished12 checks the client's Finished in constant time and answers
+// with ChangeCipherSpec and the server's Finished; the handshake is then
+// complete, with both directions' next record at sequence number 1.
+func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
+	h := s.hs12
+	if len(msg) != 4+verifyDataLen12 {
+		return out, fatal(AlertDecodeError, "Finished of the wrong length")
+	}
+	expected := h.suite.finishedVerifyData(h.master, clientFinishedLabel, h.transcript.Sum(nil))
+	ok := hmac.Equal(msg[4:], expected)
+	clear(expected)
+	if !ok {
+		return out, fatal(AlertDecryptError, "client Finished does not verify")
+	}
+	h.transcript.Write(msg)
+	verifyData := h.suite.finishedVerifyData(h.master, serverFinishedLabel, h.transcript.Sum(nil))
+	tx, err := newRecordCipher12(h.suite, h.keys.serverKey, h.keys.serverIV)
+	if err != nil {
+		return out, fatal(AlertInternalError, "cannot build the record cipher")
+	}
+	out = append(out, changeCipherSpecRecord...)
+	out, aerr := tx.seal(out, typeHandshake, finishedMessage(verifyData))
+	tx.wipe()
+	if aerr != nil {
+		return out, aerr
+	}
+	s.session = &Session{
+		Version:     VersionTLS12,
+		CipherSuite: h.suite.id,
+		ALPN:        h.alpn,
+		ServerName:  h.serverName,
+		RX:          TrafficKeys{Key: h.keys.clientKey, IV: h.keys.clientIV, Seq: h.rx.seq},
+		TX:          TrafficKeys{Key: h.keys.serverKey, IV: h.keys.serverIV, Seq: tx.seq},
+	}
+	// The keys now belong to the Session.
+	h.keys = keyBlock12{}
+	h.zero()
+	s.pending, s.plain = nil, nil
+	s.state = stateConnected
+	return out, nil
+}
+
+func contains(list []byte, b byte) bool {
+	for _, x := range list {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
