@@ -17,8 +17,10 @@ const (
 	AlertDecodeError           Alert = 50
 	AlertDecryptError          Alert = 51
 	AlertProtocolVersion       Alert = 70
+	AlertInappropriateFallback Alert = 86
 	AlertInternalError         Alert = 80
 	AlertUserCanceled          Alert = 90
+	AlertNoRenegotiation       Alert = 100
 	AlertMissingExtension      Alert = 109
 	AlertUnsupportedExtension  Alert = 110
 	AlertUnrecognizedName      Alert = 112
@@ -36,8 +38,10 @@ var alertNames = map[Alert]string{
 	AlertDecodeError:           "decode_error",
 	AlertDecryptError:          "decrypt_error",
 	AlertProtocolVersion:       "protocol_version",
+	AlertInappropriateFallback: "inappropriate_fallback",
 	AlertInternalError:         "internal_error",
 	AlertUserCanceled:          "user_canceled",
+	AlertNoRenegotiation:       "no_renegotiation",
 	AlertMissingExtension:      "missing_extension",
 	AlertUnsupportedExtension:  "unsupported_extension",
 	AlertUnrecognizedName:      "unrecognized_name",
@@ -91,7 +95,7 @@ func fatal(a Alert, reason string) *AlertError {
 // alertBody is the two-byte body of an alert record: level then description.
 func alertBody(a Alert) [2]byte {
 	level := byte(alertLevelFatal)
-	if a == AlertCloseNotify || a == AlertUserCanceled {
+	if a == AlertCloseNotify || a == AlertUserCanceled || a == AlertNoRenegotiation {
 		level = alertLevelWarning
 	}
 	return [2]byte{level, byte(a)}

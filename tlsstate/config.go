@@ -14,8 +14,16 @@ type Config struct {
 	// Certificates are tried in order (a leaf valid for the client's SNI
 	// first); at least one is required.
 	Certificates []*Certificate
-	// CipherSuites in server preference order; nil means DefaultCipherSuites.
+	// CipherSuites in server preference order, TLS 1.3 and TLS 1.2 suites
+	// in one list (each version uses its own); nil means
+	// DefaultCipherSuites and DefaultCipherSuites12.
 	CipherSuites []CipherSuite
+	// MinVersion and MaxVersion bound the protocol versions spoken
+	// (VersionTLS12 or VersionTLS13); 0 means TLS 1.2 and TLS 1.3.
+	MinVersion, MaxVersion uint16
+	// RequireExtendedMasterSecret refuses TLS 1.2 clients that do not offer
+	// the extended master secret (RFC 7627) with handshake_failure.
+	RequireExtendedMasterSecret bool
 	// Groups in server preference order; nil means DefaultGroups. A group for
 	// which the client sent a key share is chosen in this order; if there is
 	// none, the first group the client supports is asked for with a
@@ -56,9 +64,20 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, s := range c.CipherSuites {
-		if suiteByID(s) == nil {
+		if suiteByID(s) == nil && suite12ByID(s) == nil {
 			return fmt.Errorf("tls: cipher suite %v is not supported", s)
 		}
+	}
+	for _, v := range []uint16{c.MinVersion, c.MaxVersion} {
+		if v != 0 && v != VersionTLS12 && v != VersionTLS13 {
+			return fmt.Errorf("tls: protocol version %#04x is not supported (want TLS 1.2 or 1.3)", v)
+		}
+	}
+	if c.minVersion() > c.maxVersion() {
+		return errors.New("tls: MinVersion is above MaxVersion")
+	}
+	if !c.tls13Enabled() && !c.tls12Enabled() {
+		return errors.New("tls: no cipher suite for the enabled protocol versions")
 	}
 	for _, g := range c.Groups {
 		if !g.known() {

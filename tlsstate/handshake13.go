@@ -33,6 +33,8 @@ const (
 	stateExpectFinished
 	stateConnected
 	stateFailed
+	// stateTLS12: TLS 1.2 was chosen; Server.hs12 runs the handshake.
+	stateTLS12
 )
 
 // handshake13 is the TLS 1.3 negotiation state of a Server.
@@ -71,6 +73,8 @@ func (s *Server) handleMessage(msg []byte, out []byte) ([]byte, error) {
 		out, next, err = s.expectSecondClientHello(msg, out)
 	case stateExpectFinished:
 		next, err = s.expectFinished(msg)
+	case stateTLS12:
+		return s.handleMessage12(msg, out)
 	default:
 		err = fatal(AlertUnexpectedMessage, "handshake message after the handshake")
 	}
@@ -92,6 +96,14 @@ func (s *Server) expectClientHello(msg []byte, out []byte) ([]byte, state13, err
 		return out, 0, perr
 	}
 	s.sawClientHello = true
+	version, verr := s.chooseVersion(ch)
+	if verr != nil {
+		return out, 0, verr
+	}
+	if version == VersionTLS12 {
+		out, err := s.startHandshake12(ch, out)
+		return out, stateTLS12, err
+	}
 	neg, nerr := s.negotiate13(ch)
 	if nerr != nil {
 		return out, 0, nerr
@@ -246,7 +258,7 @@ func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 func (s *Server) chooseSuite(ch *clientHello) *suiteInfo {
 	for _, want := range s.cfg.cipherSuites() {
 		for _, offered := range ch.cipherSuites {
-			if uint16(want) == offered {
+			if uint16(want) == offered && suiteByID(want) != nil {
 				return suiteByID(want)
 			}
 		}

@@ -90,8 +90,10 @@ func TestClientHelloAlerts(t *testing.T) {
 			psk := append(lengthPrefixed(2, append(lengthPrefixed(2, []byte("id")), 0, 0, 0, 0)), lengthPrefixed(2, lengthPrefixed(1, make([]byte, 32)))...)
 			h.exts = append([]extension{{extPreSharedKey, psk}}, h.exts...)
 		}), AlertIllegalParameter},
-		{"no supported_versions", mutateHello(func(h *helloSpec) { h.remove(extSupportedVersions) }), AlertProtocolVersion},
-		{"TLS 1.2 only", mutateHello(func(h *helloSpec) { h.set(extSupportedVersions, u16s(1, 0x0303)) }), AlertProtocolVersion},
+		// Without TLS 1.3 the hello is a TLS 1.2 one offering only TLS 1.3
+		// suites (protocol_version is tested in handshake12_test.go).
+		{"no supported_versions", mutateHello(func(h *helloSpec) { h.remove(extSupportedVersions) }), AlertHandshakeFailure},
+		{"TLS 1.2 only", mutateHello(func(h *helloSpec) { h.set(extSupportedVersions, u16s(1, 0x0303)) }), AlertHandshakeFailure},
 		{"legacy_version 0x0301", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0301 }), AlertIllegalParameter},
 		{"legacy_version 0x0304", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0304 }), AlertIllegalParameter},
 		{"compression [null, deflate]", mutateHello(func(h *helloSpec) { h.compression = []byte{0, 1} }), AlertIllegalParameter},

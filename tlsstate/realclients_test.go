@@ -157,11 +157,13 @@ func TestOpenSSLClient(t *testing.T) {
 	}
 }
 
-// TestOpenSSLClientRejected: OpenSSL offering only TLS 1.2 gets
-// protocol_version, and reports it.
+// TestOpenSSLClientRejected: OpenSSL offering only TLS 1.2 to a listener
+// with MinVersion TLS 1.3 gets protocol_version, and reports it.
 func TestOpenSSLClientRejected(t *testing.T) {
 	openssl := needBinary(t, "openssl")
-	addr, result := serveOne(t, testConfig("ecdsa-p256"), lineComplete, nil)
+	cfg := testConfig("ecdsa-p256")
+	cfg.MinVersion = VersionTLS13
+	addr, result := serveOne(t, cfg, lineComplete, nil)
 	out, _ := exec.Command(openssl, "s_client", "-connect", addr, "-tls1_2").CombinedOutput()
 	err := <-result
 	var aerr *AlertError

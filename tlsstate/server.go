@@ -62,6 +62,8 @@ type Server struct {
 	earlyData      earlyDataWindow
 
 	hs handshake13
+	// hs12 runs the handshake instead of hs once TLS 1.2 is chosen.
+	hs12 *handshake12
 }
 
 // NewServer starts a handshake. cfg must have passed Validate.
@@ -108,7 +110,11 @@ func (s *Server) Advance(in, out []byte) (consumed int, outNext []byte, p Progre
 		}
 		consumed += n
 		var rerr error
-		out, rerr = s.readRecord(rec, out)
+		if s.hs12 != nil {
+			out, rerr = s.readRecord12(rec, out)
+		} else {
+			out, rerr = s.readRecord(rec, out)
+		}
 		if rerr != nil {
 			return consumed, s.fail(out, rerr), Failed
 		}
@@ -148,6 +154,9 @@ func (s *Server) Zero() {
 		s.tx = nil
 	}
 	s.hs.zero()
+	if s.hs12 != nil {
+		s.hs12.zero()
+	}
 	if s.session != nil {
 		s.session.Zero()
 		s.session = nil

@@ -70,18 +70,22 @@ func (c CipherSuite) String() string {
 	if s := suiteByID(c); s != nil {
 		return s.name
 	}
+	if s := suite12ByID(c); s != nil {
+		return s.name
+	}
 	return "CipherSuite(" + hex16(uint16(c)) + ")"
 }
 
-// CipherSuiteByName looks a TLS 1.3 suite up by its IANA name, ignoring case
-// (e.g. "TLS_AES_128_GCM_SHA256").
+// CipherSuiteByName looks a TLS 1.3 or TLS 1.2 suite up by its IANA name,
+// ignoring case (e.g. "TLS_AES_128_GCM_SHA256",
+// "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256").
 func CipherSuiteByName(name string) (CipherSuite, bool) {
 	for _, s := range suites {
 		if strings.EqualFold(s.name, name) {
 			return s.id, true
 		}
 	}
-	return 0, false
+	return suite12ByName(name)
 }
 
 func hex16(v uint16) string {
