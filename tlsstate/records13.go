@@ -6,8 +6,8 @@ import (
 	"slices"
 )
 
-// Records is the user-space TLS 1.3 record layer of one connection after
-// its handshake: it opens incoming records into the caller's buffer, seals
+// Records is the user-space record layer of one connection after its
+// handshake (TLS 1.3 here; TLS 1.2 sessions are run by records12.go): it opens incoming records into the caller's buffer, seals
 // outgoing data into the caller's buffer, and runs the post-handshake
 // protocol (close_notify, alerts, KeyUpdate) itself. It is sans-I/O: records
 // it must send in reply are appended to a reply buffer the caller writes.
@@ -26,6 +26,9 @@ type Records struct {
 	peerClosed       bool
 	sentClose        bool
 	err              error
+
+	// v12 runs a TLS 1.2 session instead of the fields above.
+	v12 *records12
 }
 
 // maxEmptyRecords bounds empty application-data records in a row, which
@@ -36,11 +39,21 @@ const maxEmptyRecords = 16
 // record layer failed.
 var ErrClosed = errors.New("tls: record layer closed")
 
+// ErrNoKeyUpdate is returned by RequestKeyUpdate on a TLS 1.2 connection.
+var ErrNoKeyUpdate = errors.New("tls: TLS 1.2 has no KeyUpdate")
+
 // NewRecords starts the record layer with the session's keys and sequence
 // numbers. The Records takes ownership of sess and keeps it current (secrets,
 // keys, IVs and sequence numbers after every record and KeyUpdate); cfg
 // supplies RekeyAfterRecords and MaxKeyUpdates.
 func NewRecords(sess *Session, cfg *Config) (*Records, error) {
+	if sess.Version == VersionTLS12 {
+		v12, err := newRecords12(sess)
+		if err != nil {
+			return nil, err
+		}
+		return &Records{sess: sess, v12: v12}, nil
+	}
 	suite := suiteByID(sess.CipherSuite)
 	if sess.Version != VersionTLS13 || suite == nil {
 		return nil, errors.New("tls: record layer supports TLS 1.3 sessions only")
@@ -83,6 +96,9 @@ func (r *Records) Session() *Session { return r.sess }
 // alert); *PeerAlertError means the peer sent a fatal alert. After either,
 // close the connection without close_notify.
 func (r *Records) Open(in, plain, reply []byte) (consumed int, plainOut, replyOut []byte, err error) {
+	if r.v12 != nil {
+		return r.v12.open(in, plain, reply)
+	}
 	if r.peerClosed {
 		return 0, plain, reply, io.EOF
 	}
@@ -213,6 +229,9 @@ func (r *Records) readHandshake(fragment, reply []byte) ([]byte, error) {
 // sending a KeyUpdate first whenever the current key has protected
 // RekeyAfterRecords records. When out has room nothing is allocated.
 func (r *Records) Seal(out, data []byte) ([]byte, error) {
+	if r.v12 != nil {
+		return r.v12.seal(out, data)
+	}
 	if r.err != nil || r.sentClose {
 		return out, ErrClosed
 	}
@@ -238,6 +257,9 @@ func (r *Records) Seal(out, data []byte) ([]byte, error) {
 // CloseNotify appends this side's close_notify; nothing may be sealed after
 // it.
 func (r *Records) CloseNotify(out []byte) []byte {
+	if r.v12 != nil {
+		return r.v12.closeNotify(out)
+	}
 	if r.sentClose || r.err != nil {
 		return out
 	}
@@ -251,8 +273,11 @@ func (r *Records) CloseNotify(out []byte) []byte {
 // RequestKeyUpdate appends a KeyUpdate with update_requested: this side
 // moves to its next send key and asks the peer to do the same with its own
 // (RFC 8446 §4.6.3), e.g. to bound how much a long-lived connection sends
-// under one client key.
+// under one client key. TLS 1.2 has no KeyUpdate: ErrNoKeyUpdate.
 func (r *Records) RequestKeyUpdate(out []byte) ([]byte, error) {
+	if r.v12 != nil {
+		return out, ErrNoKeyUpdate
+	}
 	if r.err != nil || r.sentClose {
 		return out, ErrClosed
 	}
@@ -308,6 +333,10 @@ func (r *Records) fail(reply []byte, err *AlertError) []byte {
 
 // Zero wipes every key the record layer holds, the Session's included.
 func (r *Records) Zero() {
+	if r.v12 != nil {
+		r.v12.zero()
+		return
+	}
 	r.rx.wipe()
 	r.tx.wipe()
 	r.sess.Zero()

@@ -2,10 +2,20 @@ package tlsstate
 
 // TrafficKeys is one direction's record protection state: what the kernel
 // needs for TLS_TX / TLS_RX, and what a KeyUpdate derives from.
+//
+// For TLS 1.2 there is no traffic secret; Key and IV are the key block's
+// write key and write IV (RFC 5246 §6.3): IV is the 4-byte implicit nonce
+// (the kernel's salt) for AES-GCM, whose 8-byte explicit nonce this server
+// sets to the sequence number, and the whole 12-byte IV for
+// ChaCha20-Poly1305. kernel.TLS12Keys maps them onto crypto_info. Seq is 1
+// right after the handshake in both directions: the Finished messages were
+// record 0.
 type TrafficKeys struct {
-	// Secret is the current application traffic secret (RFC 8446 §7.2).
+	// Secret is the current application traffic secret (RFC 8446 §7.2);
+	// nil in TLS 1.2.
 	Secret []byte
-	// Key and IV are derived from Secret (RFC 8446 §7.3).
+	// Key and IV are derived from Secret (RFC 8446 §7.3), or taken from
+	// the TLS 1.2 key block.
 	Key, IV []byte
 	// Seq is the sequence number of the next record under this key.
 	Seq uint64
@@ -22,7 +32,8 @@ func (t *TrafficKeys) Zero() {
 // Session is the outcome of a completed handshake, handed to the owner of
 // the connection: to the kernel (kTLS) or to NewRecords.
 type Session struct {
-	// Version is the negotiated protocol version (VersionTLS13).
+	// Version is the negotiated protocol version (VersionTLS13 or
+	// VersionTLS12).
 	Version uint16
 	// CipherSuite is the negotiated suite.
 	CipherSuite CipherSuite
