@@ -40,19 +40,24 @@
 //
 // # Concurrency
 //
-// All methods of [Keys] are safe for concurrent use: Seal and Open take a
-// read lock, Rotate and Zero a write lock. Nothing here starts goroutines or
-// timers, or reads a clock: the owner calls Rotate from its own periodic
-// tick with the current time. To reload a key file, the owner builds a new
-// Keys with FromFile, swaps it in (e.g. through an atomic.Pointer) and then
-// calls Zero on the old set; a loop still holding the old set at that moment
-// merely fails to open a ticket or to seal one, which falls back to a full
-// handshake or to sending no ticket.
+// All methods of [Keys] are safe for concurrent use. Seal and Open take no
+// lock: they load the published list of keys with one atomic load, and a
+// published list is never modified. Rotate and Zero publish a new list under
+// a mutex. Nothing here starts goroutines or timers, or reads a clock: the
+// owner calls Rotate from its own periodic tick with the current time.
+//
+// To reload a key file, the owner builds a new Keys with FromFile, swaps it
+// in (e.g. through an atomic.Pointer[Keys]) and then calls Zero on the old
+// set. A loop that loaded the old set just before finishes its Seal or Open
+// normally; one that calls into it after Zero fails to open a ticket (a full
+// handshake follows) or to seal one (no ticket is sent).
 //
 // # Zeroing
 //
-// Zero overwrites the derived keys this package holds. The AEAD values from
-// golang.org/x/crypto keep their own copy of the key, which Go gives no way
-// to wipe; Zero drops every reference to them, so they are garbage from then
-// on, but their memory is not overwritten until it is reused.
+// Raw key material is zeroed once the key is derived; file contents once
+// parsed. The derived keys this package holds are zeroed by Zero, and by
+// Rotate when a key expires. The AEAD values from golang.org/x/crypto keep
+// their own copy of the key, which Go gives no way to wipe: once the set
+// stops referring to them they become garbage, but their memory is only
+// overwritten when it is reused.
 package ticket

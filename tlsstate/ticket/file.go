@@ -60,7 +60,7 @@ func FromFile(path string) (*Keys, error) {
 		}
 		keys = append(keys, derived)
 	}
-	return &Keys{keys: keys}, nil
+	return newKeys(keys, nil), nil
 }
 
 // readKeyFile returns the bytes of a ticket key file after checking that it

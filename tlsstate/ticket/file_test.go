@@ -100,7 +100,7 @@ func TestBadKeyFilesNameTheFileAndTheFault(t *testing.T) {
 			path := writeKeyFile(t, tt.content, tt.mode)
 			k, err := FromFile(path)
 			if err == nil {
-				t.Fatalf("FromFile accepted the file (%d keys)", len(k.keys))
+				t.Fatalf("FromFile accepted the file (%d keys)", len(k.snapshot()))
 			}
 			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q; want it to name %s and say %q", err, path, tt.want)
@@ -130,10 +130,10 @@ func TestMaxKeysFileAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(k.keys) != MaxKeys {
-		t.Fatalf("%d keys, want %d", len(k.keys), MaxKeys)
+	if len(k.snapshot()) != MaxKeys {
+		t.Fatalf("%d keys, want %d", len(k.snapshot()), MaxKeys)
 	}
-	for i, key := range k.keys {
+	for i, key := range k.snapshot() {
 		if !bytes.Equal(key.name[:], content[i*KeySize:i*KeySize+NameSize]) {
 			t.Fatalf("key %d has the wrong name", i+1)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -37,19 +38,39 @@ var errZeroed = errors.New("ticket: keys have been zeroed")
 // Keys is a set of ticket keys: the first seals, all of them open. See the
 // package documentation for the concurrency contract.
 type Keys struct {
-	mu sync.RWMutex
-	// keys[0] is the current key; the rest, newest first, are previous
-	// keys that still open tickets. Nil after Zero.
-	keys []*key
+	// keys holds the current key first, then the previous keys that still
+	// open tickets, newest first. A published slice is never modified:
+	// Rotate publishes a new one, Zero publishes nil. Seal and Open thus
+	// cost one atomic load and share no written cache line.
+	keys atomic.Pointer[[]*key]
+	// mu serialises Rotate and Zero, the only writers.
+	mu sync.Mutex
 	// schedule is how random keys rotate; nil for keys from a file, which
-	// rotate only when the operator replaces the file.
+	// change only when the operator replaces the file.
 	schedule *Schedule
 }
 
-// key is one derived ticket key.
+// newKeys returns a set publishing keys.
+func newKeys(keys []*key, schedule *Schedule) *Keys {
+	k := &Keys{schedule: schedule}
+	k.keys.Store(&keys)
+	return k
+}
+
+// snapshot returns the keys published now; nil after Zero.
+func (k *Keys) snapshot() []*key {
+	if p := k.keys.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// key is one derived ticket key. Its name and aead never change once it is
+// published, so readers need no lock; secret, created and retired are
+// touched only by Rotate and Zero under Keys.mu.
 type key struct {
 	name [NameSize]byte
-	// secret is the derived AEAD key, kept only so that Zero can wipe it.
+	// secret is the derived AEAD key, kept only so that it can be wiped.
 	secret []byte
 	aead   cipher.AEAD
 	// created is when a random key was made; retired is when it stopped
@@ -76,10 +97,10 @@ func newKey(raw []byte) (*key, error) {
 	return k, nil
 }
 
-// zero wipes the derived key and drops the AEAD holding a copy of it.
+// zero wipes the derived key. The AEAD keeps its own copy, in use until the
+// last Seal or Open that loaded the key returns; it is garbage after that.
 func (k *key) zero() {
 	clear(k.secret)
-	k.aead = nil
 }
 
 // Seal appends to dst a ticket carrying plaintext, sealed under the current
@@ -90,12 +111,11 @@ func (k *Keys) Seal(dst, plaintext, aad []byte, rand io.Reader) ([]byte, error) 
 	if len(plaintext) > MaxPlaintext {
 		return dst, fmt.Errorf("ticket: %d bytes of session state, more than the %d a ticket may carry", len(plaintext), MaxPlaintext)
 	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if len(k.keys) == 0 {
+	keys := k.snapshot()
+	if len(keys) == 0 {
 		return dst, errZeroed
 	}
-	current := k.keys[0]
+	current := keys[0]
 	out := dst
 	out = append(out, current.name[:]...)
 	start := len(out)
@@ -120,9 +140,7 @@ func (k *Keys) Open(dst, ticket, aad []byte) ([]byte, bool) {
 	name := [NameSize]byte(ticket[:NameSize])
 	nonce := ticket[NameSize : NameSize+nonceSize]
 	ciphertext := ticket[NameSize+nonceSize:]
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	for _, candidate := range k.keys {
+	for _, candidate := range k.snapshot() {
 		if candidate.name != name {
 			continue
 		}
@@ -136,12 +154,12 @@ func (k *Keys) Open(dst, ticket, aad []byte) ([]byte, bool) {
 }
 
 // Zero wipes every key of the set. Afterwards Seal fails and Open returns
-// false; callers still holding the set are not disturbed otherwise.
+// false; a Seal or Open already running finishes normally.
 func (k *Keys) Zero() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, old := range k.keys {
+	for _, old := range k.snapshot() {
 		old.zero()
 	}
-	k.keys = nil
+	k.keys.Store(nil)
 }

@@ -24,7 +24,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		if len(ticket) != size+Overhead {
 			t.Fatalf("size %d: ticket is %d bytes, want %d", size, len(ticket), size+Overhead)
 		}
-		if !bytes.Equal(ticket[:NameSize], k.keys[0].name[:]) {
+		if !bytes.Equal(ticket[:NameSize], k.snapshot()[0].name[:]) {
 			t.Fatalf("size %d: ticket does not start with the current key's name", size)
 		}
 		got, ok := k.Open([]byte("dst:"), ticket, aad13)
@@ -107,7 +107,7 @@ func TestOpenRejectsTamperedTickets(t *testing.T) {
 
 func TestOpenBoundsLength(t *testing.T) {
 	k := randomKeys(t)
-	name := k.keys[0].name[:]
+	name := k.snapshot()[0].name[:]
 	for _, n := range []int{0, 1, NameSize, Overhead - 1, MaxPlaintext + Overhead + 1, 1 << 16} {
 		garbage := make([]byte, n)
 		copy(garbage, name)
@@ -132,11 +132,11 @@ func TestZeroWipesKeys(t *testing.T) {
 	if err := k.Rotate(rand.Reader, epoch.Add(DefaultSchedule.Issue)); err != nil {
 		t.Fatal(err)
 	}
-	if len(k.keys) != 2 {
-		t.Fatalf("%d keys after one rotation, want 2", len(k.keys))
+	if len(k.snapshot()) != 2 {
+		t.Fatalf("%d keys after one rotation, want 2", len(k.snapshot()))
 	}
 	var secrets [][]byte
-	for _, key := range k.keys {
+	for _, key := range k.snapshot() {
 		if allZero(key.secret) {
 			t.Fatal("a live key is already all zeros")
 		}
@@ -154,8 +154,8 @@ func TestZeroWipesKeys(t *testing.T) {
 	if _, err := k.Seal(nil, []byte("state"), aad13, rand.Reader); err == nil {
 		t.Fatal("Seal succeeded after Zero")
 	}
-	if err := k.Rotate(rand.Reader, epoch.Add(100*time.Hour)); err != nil || k.keys != nil {
-		t.Fatalf("Rotate after Zero: %v, %d keys; want no error and no keys", err, len(k.keys))
+	if err := k.Rotate(rand.Reader, epoch.Add(100*time.Hour)); err != nil || k.snapshot() != nil {
+		t.Fatalf("Rotate after Zero: %v, %d keys; want no error and no keys", err, len(k.snapshot()))
 	}
 }
 

@@ -32,7 +32,7 @@ func NewRandom(rand io.Reader, now time.Time, s Schedule) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{keys: []*key{first}, schedule: &s}, nil
+	return newKeys([]*key{first}, &s), nil
 }
 
 // randomKey makes a key from 80 bytes read from rand.
@@ -60,53 +60,48 @@ func (k *Keys) Rotate(rand io.Reader, now time.Time) error {
 	if k.schedule == nil {
 		return nil
 	}
-	var fresh *key
-	if k.rotationDue(now) {
-		// Read and derive outside the write lock, so that Seal and Open
-		// on other loops wait only for the slice to be swapped.
-		var err error
-		if fresh, err = randomKey(rand, now); err != nil {
-			return err
-		}
-	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(k.keys) == 0 {
-		if fresh != nil {
-			fresh.zero()
-		}
+	keys := k.snapshot()
+	if len(keys) == 0 || !k.rotationDue(keys, now) {
 		return nil
 	}
-	if fresh != nil {
-		if now.Before(k.keys[0].created.Add(k.schedule.Issue)) {
-			fresh.zero() // a concurrent Rotate got there first
-		} else {
-			k.keys[0].retired = now
-			k.keys = append([]*key{fresh}, k.keys...)
+	next := make([]*key, 0, len(keys)+1)
+	if !now.Before(keys[0].created.Add(k.schedule.Issue)) {
+		fresh, err := randomKey(rand, now)
+		if err != nil {
+			return err
 		}
+		keys[0].retired = now
+		next = append(next, fresh)
 	}
-	k.dropExpired(now)
-	return nil
-}
-
-// rotationDue reports whether the current key has issued long enough.
-func (k *Keys) rotationDue(now time.Time) bool {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return len(k.keys) > 0 && !now.Before(k.keys[0].created.Add(k.schedule.Issue))
-}
-
-// dropExpired zeroes and removes the previous keys whose acceptance ended.
-// The caller holds the write lock.
-func (k *Keys) dropExpired(now time.Time) {
-	kept := k.keys[:1]
-	for _, old := range k.keys[1:] {
-		if now.Before(old.retired.Add(k.schedule.Accept)) {
-			kept = append(kept, old)
+	next = append(next, keys[0])
+	for _, old := range keys[1:] {
+		if k.accepts(old, now) {
+			next = append(next, old)
 		} else {
 			old.zero()
 		}
 	}
-	clear(k.keys[len(kept):])
-	k.keys = kept
+	k.keys.Store(&next)
+	return nil
+}
+
+// rotationDue reports whether at time now the current key has issued long
+// enough or a previous key is no longer accepted.
+func (k *Keys) rotationDue(keys []*key, now time.Time) bool {
+	if !now.Before(keys[0].created.Add(k.schedule.Issue)) {
+		return true
+	}
+	for _, old := range keys[1:] {
+		if !k.accepts(old, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// accepts reports whether a previous key still opens tickets at time now.
+func (k *Keys) accepts(old *key, now time.Time) bool {
+	return now.Before(old.retired.Add(k.schedule.Accept))
 }

