@@ -50,17 +50,36 @@ func (c *Certificate) schemes12() []SignatureScheme {
 	return nil
 }
 
+// curveGroup12 is the named group of an ECDSA key's curve, 0 for other
+// keys.
+func (c *Certificate) curveGroup12() Group {
+	if pub, ok := c.Signer.Public().(*ecdsa.PublicKey); ok {
+		switch pub.Curve {
+		case elliptic.P256():
+			return P256
+		case elliptic.P384():
+			return P384
+		}
+	}
+	return 0
+}
+
 // selectCertificate12 is selectCertificate for a TLS 1.2 suite: the first
-// certificate of the suite's kind, preferring one valid for serverName,
-// that can sign with a scheme the client accepts.
-func selectCertificate12(certs []*Certificate, auth certAuth, serverName string, accepted []SignatureScheme) (*Certificate, SignatureScheme, bool) {
+// certificate of the suite's kind, preferring one valid for the client's
+// server name, that can sign with a scheme the client accepts. In TLS 1.2
+// an ECDSA key's curve must also be one the client lists in
+// supported_groups (RFC 8422 §5.1), which OpenSSL enforces.
+func selectCertificate12(certs []*Certificate, auth certAuth, ch *clientHello) (*Certificate, SignatureScheme, bool) {
 	for _, wantName := range []bool{true, false} {
 		for _, c := range certs {
-			if c.auth12() != auth || wantName && (serverName == "" || c.Leaf.VerifyHostname(serverName) != nil) {
+			if c.auth12() != auth || wantName && (ch.serverName == "" || c.Leaf.VerifyHostname(ch.serverName) != nil) {
+				continue
+			}
+			if g := c.curveGroup12(); g != 0 && ch.hasSupportedGroups && !ch.offersGroup(g) {
 				continue
 			}
 			for _, s := range c.schemes12() {
-				for _, a := range accepted {
+				for _, a := range ch.signatureAlgorithms {
 					if s == a {
 						return c, s, true
 					}

@@ -122,7 +122,7 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 			continue
 		}
 		suite := suite12ByID(id)
-		if neg.cert, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, suite.auth, ch.serverName, ch.signatureAlgorithms); ok {
+		if neg.cert, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, suite.auth, ch); ok {
 			neg.suite = suite
 			break
 		}

@@ -125,13 +125,30 @@ func TestHandshake12Variants(t *testing.T) {
 		}
 	}
 	for _, g := range []Group{P256, P384} {
+		// The hybrid group is never used in TLS 1.2, even if configured
+		// first and offered.
+		cfg := testConfig("ecdsa-p256")
+		cfg.Groups = []Group{X25519MLKEM768, g}
 		spec := newHello12(randomBytes(32))
-		spec.set(extSupportedGroups, u16s(2, uint16(X25519MLKEM768), uint16(g)))
-		_, c, _ := fullHandshake12(t, testConfig("ecdsa-p256"), spec)
+		spec.set(extSupportedGroups, u16s(2, uint16(X25519MLKEM768), uint16(g), uint16(P256)))
+		_, c, _ := fullHandshake12(t, cfg, spec)
 		if c.group != g {
 			t.Errorf("group %v, want %v", c.group, g)
 		}
 	}
+	t.Run("ECDSA certificate on a curve the client lists", func(t *testing.T) {
+		cfg := testConfig("ecdsa-p256")
+		cfg.Certificates = append(cfg.Certificates, certs()["ecdsa-p384"])
+		spec := newHello12(randomBytes(32))
+		spec.set(extSupportedGroups, u16s(2, uint16(X25519), uint16(P384)))
+		srv := NewServer(cfg)
+		c := &testClient12{t: t}
+		_, out, p := srv.Advance(c.helloRecord(spec), nil)
+		if p != NeedInput {
+			t.Fatalf("%v %v", p, srv.Err())
+		}
+		c.readServerFlight(out, certs()["ecdsa-p384"])
+	})
 	t.Run("no EMS", func(t *testing.T) {
 		spec := newHello12(randomBytes(32)).remove(extExtendedMasterSec)
 		_, c, _ := fullHandshake12(t, testConfig("ecdsa-p256"), spec)
@@ -206,6 +223,7 @@ func TestClientHello12Alerts(t *testing.T) {
 		{"no signature_algorithms (SHA-1 implied)", func(h *helloSpec) { h.remove(extSignatureAlgorithms) }, nil, AlertHandshakeFailure},
 		{"RSA signatures for an ECDSA certificate", func(h *helloSpec) { h.set(extSignatureAlgorithms, u16s(2, 0x0804, 0x0401)) }, nil, AlertHandshakeFailure},
 		{"RSA suites for an ECDSA certificate", func(h *helloSpec) { h.suites = []uint16{0xc02f, 0xc030, 0xcca8} }, nil, AlertHandshakeFailure},
+		{"ECDSA P-256 certificate, client without P-256", func(h *helloSpec) { h.set(extSupportedGroups, u16s(2, uint16(X25519), uint16(P384))) }, nil, AlertHandshakeFailure},
 		{"post-quantum group only", func(h *helloSpec) { h.set(extSupportedGroups, u16s(2, uint16(X25519MLKEM768))) }, nil, AlertHandshakeFailure},
 		{"unknown groups only", func(h *helloSpec) { h.set(extSupportedGroups, u16s(2, 0x0019, 0x0100)) }, nil, AlertHandshakeFailure},
 		{"point formats without uncompressed", func(h *helloSpec) { h.set(extECPointFormats, []byte{1, 1}) }, nil, AlertIllegalParameter},

@@ -83,8 +83,14 @@ func TestInterop12Matrix(t *testing.T) {
 		for _, group := range []Group{X25519, P256, P384} {
 			t.Run(fmt.Sprintf("%v/%v", suite, group), func(t *testing.T) {
 				cfg := testConfig(certName)
+				cfg.Groups = []Group{group}
 				var kl keyLog
 				ccfg := clientConfig12(cfg.Certificates[0], &kl, suite, group)
+				if group != P256 {
+					// A TLS 1.2 client must also list the curve of an
+					// ECDSA certificate (RFC 8422 §5.1).
+					ccfg.CurvePreferences = append(ccfg.CurvePreferences, tls.CurveP256)
+				}
 				g := handshake12WithGoClient(t, cfg, ccfg)
 				sess, cs := g.sess, g.cs
 				if cs.Version != tls.VersionTLS12 || cs.CipherSuite != uint16(suite) || cs.CurveID != groupCurveIDs[group] {
