@@ -304,7 +304,10 @@ start_server() {
 	local body
 	if ! body=$(curl -sf "${curl_tls[@]}" "$url/hello"); then
 		if [[ $mode == tls ]] && curl -sf -o /dev/null "http://127.0.0.1:${plain_port[$name]}/hello"; then
-			start_error="no TLS: serves cleartext but nothing answers TLS 1.3 on :$port (TLS not implemented yet?)"
+			start_error="no TLS: serves cleartext but nothing answers TLS 1.3 on :$port"
+			local said
+			said=$(grep -i 'tls' "$log" | tail -n 1 || true)
+			[[ -n $said ]] && start_error+="; it logged: $said"
 		else
 			start_error="not answering $url/hello: $(tail -n 1 "$log" 2>/dev/null)"
 		fi
@@ -658,6 +661,15 @@ print_report() {
 	if [[ ${#noisy[@]} -gt 0 ]]; then
 		echo "* other processes used more than $noisy_percent % of the two CPUs during these measurements; do not trust them:"
 		printf '    %s\n' "${noisy[@]}" | sort
+	fi
+
+	if [[ " ${scenarios[*]} " == *" memory "* ]]; then
+		echo
+		echo "server RSS before and with $idle_connections idle keep-alive connections:"
+		for name in "${server_list[@]}"; do
+			[[ -s $work/idlemem-$name.out ]] &&
+				printf '  %-9s %s\n' "${label[$name]}" "$(grep '^rss before' "$work/idlemem-$name.out")"
+		done
 	fi
 
 	if [[ ${#failure[@]} -gt 0 ]]; then
