@@ -1,5 +1,6 @@
-// Package tlsstate is lwango's own TLS server: the TLS 1.3 handshake as a
-// resumable, sans-I/O state machine, its key schedule, and the user-space
+// Package tlsstate is lwango's own TLS server: the TLS 1.3 and TLS 1.2
+// handshakes as resumable, sans-I/O state machines, their key schedules, and
+// the user-space
 // record layer used after the handshake when the kernel cannot carry the
 // records itself.
 //
@@ -21,6 +22,11 @@
 // machine (handshake13.go), which records it accepts when
 // (handshake13_records.go), messages (messages13.go), key schedule
 // (keyschedule13.go), record protection (protect13.go) and the record layer
-// after the handshake (records13.go). A TLS 1.2 handshake would branch where
-// negotiate13 now refuses a ClientHello without TLS 1.3.
+// after the handshake (records13.go). The version is chosen in versions.go
+// from the shared ClientHello path; everything specific to TLS 1.2 is in
+// files ending in 12: the state machine and its record dispatch
+// (handshake12.go), messages (messages12.go), certificate kinds and
+// signature schemes (certificate12.go), suites (suites12.go), the PRF and
+// key block (prf12.go), record protection (protect12.go) and the record
+// layer after the handshake (records12.go, run behind [Records]).
 package tlsstate

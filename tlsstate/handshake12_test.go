@@ -28,10 +28,9 @@ func fullHandshake12(t *testing.T, cfg *Config, spec *helloSpec) (*Session, *tes
 	t.Helper()
 	srv, c := startHandshake12(t, cfg, spec)
 	n, out, p := srv.Advance(c.finalFlight(), nil)
-	if p != Complete {
+	if p != Complete || n == 0 {
 		t.Fatalf("final flight: progress %v (err %v)", p, srv.Err())
 	}
-	_ = n
 	c.readServerFinish(out)
 	return srv.Session(), c, out
 }
