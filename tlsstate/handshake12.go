@@ -130,7 +130,9 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 	if neg.suite == nil {
 		return neg, fatal(AlertHandshakeFailure, "no TLS 1.2 cipher suite, certificate and signature scheme in common")
 	}
-	if ch.hasALPN {
+	// RFC 7301 §3.2, as in TLS 1.3: a server configured with no protocols
+	// ignores the offer.
+	if ch.hasALPN && len(s.cfg.nextProtos()) > 0 {
 		if neg.alpn, ok = chooseProtocol(s.cfg.nextProtos(), ch.alpnProtocols); !ok {
 			return neg, fatal(AlertNoApplicationProtocol, "no application protocol in common")
 		}

@@ -148,6 +148,16 @@ func TestHandshake12Variants(t *testing.T) {
 		}
 		c.readServerFlight(out, certs()["ecdsa-p384"])
 	})
+	t.Run("no ALPN protocols configured", func(t *testing.T) {
+		cfg := testConfig("ecdsa-p256")
+		cfg.NextProtos = []string{}
+		spec := newHello12(randomBytes(32))
+		spec.set(extALPN, lengthPrefixed(2, lengthPrefixed(1, []byte("h2"))))
+		sess, c, _ := fullHandshake12(t, cfg, spec)
+		if _, ok := c.serverExts[extALPN]; ok || sess.ALPN != "" {
+			t.Errorf("ALPN answered: %q", sess.ALPN)
+		}
+	})
 	t.Run("no EMS", func(t *testing.T) {
 		spec := newHello12(randomBytes(32)).remove(extExtendedMasterSec)
 		_, c, _ := fullHandshake12(t, testConfig("ecdsa-p256"), spec)
