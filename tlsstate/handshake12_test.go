@@ -526,3 +526,35 @@ func TestRecords12CloseAndWarnings(t *testing.T) {
 		t.Fatalf("fatal peer alert: %v %x", err, reply)
 	}
 }
+
+// TestHandshake12SecretsWiped: a failed handshake wipes the master secret
+// and key block it derived; Records.Zero wipes a handed-over Session.
+func TestHandshake12SecretsWiped(t *testing.T) {
+	srv, c := startHandshake12(t, testConfig("ecdsa-p256"), newHello12(randomBytes(32)))
+	in := append(plainRecord(typeHandshake, c.clientKeyExchange()), plainRecord(typeChangeCipherSpec, []byte{1})...)
+	if _, _, p := srv.Advance(in, nil); p != NeedInput {
+		t.Fatalf("%v %v", p, srv.Err())
+	}
+	h := srv.hs12
+	secrets := [][]byte{h.master, h.keys.clientKey, h.keys.serverKey, h.keys.clientIV, h.keys.serverIV}
+	fin := c.finished()
+	fin[5] ^= 1
+	if _, _, p := srv.Advance(c.protect(typeHandshake, fin), nil); p != Failed {
+		t.Fatalf("tampered Finished: %v", p)
+	}
+	for i, s := range secrets {
+		if len(s) == 0 || !bytes.Equal(s, make([]byte, len(s))) {
+			t.Errorf("secret %d not wiped: %x", i, s)
+		}
+	}
+
+	r, _ := recordsAfterHandshake12(t)
+	sess := r.Session()
+	keys := [][]byte{sess.RX.Key, sess.RX.IV, sess.TX.Key, sess.TX.IV}
+	r.Zero()
+	for i, k := range keys {
+		if !bytes.Equal(k, make([]byte, len(k))) {
+			t.Errorf("session key %d not wiped", i)
+		}
+	}
+}
