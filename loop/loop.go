@@ -91,8 +91,19 @@ func (l *Loop[S]) run() {
 			panic(fmt.Sprintf("loop %d: epoll_wait: %v", l.id, err))
 		}
 		l.advanceClock()
+		wake := false
 		for _, ev := range l.events[:n] {
+			if int(ev.Fd) == l.wakefd {
+				wake = true // acted on after the batch, whose events may name connections Stop closes
+				continue
+			}
 			l.dispatch(int(ev.Fd), ev.Events)
+		}
+		if wake {
+			kernel.EventfdDrain(l.wakefd)
+			if l.group.stopping.Load() && !l.stopping {
+				l.beginStop()
+			}
 		}
 		l.expire()
 		if l.stopping && l.live == 0 {
@@ -125,13 +136,6 @@ func (l *Loop[S]) advanceClock() {
 }
 
 func (l *Loop[S]) dispatch(fd int, events uint32) {
-	if fd == l.wakefd {
-		kernel.EventfdDrain(l.wakefd)
-		if l.group.stopping.Load() && !l.stopping {
-			l.beginStop()
-		}
-		return
-	}
 	c := &l.table[fd]
 	switch {
 	case c.flags&listenerFlags != 0:

@@ -132,7 +132,13 @@ func startGroup(t *testing.T, cfg Config) *testGroup {
 	g.Start()
 	t.Cleanup(func() {
 		g.Stop()
-		g.Wait()
+		done := make(chan struct{})
+		go func() { g.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the loops did not return after Stop")
+		}
 	})
 	return tg
 }
@@ -489,4 +495,35 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// Stop arrives in the same epoll batch as events of the idle connections it
+// closes; those must not be served after the close (which once counted
+// them closed twice and kept the loop from ever returning).
+func TestStopAmidEventsOfIdleConnections(t *testing.T) {
+	for round := range 20 {
+		g := startGroup(t, Config{Threads: 1})
+		var conns []*net.TCPConn
+		for range 50 {
+			c := dial(t, g.addr)
+			if got := roundTrip(t, c, "x"); got != "X\n" {
+				t.Fatalf("got %q", got)
+			}
+			conns = append(conns, c)
+		}
+		g.Stop()
+		for _, c := range conns {
+			c.Close()
+		}
+		done := make(chan struct{})
+		go func() { g.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: the loop did not return after Stop", round)
+		}
+		if o, c := g.opened.Load(), g.closed.Load(); o != c {
+			t.Fatalf("round %d: %d connections opened, Closed called %d times", round, o, c)
+		}
+	}
 }
