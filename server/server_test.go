@@ -373,3 +373,37 @@ func TestManyConcurrentClients(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// A body larger than the request buffer grows it; the connection stays in
+// step for the requests after it, pipelined in the same write.
+func TestLargeBodyThenPipelined(t *testing.T) {
+	ts := newTestSite(t)
+	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
+	c := dialRaw(t, addr)
+	body := strings.Repeat("b", 30000)
+	c.send(t, "POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 30000\r\n\r\n"+body+"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := c.response(t, "POST"); resp.StatusCode != 405 {
+		t.Fatalf("POST to hello: %d, want 405", resp.StatusCode)
+	}
+	if resp, got := c.response(t, "GET"); string(got) != "Hello, World!" {
+		t.Fatalf("GET after the body: %d %q", resp.StatusCode, got)
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	ts := newTestSite(t)
+	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
+	c := dialRaw(t, addr)
+	c.send(t, "POST /hello HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	line, err := c.r.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("interim response %q, %v", line, err)
+	}
+	if blank, _ := c.r.ReadString('\n'); blank != "\r\n" {
+		t.Fatalf("after 100 Continue: %q", blank)
+	}
+	c.send(t, "hello")
+	if resp, _ := c.response(t, "POST"); resp.StatusCode != 405 {
+		t.Fatalf("final response %d", resp.StatusCode)
+	}
+}
