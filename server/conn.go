@@ -24,6 +24,7 @@ type exchange struct {
 	unparsed  bool // in[start:end] holds bytes the engine has not seen
 	serveMore bool // the engine stopped to let its output be written first
 	closing   bool // close once the output is written
+	unflushed bool // output was taken but the transport's Flush has not succeeded
 	answered  bool // a response was completed in this step
 }
 
@@ -41,7 +42,7 @@ func (ex *exchange) reset(bufferSize int) {
 		ex.in = make([]byte, bufferSize)
 	}
 	ex.start, ex.end = 0, 0
-	ex.unparsed, ex.serveMore, ex.closing, ex.answered = false, false, false, false
+	ex.unparsed, ex.serveMore, ex.closing, ex.answered, ex.unflushed = false, false, false, false, false
 }
 
 // compact moves the unanswered input to the front of the buffer and makes

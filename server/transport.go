@@ -27,11 +27,16 @@ type Transport interface {
 	Buffered() bool
 	// Write writes application data from p and returns how much it took.
 	// more says the caller has more to send right after (a sendfile body):
-	// the transport may hold a partial packet back for it.
+	// the transport may hold a partial packet back for it. A transport may
+	// take bytes it has not put on the wire yet (records sealed while the
+	// socket is full); Flush sends them.
 	Write(p []byte, more bool) (int, error)
 	// Sendfile sends up to count bytes of the open file from offset and
-	// returns how many went out; 0 with a nil error means the file ended.
+	// returns how many it took; 0 with a nil error means the file ended.
 	Sendfile(file int, offset int64, count int) (int, error)
+	// Flush puts on the wire whatever Write or Sendfile took and kept. The
+	// step calls it when all output is taken, before reading or idling.
+	Flush() error
 	// Close ends the transport before its socket closes: a TLS transport
 	// sends close_notify (best effort, never blocking) and wipes its keys.
 	Close() error
@@ -76,6 +81,8 @@ func (p *plainTransport) Sendfile(file int, offset int64, count int) (int, error
 	}
 	return n, err
 }
+
+func (p *plainTransport) Flush() error { return nil }
 
 func (p *plainTransport) Close() error { return nil }
 

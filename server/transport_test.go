@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"lwango/coro"
 )
 
 // greetingTransport stands in for TLS behind the Transport seam: its
@@ -156,5 +158,56 @@ func TestRedirectHTTPToHTTPS(t *testing.T) {
 	io.ReadFull(tc.r, make([]byte, 3))
 	if resp, body := tc.response(t, "GET"); string(body) != "Hello, World!" {
 		t.Fatalf("over TLS: %d %q", resp.StatusCode, body)
+	}
+}
+
+// holdingTransport takes every write into memory and puts it on the wire
+// only in Flush, whose first call in each step pretends the socket is full:
+// the step must come back and flush, or the client never sees a byte.
+type holdingTransport struct {
+	plainTransport
+	held    []byte
+	refused bool
+}
+
+func (h *holdingTransport) Write(p []byte, more bool) (int, error) {
+	h.held = append(h.held, p...)
+	return len(p), nil
+}
+
+func (h *holdingTransport) Flush() error {
+	if !h.refused {
+		h.refused = true
+		return coro.ErrWantWrite
+	}
+	for len(h.held) > 0 {
+		n, err := h.plainTransport.Write(h.held, false)
+		if err != nil {
+			return err
+		}
+		h.held = h.held[n:]
+	}
+	h.refused = false
+	return nil
+}
+
+func (h *holdingTransport) Name() string { return "holding" }
+
+func TestStepFlushesTheTransport(t *testing.T) {
+	ts := newTestSite(t)
+	cfg := testConfig(t, ts, `
+[tls_listener]
+address = "127.0.0.1:0"
+`)
+	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
+		return &holdingTransport{plainTransport: plainTransport{fd: fd}}, nil
+	}})
+	tlsAddr, _ := srv.TLSAddr()
+	c := dialRaw(t, tlsAddr.String())
+	for range 3 {
+		c.send(t, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp, body := c.response(t, "GET"); string(body) != "Hello, World!" {
+			t.Fatalf("%d %q", resp.StatusCode, body)
+		}
 	}
 }

@@ -120,10 +120,12 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 	ex.answered = false
 	budget := writeBudget
 	for {
-		if ex.out.Pending() {
+		if ex.out.Pending() || ex.unflushed {
+			ex.unflushed = true
 			if want := w.flush(s, &budget); want != 0 {
 				return want
 			}
+			ex.unflushed = false
 		}
 		if ex.closing {
 			return coro.Done
@@ -239,6 +241,12 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 			}
 			return coro.Abort
 		}
+	}
+	if err := s.transport.Flush(); err != nil {
+		if want := coro.WantOf(err); want != 0 {
+			return want
+		}
+		return coro.Abort
 	}
 	return 0
 }
