@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"lwango/http1"
 	"lwango/loop"
 	"lwango/site"
 )
@@ -29,9 +28,6 @@ type Options struct {
 	// AccessLog receives the access log (default: standard output). It is
 	// not used when the configuration says quiet.
 	AccessLog io.Writer
-	// Handler, when set, answers requests instead of the site built from
-	// the configuration (tests, benchmarks).
-	Handler http1.Handler
 	// RequestTimeout overrides the request-read deadline, which is
 	// min(keep_alive_timeout, 10s).
 	RequestTimeout time.Duration
@@ -47,8 +43,7 @@ type Options struct {
 // Server is a running (or ready to run) set of event loops serving a site.
 type Server struct {
 	cfg      *site.Config
-	site     *site.Site // nil when Options.Handler replaces it
-	handler  http1.Handler
+	site     *site.Site
 	redirect *httpsRedirect // answers cleartext requests when redirect_http is set
 	newTLS   NewTLS
 	group    *loop.Group[conn]
@@ -70,7 +65,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	if cfg.TLS != nil && opts.NewTLS == nil {
 		return nil, &site.Error{File: cfg.File, Key: "tls_listener", Msg: "this server was built without a TLS transport"}
 	}
-	s := &Server{cfg: cfg, handler: opts.Handler, newTLS: opts.NewTLS, serverName: "lwango"}
+	s := &Server{cfg: cfg, newTLS: opts.NewTLS, serverName: "lwango"}
 	if !cfg.Quiet {
 		s.accessLog = opts.AccessLog
 		if s.accessLog == nil {
@@ -79,13 +74,11 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		s.accessLog = &lockedWriter{w: s.accessLog}
 	}
 	s.buildHeaders()
-	if s.handler == nil {
-		st, err := site.NewSite(cfg)
-		if err != nil {
-			return nil, err
-		}
-		s.site, s.handler = st, st
+	st, err := site.NewSite(cfg)
+	if err != nil {
+		return nil, err
 	}
+	s.site = st
 
 	keepAlive := cfg.KeepAliveTimeout
 	if opts.KeepAliveTimeout > 0 {
@@ -112,9 +105,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		return w
 	})
 	if err != nil {
-		if s.site != nil {
-			s.site.Close()
-		}
+		s.site.Close()
 		return nil, &site.Error{File: cfg.File, Key: "listener", Msg: err.Error()}
 	}
 	s.group = group
@@ -176,10 +167,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return errors.New("server: connections still open after the shutdown timeout")
 	}
-	if s.site != nil {
-		return s.site.Close()
-	}
-	return nil
+	return s.site.Close()
 }
 
 // Stats are the server's counters, summed over its loops.

@@ -59,7 +59,7 @@ func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
 	if w.srv.redirect != nil && !w.current.Has(loop.TLS) {
 		w.srv.redirect.ServeHTTP1(req, resp)
 	} else {
-		w.srv.handler.ServeHTTP1(req, resp)
+		w.srv.site.ServeHTTP1(req, resp)
 	}
 	if w.log != nil {
 		w.log.record(w.current, w.loop.CommonLogTime(), req, resp)
