@@ -154,6 +154,8 @@ func TestStatusCodes(t *testing.T) {
 		{"request line too long", "GET /" + strings.Repeat("a", 5000) + " HTTP/1.1\r\nHost: a\r\n\r\n", 414, true},
 		{"too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + manyHeaders + "\r\n", 431, true},
 		{"unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 501, true},
+		{"other expectation", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417, true},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, true},
 		{"handler status", "GET /teapot HTTP/1.1\r\nHost: a\r\n\r\n", 418, false},
 		{"not found", "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", 404, false},
 	}
