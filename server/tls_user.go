@@ -1,0 +1,422 @@
+package server
+
+import (
+	"errors"
+	"io"
+
+	"golang.org/x/sys/unix"
+
+	"lwango/coro"
+	"lwango/kernel"
+	"lwango/site"
+	"lwango/tlsstate"
+)
+
+// tlsListener is what every connection of one TLS listener shares: the
+// handshake configuration and the kernel-TLS policy.
+type tlsListener struct {
+	config *tlsstate.Config
+	ktls   site.KTLSMode
+}
+
+// newTransport is the listener's NewTLS: a connection starts with our
+// handshake, in user space.
+func (l *tlsListener) newTransport(fd int) (Transport, error) {
+	return &tlsTransport{fd: fd, listener: l, hs: tlsstate.NewServer(l.config)}, nil
+}
+
+// tlsTransport is a TLS connection whose handshake and records run in user
+// space (tlsstate), over a non-blocking socket.
+//
+// Input: ciphertext is read into in (in[inStart:inEnd] not yet opened);
+// opened application data waits in plain until Read takes it. Output:
+// records are sealed into out and out[outStart:] is what the socket has not
+// taken yet. Each buffer comes from a pool and goes back when it empties.
+//
+// Writes follow the contract of non-blocking TLS writes: after
+// coro.ErrWantWrite the caller calls again with the same bytes (the worker
+// does: it advances its output only by what was reported written). Data
+// sealed for a call is reported written only once it has left (owed), so a
+// response never ends with records stuck in this buffer.
+type tlsTransport struct {
+	fd       int
+	listener *tlsListener
+	hs       *tlsstate.Server  // the handshake; nil once it is over
+	rec      *tlsstate.Records // the record layer; nil until the handshake is over
+
+	in              *[]byte
+	inStart, inEnd  int
+	plainBuf        *[]byte
+	plain           []byte // decrypted application data not yet read
+	out             *[]byte
+	outStart        int
+	owed            int  // bytes of the current Write/Sendfile sealed into out, not yet reported
+	peerClosed      bool // the client's close_notify was read
+	failed          bool // a fatal alert went either way: no close_notify
+	closeNotifySent bool
+}
+
+// Handshake runs our TLS handshake over the socket. The flight the server
+// answers a ClientHello with (ServerHello through Finished) is sealed into
+// one buffer and leaves in one send. It returns nil once the handshake is
+// complete and its output written; bytes that arrived after the client's
+// Finished stay in the input for the record layer. io.EOF means the
+// handshake is over without a session (an alert was sent, or the peer
+// closed): the connection should close gracefully so the alert arrives.
+func (t *tlsTransport) Handshake() error {
+	for t.hs != nil {
+		consumed, out, progress := t.hs.Advance(t.input(), t.outputTail())
+		t.consume(consumed)
+		t.setOutput(out)
+		switch progress {
+		case tlsstate.Failed:
+			t.failed = true
+			t.flush() // best effort: the alert, if there is one
+			t.hs = nil
+			return io.EOF
+		case tlsstate.Complete:
+			rec, err := tlsstate.NewRecords(t.hs.Session(), t.listener.config)
+			t.hs.Zero()
+			t.hs = nil
+			if err != nil {
+				t.failed = true
+				return err
+			}
+			t.rec = rec
+		case tlsstate.NeedInput:
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if err := t.fill(); err != nil {
+				return err
+			}
+		}
+	}
+	if t.rec == nil {
+		return io.EOF // failed before; nothing more to do
+	}
+	return t.flush()
+}
+
+// handOffer is a transport that, once its handshake is complete, names
+// the transport that carries the connection from then on (the worker
+// replaces it with that one).
+type handOffer interface {
+	handOff() (Transport, error)
+}
+
+// handOff is called once the handshake is complete: it returns the
+// transport that carries the connection's records from now on. Records stay
+// in user space (this transport).
+//
+// This is where kernel TLS takes over when the listener's policy allows
+// it: if the input holds no partial record, the records that arrived with
+// the client's Finished are opened here first (their plaintext must still
+// reach the HTTP engine), then the live keys and sequence numbers of
+// t.rec.Session() go to the kernel and a kernel transport replaces this one.
+func (t *tlsTransport) handOff() (Transport, error) {
+	return t, nil
+}
+
+// Read returns decrypted application data. It opens records already
+// received before reading the socket, and returns io.EOF after the
+// client's close_notify (once the data before it has been read) or when the
+// client closes the TCP connection.
+func (t *tlsTransport) Read(p []byte) (int, error) {
+	for {
+		if len(t.plain) > 0 {
+			n := copy(p, t.plain)
+			t.plain = t.plain[n:]
+			if len(t.plain) == 0 {
+				t.releasePlain()
+			}
+			return n, nil
+		}
+		if t.peerClosed {
+			return 0, io.EOF
+		}
+		if t.hasRecord() {
+			if err := t.open(); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		if err := t.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// open decrypts the whole records at the front of the input into plain and
+// sends what the record layer answers (a KeyUpdate, an alert).
+func (t *tlsTransport) open() error {
+	if t.plainBuf == nil {
+		t.plainBuf = tlsInputPool.Get().(*[]byte)
+	}
+	consumed, plain, reply, err := t.rec.Open(t.input(), (*t.plainBuf)[:0], t.outputTail())
+	t.consume(consumed)
+	t.plain = plain
+	if len(plain) == 0 {
+		t.releasePlain()
+	}
+	t.setOutput(reply)
+	switch {
+	case err == io.EOF:
+		t.peerClosed = true
+	case err != nil:
+		t.failed = true
+		t.flush()
+		return err
+	}
+	if ferr := t.flush(); ferr != nil && ferr != coro.ErrWantWrite {
+		return ferr
+	}
+	return nil // a reply the socket did not take leaves with the next write
+}
+
+// Buffered reports whether Read can return something without the socket:
+// decrypted data, a whole record not yet opened, or the client's
+// close_notify.
+func (t *tlsTransport) Buffered() bool {
+	return len(t.plain) > 0 || t.peerClosed || t.hasRecord()
+}
+
+// Write seals p (in chunks) into records. When more output follows and
+// little is buffered, the records are kept to leave with it in one send
+// (response headers with the start of a file body); otherwise they are sent
+// now.
+func (t *tlsTransport) Write(p []byte, more bool) (int, error) {
+	if t.owed > 0 {
+		return t.settle(len(p))
+	}
+	if err := t.makeRoom(); err != nil {
+		return 0, err
+	}
+	chunk := p[:min(len(p), tlsFileChunk)]
+	if err := t.seal(chunk); err != nil {
+		return 0, err
+	}
+	if more && t.unsent() <= tlsHoldLimit {
+		return len(chunk), nil
+	}
+	t.owed = len(chunk)
+	return t.settle(len(p))
+}
+
+// Sendfile encrypts the file in user space: it reads up to a chunk at
+// offset, seals it as records of at most 16 KiB and sends them.
+func (t *tlsTransport) Sendfile(file int, offset int64, count int) (int, error) {
+	if t.owed > 0 {
+		return t.settle(count)
+	}
+	if err := t.makeRoom(); err != nil {
+		return 0, err
+	}
+	buf := tlsFilePool.Get().(*[]byte)
+	defer tlsFilePool.Put(buf)
+	n, err := pread(file, (*buf)[:min(count, tlsFileChunk)], offset)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if err := t.seal((*buf)[:n]); err != nil {
+		return 0, err
+	}
+	t.owed = n
+	return t.settle(count)
+}
+
+// Flush sends the records Write kept back and the record layer's replies.
+func (t *tlsTransport) Flush() error { return t.flush() }
+
+// makeRoom sends the output first when more than tlsHoldLimit of it waits,
+// so that it stays bounded; less is left to leave with the next records.
+func (t *tlsTransport) makeRoom() error {
+	if t.unsent() > tlsHoldLimit {
+		return t.flush()
+	}
+	return nil
+}
+
+// unsent is how many sealed bytes the socket has not taken yet.
+func (t *tlsTransport) unsent() int {
+	if t.out == nil {
+		return 0
+	}
+	return len(*t.out) - t.outStart
+}
+
+// seal appends data as records to the output.
+func (t *tlsTransport) seal(data []byte) error {
+	out, err := t.rec.Seal(t.outputTail(), data)
+	t.setOutput(out)
+	if err != nil {
+		t.failed = true
+	}
+	return err
+}
+
+// settle sends the output and, once it has all left, reports the bytes
+// sealed for the caller's current call as written. asked is how many bytes
+// the caller offered this time; it cannot be less than what is owed.
+func (t *tlsTransport) settle(asked int) (int, error) {
+	if asked < t.owed {
+		return 0, errors.New("tls: write retried with fewer bytes than were sealed")
+	}
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	n := t.owed
+	t.owed = 0
+	return n, nil
+}
+
+// Close sends close_notify unless the connection failed (best effort: a
+// socket that cannot take it now gets no more chances), wipes the keys and
+// gives the buffers back.
+func (t *tlsTransport) Close() error {
+	if t.hs != nil {
+		t.hs.Zero()
+		t.hs = nil
+	}
+	if t.rec != nil {
+		if !t.failed && !t.closeNotifySent {
+			t.closeNotifySent = true
+			t.setOutput(t.rec.CloseNotify(t.outputTail()))
+			t.flush()
+		}
+		t.rec.Zero()
+		t.rec = nil
+	}
+	t.releaseInput()
+	t.releasePlain()
+	t.releaseOutput()
+	t.plain, t.owed = nil, 0
+	return nil
+}
+
+// Name is "tls": records in user space.
+func (t *tlsTransport) Name() string { return "tls" }
+
+// fill reads more ciphertext from the socket after what the input holds.
+func (t *tlsTransport) fill() error {
+	if t.in == nil {
+		t.in = tlsInputPool.Get().(*[]byte)
+	}
+	buf := *t.in
+	if t.inStart > 0 {
+		t.inEnd = copy(buf, buf[t.inStart:t.inEnd])
+		t.inStart = 0
+	}
+	if t.inEnd == len(buf) {
+		// Every record the record layer accepts fits; a full buffer
+		// holds a whole one, which the caller opens before reading.
+		return errors.New("tls: input buffer full without a whole record")
+	}
+	n, err := kernel.Read(t.fd, buf[t.inEnd:])
+	switch {
+	case errors.Is(err, kernel.EAGAIN):
+		if t.inEnd == 0 {
+			t.releaseInput()
+		}
+		return coro.ErrWantRead
+	case err != nil:
+		return err
+	case n == 0:
+		return io.EOF
+	}
+	t.inEnd += n
+	return nil
+}
+
+// flush sends the output the socket has not taken yet, in one send when the
+// socket takes it all.
+func (t *tlsTransport) flush() error {
+	if t.out == nil {
+		return nil
+	}
+	out := *t.out
+	for t.outStart < len(out) {
+		n, err := kernel.Send(t.fd, out[t.outStart:], false)
+		if errors.Is(err, kernel.EAGAIN) {
+			return coro.ErrWantWrite
+		}
+		if err != nil {
+			return err
+		}
+		t.outStart += n
+	}
+	t.releaseOutput()
+	return nil
+}
+
+// input is the received ciphertext not yet consumed.
+func (t *tlsTransport) input() []byte {
+	if t.in == nil {
+		return nil
+	}
+	return (*t.in)[t.inStart:t.inEnd]
+}
+
+// consume drops n bytes from the front of the input.
+func (t *tlsTransport) consume(n int) {
+	t.inStart += n
+	if t.inStart == t.inEnd {
+		t.inStart, t.inEnd = 0, 0
+	}
+}
+
+// hasRecord reports whether the input starts with a whole record, or with
+// a header announcing more than any record may hold (which the record layer
+// refuses without waiting for the body).
+func (t *tlsTransport) hasRecord() bool {
+	in := t.input()
+	if len(in) < 5 {
+		return false
+	}
+	size := 5 + (int(in[3])<<8 | int(in[4]))
+	return len(in) >= size || size > tlsInputSize
+}
+
+// outputTail is the output buffer to append records to.
+func (t *tlsTransport) outputTail() []byte {
+	if t.out == nil {
+		t.out = tlsOutputPool.Get().(*[]byte)
+	}
+	return *t.out
+}
+
+// setOutput records what was appended to the output buffer (which the
+// appender may have grown).
+func (t *tlsTransport) setOutput(out []byte) { *t.out = out }
+
+func (t *tlsTransport) releaseInput() {
+	if t.in != nil {
+		tlsInputPool.Put(t.in)
+		t.in, t.inStart, t.inEnd = nil, 0, 0
+	}
+}
+
+func (t *tlsTransport) releasePlain() {
+	if t.plainBuf != nil {
+		tlsInputPool.Put(t.plainBuf)
+		t.plainBuf, t.plain = nil, nil
+	}
+}
+
+func (t *tlsTransport) releaseOutput() {
+	if t.out != nil {
+		*t.out = (*t.out)[:0]
+		tlsOutputPool.Put(t.out)
+		t.out, t.outStart = nil, 0
+	}
+}
+
+// pread reads from the file at offset, retrying EINTR.
+func pread(fd int, p []byte, offset int64) (int, error) {
+	for {
+		n, err := unix.Pread(fd, p, offset)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
