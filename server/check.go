@@ -6,8 +6,9 @@ import (
 )
 
 // Check validates what New would refuse, without binding anything: every
-// handler of cfg can be built, and the listener addresses are ones the
-// server can listen on. Errors name the file and the key.
+// handler of cfg can be built, the listener addresses are ones the server
+// can listen on, and the TLS certificate loads and matches its key.
+// Errors name the file and the key.
 func Check(cfg *site.Config) error {
 	if err := cfg.Check(); err != nil {
 		return err
@@ -21,6 +22,9 @@ func Check(cfg *site.Config) error {
 	if cfg.TLS != nil {
 		if _, err := kernel.ParseListenAddr(cfg.TLS.Address.String()); err != nil {
 			return &site.Error{File: cfg.File, Key: "tls_listener.address", Msg: err.Error()}
+		}
+		if _, err := tlsListenerConfig(cfg, 0); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -23,7 +23,7 @@ const maxRequestTimeout = 10 * time.Second
 // Options are the server's settings that are not in the configuration file.
 type Options struct {
 	// NewTLS makes the transport of connections accepted on the TLS
-	// listener. Without it a configured TLS listener is an error.
+	// listener. Without it they run lwango's own TLS (tlsstate).
 	NewTLS NewTLS
 	// AccessLog receives the access log (default: standard output). It is
 	// not used when the configuration says quiet.
@@ -62,9 +62,6 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	if cfg.ProxyProtocol {
 		return nil, &site.Error{File: cfg.File, Key: "proxy_protocol", Msg: "the PROXY protocol is not supported yet"}
 	}
-	if cfg.TLS != nil && opts.NewTLS == nil {
-		return nil, &site.Error{File: cfg.File, Key: "tls_listener", Msg: "this server was built without a TLS transport"}
-	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS, serverName: "lwango"}
 	if !cfg.Quiet {
 		s.accessLog = opts.AccessLog
@@ -87,6 +84,16 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	requestTimeout := min(keepAlive, maxRequestTimeout)
 	if opts.RequestTimeout > 0 {
 		requestTimeout = opts.RequestTimeout
+	}
+	if cfg.TLS != nil && s.newTLS == nil {
+		l, err := newTLSListener(cfg, requestTimeout)
+		if err != nil {
+			if s.site != nil {
+				s.site.Close()
+			}
+			return nil, err
+		}
+		s.newTLS = l.newTransport
 	}
 	lcfg := loop.Config{
 		Listeners:        []loop.Listener{{Addr: cfg.Listener.String()}},
