@@ -82,9 +82,19 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 				c.Set(loop.RequestPending) // the handshake runs under the request deadline
 				return want
 			}
+			if err == io.EOF {
+				return coro.Done // ended without a session (an alert was sent): a graceful close lets it arrive
+			}
 			return coro.Abort
 		}
 		s.ready = true
+		if h, ok := s.transport.(handOffer); ok {
+			next, err := h.handOff()
+			if err != nil {
+				return coro.Abort
+			}
+			s.transport = next
+		}
 	}
 	if s.ex == nil {
 		s.ex = w.exchanges.Get()
