@@ -3,7 +3,8 @@
 //
 //	lwango [-c FILE] [-r ROOT] [-l ADDR] [-L ADDR] [-P CERT] [-K KEY] [-t]
 //
-// Without -c the built-in configuration serves ./wwwroot on *:8080.
+// Without -c the built-in configuration serves ./wwwroot on *:8080 and, with
+// a self-signed certificate made in memory, HTTPS on *:8443.
 // SIGTERM and SIGINT stop it gracefully: listeners close, idle connections
 // close, responses in flight finish (for up to keep_alive_timeout).
 package main
@@ -81,12 +82,6 @@ func loadConfig(file string, o site.Overrides) (*site.Config, error) {
 
 // serve runs the server until SIGTERM or SIGINT.
 func serve(cfg *site.Config) error {
-	if cfg.TLS != nil {
-		// The TLS transport (tlsstate handshake, kernel or user-space
-		// records) is not wired into the server yet.
-		slog.Warn("HTTPS listener not opened: TLS is not wired into this build yet", "address", cfg.TLS.Address.String())
-		cfg.TLS = nil
-	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 
@@ -101,7 +96,11 @@ func serve(cfg *site.Config) error {
 		}
 	}
 	srv.Start()
-	slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
+	if tlsAddr, ok := srv.TLSAddr(); ok {
+		slog.Info("lwango serving", "http", srv.Addr().String(), "https", tlsAddr.String(), "loops", srv.Stats().Loops)
+	} else {
+		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
+	}
 
 	sig := <-stop
 	slog.Info("stopping", "signal", sig.String())
