@@ -33,6 +33,7 @@ const (
 	lingering      // closed for the handler; draining input before close
 	inIdleQueue    // in the keep-alive timeout queue
 	inRequestQueue // in the request-deadline queue
+	inLingerQueue  // in the lingering-close queue
 )
 
 const listenerFlags = ListenerHTTP | ListenerHTTPS

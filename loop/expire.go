@@ -10,12 +10,16 @@ func (l *Loop[S]) expire() {
 		}
 		remove(l.table, &l.request, c)
 		l.stats.Expired.Add(1)
-		if c.flags&lingering != 0 {
-			l.release(c)
-			continue
-		}
 		l.handler.Expired(l, c)
 		l.close(c, false)
+	}
+	for !l.linger.empty() {
+		c := &l.table[l.linger.head]
+		if int32(c.expires-l.now) > 0 {
+			break
+		}
+		remove(l.table, &l.linger, c)
+		l.release(c) // the peer never closed its side: stop waiting for it
 	}
 	for !l.idle.empty() {
 		c := &l.table[l.idle.head]

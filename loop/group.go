@@ -27,9 +27,12 @@ type Config struct {
 	// KeepAliveTimeout closes a connection idle (or stuck writing) this long.
 	KeepAliveTimeout time.Duration
 	// RequestTimeout is the request-read deadline: a request (or TLS
-	// handshake) started and not complete after it is expired. It also
-	// bounds how long a closed connection's input is drained.
+	// handshake) started and not complete after it is expired.
 	RequestTimeout time.Duration
+	// LingerTimeout bounds how long a gracefully closed connection's input
+	// is drained while waiting for the peer to close (default
+	// min(RequestTimeout, 2s)).
+	LingerTimeout time.Duration
 	// Tick is the timeout granularity (default one second).
 	Tick time.Duration
 	// MaxConnections bounds the connection table (default: the open-file
@@ -62,6 +65,9 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
+	}
+	if cfg.LingerTimeout <= 0 {
+		cfg.LingerTimeout = min(cfg.RequestTimeout, defaultLingerTimeout)
 	}
 	cpus, err := kernel.AllowedCPUs()
 	if err != nil {
@@ -98,6 +104,7 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 			events:  make([]kernel.Event, 256),
 			idle:    newTimeoutQueue(ticks(cfg.KeepAliveTimeout, cfg.Tick), inIdleQueue),
 			request: newTimeoutQueue(ticks(cfg.RequestTimeout, cfg.Tick), inRequestQueue),
+			linger:  newTimeoutQueue(ticks(cfg.LingerTimeout, cfg.Tick), inLingerQueue),
 			start:   start,
 			tick:    cfg.Tick,
 			clock:   newClock(start),
@@ -153,6 +160,10 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 	}
 	return g, nil
 }
+
+// defaultLingerTimeout is how long, at most, a closed connection waits for
+// its peer to close too.
+const defaultLingerTimeout = 2 * time.Second
 
 // ticks converts a timeout to whole ticks, at least one.
 func ticks(d, tick time.Duration) uint32 {

@@ -40,7 +40,8 @@ type Loop[S any] struct {
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
-	request timeoutQueue // request-read deadline and lingering close: fixed
+	request timeoutQueue // request-read deadline: fixed
+	linger  timeoutQueue // lingering close: fixed, short
 	start   time.Time
 	tick    time.Duration
 	now     uint32 // ticks since start
@@ -115,7 +116,7 @@ func (l *Loop[S]) run() {
 // waitMillis is how long epoll_wait may sleep: until the next tick while
 // any timeout is pending, forever otherwise.
 func (l *Loop[S]) waitMillis() int {
-	if l.idle.empty() && l.request.empty() && !l.paused {
+	if l.idle.empty() && l.request.empty() && l.linger.empty() && !l.paused {
 		return -1
 	}
 	next := l.start.Add(time.Duration(l.now+1) * l.tick)
@@ -263,6 +264,8 @@ func (l *Loop[S]) unschedule(c *Conn[S]) {
 		remove(l.table, &l.idle, c)
 	case c.flags&inRequestQueue != 0:
 		remove(l.table, &l.request, c)
+	case c.flags&inLingerQueue != 0:
+		remove(l.table, &l.linger, c)
 	}
 }
 
@@ -279,7 +282,7 @@ func (l *Loop[S]) close(c *Conn[S], graceful bool) {
 		c.flags |= lingering
 		if !l.drain(c) {
 			l.setInterest(c, EventsRead)
-			pushBack(l.table, &l.request, c, l.now)
+			pushBack(l.table, &l.linger, c, l.now)
 		}
 		return
 	}

@@ -527,3 +527,23 @@ func TestStopAmidEventsOfIdleConnections(t *testing.T) {
 		}
 	}
 }
+
+// A peer that never closes its side after a graceful close is let go at
+// the linger timeout.
+func TestLingerTimeout(t *testing.T) {
+	g := startGroup(t, Config{Threads: 1, LingerTimeout: 100 * time.Millisecond})
+	c := dial(t, g.addr)
+	start := time.Now()
+	io.WriteString(c, "quit\n")
+	if got := expectEOF(t, c); got != "bye\n" {
+		t.Fatalf("got %q", got)
+	}
+	closed := func() bool { return g.Loops()[0].Stats().Closed.Load() == 1 }
+	if closed() {
+		t.Fatal("closed before the client closed or the linger timeout")
+	}
+	waitFor(t, closed, "the lingering connection's release")
+	if el := time.Since(start); el < 100*time.Millisecond {
+		t.Fatalf("released after %v, before the linger timeout", el)
+	}
+}
