@@ -20,9 +20,10 @@ import (
 
 // testSite is a served directory with known files.
 type testSite struct {
-	dir   string
-	index []byte
-	big   []byte // several MiB: served with sendfile
+	dir    string
+	index  []byte
+	big    []byte // several MiB: served with sendfile
+	medium []byte // 100 KiB: a file range per response, too
 }
 
 func newTestSite(t testing.TB) *testSite {
@@ -37,6 +38,8 @@ func newTestSite(t testing.TB) *testSite {
 	write("index.html", ts.index)
 	write("big.bin", ts.big)
 	write("small.txt", []byte("small file\n"))
+	ts.medium = ts.big[:100<<10]
+	write("medium.bin", ts.medium)
 	return ts
 }
 

@@ -409,3 +409,21 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("final response %d", resp.StatusCode)
 	}
 }
+
+// More pipelined file responses than the engine queues at once (it stops
+// with ServeMore): the server writes, serves the rest, and keeps order.
+func TestPipelinedFileResponsesBeyondOneBatch(t *testing.T) {
+	ts := newTestSite(t)
+	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
+	c := dialRaw(t, addr)
+	const n = 40
+	c.send(t, strings.Repeat("GET /medium.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n", n))
+	for i := range n {
+		if resp, body := c.response(t, "GET"); resp.StatusCode != 200 || !bytes.Equal(body, ts.medium) {
+			t.Fatalf("file response %d: %d, %d bytes", i, resp.StatusCode, len(body))
+		}
+		if resp, body := c.response(t, "GET"); string(body) != "Hello, World!" {
+			t.Fatalf("hello response %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+}
