@@ -27,6 +27,16 @@ type clientHello struct {
 	alpnProtocols       []string
 	pskModes            []uint8
 	cookie              []byte
+	// pskIdentities and pskBinders are the offered PSKs (RFC 8446
+	// §4.2.11), in the same order; bindersStart is the offset in raw of
+	// the binders list, where the transcript the binders sign ends.
+	pskIdentities []pskIdentity
+	pskBinders    [][]byte
+	bindersStart  int
+	// sessionTicket is the TLS 1.2 session_ticket extension's body (RFC
+	// 5077 §3.2): empty to ask for a ticket, or a ticket to resume.
+	sessionTicket    []byte
+	hasSessionTicket bool
 
 	hasSupportedVersions, hasSupportedGroups, hasSignatureAlgorithms bool
 	hasKeyShare, hasALPN, hasPreSharedKey, hasPSKModes, earlyData    bool
@@ -36,6 +46,12 @@ type clientHello struct {
 type extension struct {
 	typ  uint16
 	body []byte
+}
+
+// pskIdentity is one PskIdentity of pre_shared_key.
+type pskIdentity struct {
+	identity            []byte
+	obfuscatedTicketAge uint32
 }
 
 // keyShare is one KeyShareEntry.
@@ -173,7 +189,11 @@ func (ch *clientHello) parseExtension(typ uint16, body cryptobyte.String) *Alert
 		ch.cookie = cookie
 	case extPreSharedKey:
 		ch.hasPreSharedKey = true
-		return parsePreSharedKey(body)
+		return ch.parsePreSharedKey(body)
+	case extSessionTicket:
+		ch.hasSessionTicket = true
+		ch.sessionTicket = body
+		ok = true
 	default:
 		return nil
 	}
@@ -226,35 +246,46 @@ func (ch *clientHello) parseKeyShares(body cryptobyte.String) *AlertError {
 	return nil
 }
 
-// parsePreSharedKey checks the syntax of OfferedPsks (RFC 8446 §4.2.11):
-// this server never resumes, but a malformed extension is still an error,
-// and the number of binders must match the number of identities.
-func parsePreSharedKey(body cryptobyte.String) *AlertError {
+// parsePreSharedKey reads OfferedPsks (RFC 8446 §4.2.11): the identities
+// and their binders, which must match in number. pre_shared_key is the last
+// extension, so the binders list runs to the end of the ClientHello; where
+// it starts is where the transcript the binders sign ends.
+func (ch *clientHello) parsePreSharedKey(body cryptobyte.String) *AlertError {
 	var identities, binders cryptobyte.String
-	if !body.ReadUint16LengthPrefixed(&identities) || identities.Empty() ||
-		!body.ReadUint16LengthPrefixed(&binders) || binders.Empty() || !body.Empty() {
+	if !body.ReadUint16LengthPrefixed(&identities) || identities.Empty() {
 		return fatal(AlertDecodeError, "malformed pre_shared_key extension")
 	}
-	n := 0
+	ch.bindersStart = len(ch.raw) - len(body)
+	if !body.ReadUint16LengthPrefixed(&binders) || binders.Empty() || !body.Empty() {
+		return fatal(AlertDecodeError, "malformed pre_shared_key extension")
+	}
 	for !identities.Empty() {
+		var id pskIdentity
 		var identity cryptobyte.String
-		var age uint32
-		if !identities.ReadUint16LengthPrefixed(&identity) || identity.Empty() || !identities.ReadUint32(&age) {
+		if !identities.ReadUint16LengthPrefixed(&identity) || identity.Empty() || !identities.ReadUint32(&id.obfuscatedTicketAge) {
 			return fatal(AlertDecodeError, "malformed PSK identity")
 		}
-		n++
+		id.identity = identity
+		ch.pskIdentities = append(ch.pskIdentities, id)
 	}
 	for !binders.Empty() {
 		var binder cryptobyte.String
 		if !binders.ReadUint8LengthPrefixed(&binder) || len(binder) < 32 {
 			return fatal(AlertDecodeError, "malformed PSK binder")
 		}
-		n--
+		ch.pskBinders = append(ch.pskBinders, binder)
 	}
-	if n != 0 {
+	if len(ch.pskBinders) != len(ch.pskIdentities) {
 		return fatal(AlertIllegalParameter, "PSK identities and binders differ in number")
 	}
 	return nil
+}
+
+// offersPSKWithDHE reports whether psk_key_exchange_modes lists psk_dhe_ke,
+// the only mode this server resumes with (a fresh ECDHE every time keeps
+// forward secrecy).
+func (ch *clientHello) offersPSKWithDHE() bool {
+	return contains(ch.pskModes, pskModeDHE)
 }
 
 // offersVersion reports whether supported_versions lists v.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"lwango/tlsstate/ticket"
 )
 
 // Config is one listener's TLS configuration. It is read-only once handed to
@@ -51,7 +53,27 @@ type Config struct {
 	// MaxKeyUpdates is how many KeyUpdates a peer may send in a row without
 	// application data in between; 0 means 32.
 	MaxKeyUpdates int
+
+	// TicketKeys seal and open session tickets; nil means no resumption:
+	// no tickets are issued and none is accepted. The keys may be shared
+	// by the Configs of every listener and every instance of a fleet (a
+	// ticket key file), so that each resumes the others' sessions. Random
+	// keys rotate in place (the owner calls Rotate on its tick); to load
+	// new keys, build a new Config and swap it in for new connections.
+	TicketKeys *ticket.Keys
+	// SessionTickets is how many NewSessionTickets a TLS 1.3 handshake
+	// sends (clients use each ticket once); 0 means 2. TLS 1.2 sends one.
+	SessionTickets int
+	// TicketLifetime is how long a ticket resumes its session; 0 means
+	// 24 hours. It is capped at 7 days (RFC 8446 §4.6.1) and at the
+	// TicketKeys' accept window (ticket.Keys.LifetimeLimit), so a ticket
+	// never outlives the key that sealed it.
+	TicketLifetime time.Duration
 }
+
+// maxSessionTickets bounds Config.SessionTickets: a few tickets cover a
+// browser's parallel connections; more only cost CPU and bytes.
+const maxSessionTickets = 16
 
 // Validate reports a configuration the server cannot run with.
 func (c *Config) Validate() error {
@@ -83,6 +105,12 @@ func (c *Config) Validate() error {
 		if !g.known() {
 			return fmt.Errorf("tls: group %v is not supported", g)
 		}
+	}
+	if c.SessionTickets < 0 || c.SessionTickets > maxSessionTickets {
+		return fmt.Errorf("tls: %d session tickets per handshake (want 0 for the default, up to %d)", c.SessionTickets, maxSessionTickets)
+	}
+	if c.TicketLifetime < 0 {
+		return fmt.Errorf("tls: negative ticket lifetime %v", c.TicketLifetime)
 	}
 	return nil
 }
@@ -143,4 +171,29 @@ func (c *Config) maxKeyUpdates() int {
 		return 32
 	}
 	return c.MaxKeyUpdates
+}
+
+func (c *Config) sessionTickets() int {
+	if c.SessionTickets == 0 {
+		return 2
+	}
+	return c.SessionTickets
+}
+
+// ticketLifetime is the lifetime of a ticket issued now, in whole seconds;
+// 0 means issue none (no ticket keys, or a key schedule that accepts
+// retired keys for less than a second).
+func (c *Config) ticketLifetime() time.Duration {
+	d := c.TicketLifetime
+	if d == 0 {
+		d = defaultTicketLifetime
+	}
+	d = min(d, maxTicketLifetime)
+	if c.TicketKeys == nil {
+		return 0
+	}
+	if limit, limited := c.TicketKeys.LifetimeLimit(); limited {
+		d = min(d, limit)
+	}
+	return d.Truncate(time.Second)
 }

@@ -39,3 +39,7 @@ const (
 	VersionTLS12 uint16 = 0x0303
 	VersionTLS13 uint16 = 0x0304
 )
+
+// pskModeDHE is psk_dhe_ke (RFC 8446 §4.2.9): PSK with (EC)DHE key
+// establishment. psk_ke (0), PSK alone, is never used.
+const pskModeDHE uint8 = 1

@@ -5,23 +5,26 @@ import (
 	"crypto/hmac"
 	"hash"
 	"io"
+	"time"
 )
 
-// The TLS 1.3 server handshake as the state diagram of RFC 8446 §A.2 (no
-// PSK, no 0-RTT acceptance, no client certificates):
+// The TLS 1.3 server handshake as the state diagram of RFC 8446 §A.2
+// (resumption with psk_dhe_ke only, no 0-RTT acceptance, no client
+// certificates):
 //
 //	START ── recv ClientHello ──► RECVD_CH ── select parameters ──► NEGOTIATED
 //	  │  no usable key share: send HelloRetryRequest
 //	  ▼                                                               │
 //	WAIT_SECOND_CH ── recv ClientHello ──► NEGOTIATED                 │
 //	                                                                  ▼
-//	                 send ServerHello, CCS, {EncryptedExtensions}, {Certificate},
-//	                      {CertificateVerify}, {Finished}  (one output chunk)
+//	                 send ServerHello, CCS, {EncryptedExtensions}, {Certificate}*,
+//	                      {CertificateVerify}*, {Finished}  (one output chunk;
+//	                      * only without an accepted PSK: psk13.go)
 //	                                                                  │
 //	WAIT_FINISHED ◄───────────────────────────────────────────────────┘
 //	  │ recv {Finished}
 //	  ▼
-//	CONNECTED
+//	CONNECTED ── send [NewSessionTicket]s (tickets13.go)
 //
 // Each waiting state is one method taking one whole handshake message and
 // returning the next state.
@@ -42,22 +45,32 @@ type handshake13 struct {
 	suite      *suiteInfo
 	transcript hash.Hash
 	// firstHello and retryGroup are set while waiting for the second
-	// ClientHello.
-	firstHello *clientHello
-	retryGroup Group
+	// ClientHello; retryPrefix is the message_hash and HelloRetryRequest
+	// that start the transcript then, which PSK binders sign too.
+	firstHello  *clientHello
+	retryGroup  Group
+	retryPrefix []byte
 	// expectedFinished is the client's verify_data, computed with the
 	// server's flight; clientAppSecret and serverAppSecret become the
 	// Session once it checks out.
 	expectedFinished                 []byte
 	clientAppSecret, serverAppSecret []byte
 	alpn, serverName                 string
+	// resumptionSecret is resumption_master_secret, derived with the
+	// server's flight when tickets will be issued; resumed says a PSK was
+	// accepted; authenticated is when the full handshake this session
+	// descends from ran.
+	resumptionSecret []byte
+	resumed          bool
+	authenticated    time.Time
 }
 
 func (h *handshake13) zero() {
 	clear(h.expectedFinished)
 	clear(h.clientAppSecret)
 	clear(h.serverAppSecret)
-	h.expectedFinished, h.clientAppSecret, h.serverAppSecret = nil, nil, nil
+	clear(h.resumptionSecret)
+	h.expectedFinished, h.clientAppSecret, h.serverAppSecret, h.resumptionSecret = nil, nil, nil, nil
 	h.transcript = nil
 	h.firstHello = nil
 }
@@ -72,7 +85,7 @@ func (s *Server) handleMessage(msg []byte, out []byte) ([]byte, error) {
 	case stateExpectSecondClientHello:
 		out, next, err = s.expectSecondClientHello(msg, out)
 	case stateExpectFinished:
-		next, err = s.expectFinished(msg)
+		out, next, err = s.expectFinished(msg, out)
 	case stateTLS12:
 		return s.handleMessage12(msg, out)
 	default:
@@ -119,7 +132,11 @@ func (s *Server) expectClientHello(msg []byte, out []byte) ([]byte, state13, err
 		out, err := s.sendHelloRetryRequest(ch, neg, out)
 		return out, stateExpectSecondClientHello, err
 	}
-	out, err := s.sendServerFlight(ch, neg, share, out)
+	psk, err := s.choosePSK13(ch, neg.suite, nil)
+	if err != nil {
+		return out, 0, err
+	}
+	out, err = s.sendServerFlight(ch, neg, share, psk, out)
 	return out, stateExpectFinished, err
 }
 
@@ -150,34 +167,41 @@ func (s *Server) expectSecondClientHello(msg []byte, out []byte) ([]byte, state1
 	if neg.suite != s.hs.suite || neg.group != s.hs.retryGroup {
 		return out, 0, fatal(AlertIllegalParameter, "second ClientHello negotiates differently")
 	}
-	s.hs.firstHello = nil
+	psk, err := s.choosePSK13(ch, neg.suite, s.hs.retryPrefix)
+	if err != nil {
+		return out, 0, err
+	}
+	s.hs.firstHello, s.hs.retryPrefix = nil, nil
 	s.earlyData.open = false
 	s.hs.transcript.Write(msg)
-	out, err := s.sendServerFlight(ch, neg, ch.keyShares[0], out)
+	out, err = s.sendServerFlight(ch, neg, ch.keyShares[0], psk, out)
 	return out, stateExpectFinished, err
 }
 
 // expectFinished is WAIT_FINISHED: the client's Finished, compared in
-// constant time (RFC 8446 §4.4.4), completes the handshake.
-func (s *Server) expectFinished(msg []byte) (state13, error) {
+// constant time (RFC 8446 §4.4.4), completes the handshake; the session
+// tickets follow it out.
+func (s *Server) expectFinished(msg []byte, out []byte) ([]byte, state13, error) {
 	if msg[0] != msgFinished {
-		return 0, fatal(AlertUnexpectedMessage, "expected Finished")
+		return out, 0, fatal(AlertUnexpectedMessage, "expected Finished")
 	}
 	verifyData := msg[4:]
 	if len(verifyData) != s.hs.suite.hashLen {
-		return 0, fatal(AlertDecodeError, "Finished of the wrong length")
+		return out, 0, fatal(AlertDecodeError, "Finished of the wrong length")
 	}
 	if !hmac.Equal(verifyData, s.hs.expectedFinished) {
-		return 0, fatal(AlertDecryptError, "client Finished does not verify")
+		return out, 0, fatal(AlertDecryptError, "client Finished does not verify")
 	}
 	s.session = &Session{
 		Version:     VersionTLS13,
 		CipherSuite: s.hs.suite.id,
 		ALPN:        s.hs.alpn,
 		ServerName:  s.hs.serverName,
+		Resumed:     s.hs.resumed,
 		RX:          newTrafficKeys(s.hs.suite, s.hs.clientAppSecret),
 		TX:          newTrafficKeys(s.hs.suite, s.hs.serverAppSecret),
 	}
+	out = s.appendTickets13(out, s.session)
 	// The secrets now belong to the Session.
 	s.hs.clientAppSecret, s.hs.serverAppSecret = nil, nil
 	s.hs.zero()
@@ -185,7 +209,7 @@ func (s *Server) expectFinished(msg []byte) (state13, error) {
 	s.tx.wipe()
 	s.rx, s.tx = nil, nil
 	s.pending, s.plain = nil, nil
-	return stateConnected, nil
+	return out, stateConnected, nil
 }
 
 // negotiated13 is what the server chose for a ClientHello.
@@ -215,8 +239,9 @@ func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 	if len(ch.compressionMethods) != 1 || ch.compressionMethods[0] != 0 {
 		return neg, fatal(AlertIllegalParameter, "compression methods other than [null]")
 	}
-	// §9.2 mandatory extensions. This server never resumes, so it always
-	// needs a certificate signature and an (EC)DHE exchange.
+	// §9.2 mandatory extensions. This server resumes with psk_dhe_ke only
+	// and falls back to a full handshake, so it always needs an (EC)DHE
+	// exchange and a certificate signature may be needed.
 	switch {
 	case ch.hasPreSharedKey && !ch.hasPSKModes:
 		return neg, fatal(AlertMissingExtension, "pre_shared_key without psk_key_exchange_modes")
@@ -340,10 +365,11 @@ func (s *Server) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []
 		return out, fatal(AlertInternalError, "cannot encode HelloRetryRequest")
 	}
 	firstHash := s.hs.transcript.Sum(nil)
+	prefix := append([]byte{msgMessageHash, 0, 0, byte(len(firstHash))}, firstHash...)
+	prefix = append(prefix, hrr...)
 	s.hs.transcript = neg.suite.newHash()
-	s.hs.transcript.Write([]byte{msgMessageHash, 0, 0, byte(len(firstHash))})
-	s.hs.transcript.Write(firstHash)
-	s.hs.transcript.Write(hrr)
+	s.hs.transcript.Write(prefix)
+	s.hs.retryPrefix = prefix
 	s.hs.firstHello = ch
 	s.hs.retryGroup = neg.group
 	out = appendPlaintextRecords(out, typeHandshake, hrr)
@@ -355,8 +381,10 @@ func (s *Server) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []
 // sendServerFlight is NEGOTIATED → WAIT_FINISHED: it derives the handshake
 // and application secrets and appends ServerHello, the compatibility CCS and
 // the protected EncryptedExtensions, Certificate, CertificateVerify and
-// Finished to out as one chunk. Nothing is appended if any step fails.
-func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keyShare, out []byte) ([]byte, error) {
+// Finished to out as one chunk; with an accepted PSK (psk != nil) the
+// certificate messages are left out and the PSK enters the key schedule.
+// Nothing is appended if any step fails.
+func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keyShare, psk *resumption13, out []byte) ([]byte, error) {
 	suite, rand, t := neg.suite, s.cfg.rand(), s.hs.transcript
 	random := make([]byte, 32)
 	if _, err := io.ReadFull(rand, random); err != nil {
@@ -366,14 +394,25 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	if aerr != nil {
 		return out, aerr
 	}
-	serverHello, err := marshalServerHello(random, ch.sessionID, suite.id, neg.group, serverShare)
+	hello := serverHello13{random: random, sessionID: ch.sessionID, suite: suite.id, group: neg.group, share: serverShare}
+	var early []byte
+	if psk != nil {
+		hello.pskSelected, hello.hasPSK = psk.selected, true
+		early = suite.extract(nil, psk.state.secret)
+		s.hs.resumed, s.hs.authenticated = true, psk.state.authenticated
+		psk.state.zero()
+	} else {
+		early = suite.earlySecret()
+		s.hs.authenticated = s.cfg.now()
+	}
+	serverHello, err := hello.marshal()
 	if err != nil {
 		clear(shared)
+		clear(early)
 		return out, fatal(AlertInternalError, "cannot encode ServerHello")
 	}
 	t.Write(serverHello)
 
-	early := suite.earlySecret()
 	handshakeSecret := suite.nextStageSecret(early, shared)
 	clear(early)
 	clear(shared)
@@ -393,7 +432,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 
-	flight, ferr := s.buildProtectedFlight(neg, serverHS, t)
+	flight, ferr := s.buildProtectedFlight(neg, psk != nil, serverHS, t)
 	if ferr != nil {
 		clear(handshakeSecret)
 		return out, ferr
@@ -403,8 +442,14 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	flightHash := t.Sum(nil)
 	s.hs.clientAppSecret = suite.deriveSecret(master, "c ap traffic", flightHash)
 	s.hs.serverAppSecret = suite.deriveSecret(master, "s ap traffic", flightHash)
-	clear(master)
 	s.hs.expectedFinished = suite.finishedVerifyData(clientHS, flightHash)
+	if s.cfg.TicketKeys != nil {
+		// §4.6.1: resumption_master_secret covers the client's Finished,
+		// which is known now: no client certificate can come before it.
+		t.Write(finishedMessage(s.hs.expectedFinished))
+		s.hs.resumptionSecret = suite.deriveSecret(master, "res master", t.Sum(nil))
+	}
+	clear(master)
 	s.hs.alpn, s.hs.serverName = neg.alpn, ch.serverName
 	s.hs.transcript = nil
 
@@ -424,32 +469,36 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	return out, nil
 }
 
-// buildProtectedFlight marshals EncryptedExtensions, Certificate,
-// CertificateVerify and Finished, adding each to the transcript.
-func (s *Server) buildProtectedFlight(neg negotiated13, serverHS []byte, t hash.Hash) ([]byte, error) {
+// buildProtectedFlight marshals EncryptedExtensions, Certificate and
+// CertificateVerify (unless resumed: the PSK authenticates the server) and
+// Finished, adding each to the transcript.
+func (s *Server) buildProtectedFlight(neg negotiated13, resumed bool, serverHS []byte, t hash.Hash) ([]byte, error) {
 	ee, err := marshalEncryptedExtensions(neg.alpn)
 	if err != nil {
 		return nil, fatal(AlertInternalError, "cannot encode EncryptedExtensions")
 	}
 	t.Write(ee)
-	cert, err := marshalCertificate(neg.cert.Chain)
-	if err != nil {
-		return nil, fatal(AlertInternalError, "cannot encode Certificate")
+	flight := ee
+	if !resumed {
+		cert, err := marshalCertificate(neg.cert.Chain)
+		if err != nil {
+			return nil, fatal(AlertInternalError, "cannot encode Certificate")
+		}
+		t.Write(cert)
+		signature, err := neg.cert.sign(s.cfg.rand(), neg.scheme, certificateVerifyInput(t.Sum(nil)))
+		if err != nil {
+			return nil, fatal(AlertInternalError, "signing CertificateVerify failed")
+		}
+		cv, err := marshalCertificateVerify(neg.scheme, signature)
+		if err != nil {
+			return nil, fatal(AlertInternalError, "cannot encode CertificateVerify")
+		}
+		t.Write(cv)
+		flight = append(append(flight, cert...), cv...)
 	}
-	t.Write(cert)
-	signature, err := neg.cert.sign(s.cfg.rand(), neg.scheme, certificateVerifyInput(t.Sum(nil)))
-	if err != nil {
-		return nil, fatal(AlertInternalError, "signing CertificateVerify failed")
-	}
-	cv, err := marshalCertificateVerify(neg.scheme, signature)
-	if err != nil {
-		return nil, fatal(AlertInternalError, "cannot encode CertificateVerify")
-	}
-	t.Write(cv)
 	fin := finishedMessage(neg.suite.finishedVerifyData(serverHS, t.Sum(nil)))
 	t.Write(fin)
-	flight := make([]byte, 0, len(ee)+len(cert)+len(cv)+len(fin))
-	return append(append(append(append(flight, ee...), cert...), cv...), fin...), nil
+	return append(flight, fin...), nil
 }
 
 // cipherFromSecret builds a record cipher from a traffic secret, wiping the

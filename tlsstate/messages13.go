@@ -21,21 +21,36 @@ func handshakeMessage(typ uint8, body func(b *cryptobyte.Builder)) ([]byte, erro
 	return b.Bytes()
 }
 
-// marshalServerHello builds a ServerHello (or, with the HRR random and no
-// share, a HelloRetryRequest) for TLS 1.3. Extension order follows RFC 8448.
-func marshalServerHello(random, sessionID []byte, suite CipherSuite, group Group, share []byte) ([]byte, error) {
+// serverHello13 is a TLS 1.3 ServerHello (or, with the HRR random and no
+// share, a HelloRetryRequest).
+type serverHello13 struct {
+	random, sessionID []byte
+	suite             CipherSuite
+	group             Group
+	share             []byte
+	// pskSelected is the accepted PSK identity when hasPSK.
+	pskSelected uint16
+	hasPSK      bool
+}
+
+// marshal builds the message. Extension order follows RFC 8448.
+func (h *serverHello13) marshal() ([]byte, error) {
 	return handshakeMessage(msgServerHello, func(b *cryptobyte.Builder) {
 		b.AddUint16(VersionTLS12) // legacy_version
-		b.AddBytes(random)
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sessionID) })
-		b.AddUint16(uint16(suite))
+		b.AddBytes(h.random)
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.sessionID) })
+		b.AddUint16(uint16(h.suite))
 		b.AddUint8(0) // legacy_compression_method
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			if h.hasPSK {
+				b.AddUint16(extPreSharedKey)
+				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint16(h.pskSelected) })
+			}
 			b.AddUint16(extKeyShare)
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint16(uint16(group))
-				if share != nil {
-					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(share) })
+				b.AddUint16(uint16(h.group))
+				if h.share != nil {
+					b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.share) })
 				}
 			})
 			b.AddUint16(extSupportedVersions)
@@ -46,7 +61,8 @@ func marshalServerHello(random, sessionID []byte, suite CipherSuite, group Group
 
 // marshalHelloRetryRequest asks the client for a key share for group.
 func marshalHelloRetryRequest(sessionID []byte, suite CipherSuite, group Group) ([]byte, error) {
-	return marshalServerHello(helloRetryRequestRandom[:], sessionID, suite, group, nil)
+	h := serverHello13{random: helloRetryRequestRandom[:], sessionID: sessionID, suite: suite, group: group}
+	return h.marshal()
 }
 
 // marshalEncryptedExtensions carries the ALPN choice, if any.

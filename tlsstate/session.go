@@ -10,6 +10,11 @@ package tlsstate
 // ChaCha20-Poly1305. kernel.TLS12Keys maps them onto crypto_info. Seq is 1
 // right after the handshake in both directions: the Finished messages were
 // record 0.
+//
+// In TLS 1.3, Seq is 0 right after the handshake, except TX.Seq when
+// NewSessionTickets were sent under the first application key with the
+// Complete output: then it is 1, and that output must be written before the
+// TX key goes to the kernel.
 type TrafficKeys struct {
 	// Secret is the current application traffic secret (RFC 8446 §7.2);
 	// nil in TLS 1.2.
@@ -42,6 +47,9 @@ type Session struct {
 	ALPN string
 	// ServerName is the client's SNI host name, if any.
 	ServerName string
+	// Resumed says the handshake resumed an earlier session from a
+	// session ticket instead of authenticating with a certificate.
+	Resumed bool
 	// RX protects client-to-server records, TX server-to-client records.
 	RX, TX TrafficKeys
 }

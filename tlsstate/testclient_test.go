@@ -132,6 +132,15 @@ type testClient struct {
 	transcript hash.Hash
 	rx, tx     *recordCipher
 	finished   []byte
+	// psk is offered by a ClientHello built with helloWithPSK;
+	// pskAccepted says the ServerHello took it.
+	psk         []byte
+	pskAccepted bool
+	// flightTypes are the message types of the server's protected flight.
+	flightTypes []uint8
+	// serverAppSecret and resumptionSecret are derived with the client's
+	// Finished, to read the tickets that follow the handshake.
+	serverAppSecret, resumptionSecret []byte
 }
 
 func newTestClient(t testing.TB) (*testClient, *helloSpec) {
@@ -173,6 +182,9 @@ func (c *testClient) readFlight(out []byte) {
 		var body cryptobyte.String
 		exts.ReadUint16(&typ)
 		exts.ReadUint16LengthPrefixed(&body)
+		if typ == extPreSharedKey {
+			c.pskAccepted = true
+		}
 		if typ == extKeyShare {
 			var g uint16
 			var data cryptobyte.String
@@ -190,7 +202,11 @@ func (c *testClient) readFlight(out []byte) {
 	c.transcript = c.suite.newHash()
 	c.transcript.Write(c.hello)
 	c.transcript.Write(sh)
-	hs := c.suite.nextStageSecret(c.suite.earlySecret(), shared)
+	early := c.suite.earlySecret()
+	if c.pskAccepted {
+		early = c.suite.extract(nil, c.psk)
+	}
+	hs := c.suite.nextStageSecret(early, shared)
 	h := c.transcript.Sum(nil)
 	clientHS := c.suite.deriveSecret(hs, "c hs traffic", h)
 	serverHS := c.suite.deriveSecret(hs, "s hs traffic", h)
@@ -220,9 +236,15 @@ func (c *testClient) readFlight(out []byte) {
 			}
 		}
 		c.transcript.Write(msg)
+		c.flightTypes = append(c.flightTypes, msg[0])
 		flight = flight[n:]
 	}
-	c.finished = finishedMessage(c.suite.finishedVerifyData(clientHS, c.transcript.Sum(nil)))
+	flightHash := c.transcript.Sum(nil)
+	c.finished = finishedMessage(c.suite.finishedVerifyData(clientHS, flightHash))
+	master := c.suite.nextStageSecret(hs, nil)
+	c.serverAppSecret = c.suite.deriveSecret(master, "s ap traffic", flightHash)
+	c.transcript.Write(c.finished)
+	c.resumptionSecret = c.suite.deriveSecret(master, "res master", c.transcript.Sum(nil))
 }
 
 // protect seals content as one record under the client handshake key.

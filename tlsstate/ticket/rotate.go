@@ -105,3 +105,14 @@ func (k *Keys) rotationDue(keys []*key, now time.Time) bool {
 func (k *Keys) accepts(old *key, now time.Time) bool {
 	return now.Before(old.retired.Add(k.schedule.Accept))
 }
+
+// LifetimeLimit reports the longest a ticket may be valid so that the key
+// that sealed it still opens it: for random keys Schedule.Accept (a key
+// accepts that long after it stopped sealing) and limited is true; keys from
+// a file never expire by themselves, so limited is false.
+func (k *Keys) LifetimeLimit() (limit time.Duration, limited bool) {
+	if k.schedule == nil {
+		return 0, false
+	}
+	return k.schedule.Accept, true
+}

@@ -135,3 +135,16 @@ func TestRandomKeysAreDerivedNotRaw(t *testing.T) {
 		t.Fatal("the AEAD key is a slice of the raw material, not derived from it")
 	}
 }
+
+func TestLifetimeLimit(t *testing.T) {
+	if got, limited := randomKeys(t).LifetimeLimit(); got != DefaultSchedule.Accept || !limited {
+		t.Errorf("random keys: limit %v %v, want the accept window %v", got, limited, DefaultSchedule.Accept)
+	}
+	k, err := FromFile(writeKeyFile(t, randomBytes(t, KeySize), 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, limited := k.LifetimeLimit(); limited {
+		t.Error("file keys report a lifetime limit")
+	}
+}
