@@ -1,0 +1,180 @@
+package server
+
+import (
+	"bufio"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// certKinds are the server key types tested: every kind tlsstate signs with.
+var certKinds = []string{"ecdsa-p256", "rsa-2048", "ed25519"}
+
+// testKeys holds one PEM certificate and key per kind, made once per test
+// binary (RSA key generation is slow).
+var testKeys struct {
+	once sync.Once
+	pems map[string][2][]byte // kind -> cert, key
+	err  error
+}
+
+// certFiles writes the certificate and key of a kind into a temporary
+// directory and returns their paths.
+func certFiles(t testing.TB, kind string) (certFile, keyFile string) {
+	t.Helper()
+	testKeys.once.Do(func() {
+		testKeys.pems = map[string][2][]byte{}
+		for _, k := range certKinds {
+			var key crypto.Signer
+			switch k {
+			case "ecdsa-p256":
+				key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			case "rsa-2048":
+				key, _ = rsa.GenerateKey(rand.Reader, 2048)
+			case "ed25519":
+				_, key, _ = ed25519.GenerateKey(rand.Reader)
+			}
+			cert, keyPEM, err := selfSigned(key)
+			if err != nil {
+				testKeys.err = err
+				return
+			}
+			testKeys.pems[k] = [2][]byte{cert, keyPEM}
+		}
+	})
+	if testKeys.err != nil {
+		t.Fatal(testKeys.err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, kind+".crt"), filepath.Join(dir, kind+".key")
+	pems := testKeys.pems[kind]
+	if err := os.WriteFile(certFile, pems[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pems[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// selfSigned makes a localhost certificate for key, in PEM with the key.
+func selfSigned(key crypto.Signer) (certPEM, keyPEM []byte, err error) {
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), nil
+}
+
+// tlsServer is a running server with its own TLS on a loopback port.
+type tlsServer struct {
+	srv       *Server
+	site      *testSite
+	plainAddr string
+	tlsAddr   string
+	log       *syncBuffer
+}
+
+// startTLS runs the real server (our handshake and records) with a
+// [tls_listener] made of tlsLines, serving the test site.
+func startTLS(t testing.TB, tlsLines string, opts Options) *tlsServer {
+	t.Helper()
+	ts := newTestSite(t)
+	cfg := testConfig(t, ts, "threads = 1\n[tls_listener]\naddress = \"127.0.0.1:0\"\n"+tlsLines)
+	log := &syncBuffer{}
+	cfg.Quiet = false
+	opts.AccessLog = log
+	srv, addr := startServer(t, cfg, opts)
+	tlsAddr, ok := srv.TLSAddr()
+	if !ok {
+		t.Fatal("no TLS listener bound")
+	}
+	return &tlsServer{srv: srv, site: ts, plainAddr: addr, tlsAddr: tlsAddr.String(), log: log}
+}
+
+// certLines is the [tls_listener] cert and key of a kind.
+func certLines(t testing.TB, kind string) string {
+	certFile, keyFile := certFiles(t, kind)
+	return fmt.Sprintf("cert = %q\nkey = %q\n", certFile, keyFile)
+}
+
+// tlsDial opens a crypto/tls client connection (the test peer) to addr.
+func tlsDial(t testing.TB, addr string, cfg *tls.Config) *tls.Conn {
+	t.Helper()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg.InsecureSkipVerify = true
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, cfg)
+	if err != nil {
+		t.Fatalf("TLS handshake with %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return c
+}
+
+// get sends a GET on c and reads the response with its body.
+func get(t testing.TB, c net.Conn, r *bufio.Reader, path string) (*http.Response, []byte) {
+	t.Helper()
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path); err != nil {
+		t.Fatalf("sending GET %s: %v", path, err)
+	}
+	resp, err := http.ReadResponse(r, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s body: %v", path, err)
+	}
+	return resp, body
+}
+
+// needClient finds a real client program. CI installs every one of them,
+// so there a missing one fails the test; elsewhere it skips.
+func needClient(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed, and CI must have it", name)
+		}
+		t.Skipf("%s is not installed (CI installs it; the test fails there without it)", name)
+	}
+	return path
+}
