@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lwango/coro"
 	"lwango/kernel"
 	"lwango/site"
 	"lwango/tlsstate"
@@ -326,4 +327,75 @@ func hexString(b []byte) string {
 		s.WriteByte(digits[c&15])
 	}
 	return s.String()
+}
+
+// TestServerRequireFailsToStartWithoutULP: server.New with ktls = "require"
+// on a kernel without the tls ULP (this host, CI) is a startup error that
+// names the key and says what is missing.
+func TestServerRequireFailsToStartWithoutULP(t *testing.T) {
+	if ok, reason := kernel.ULPAvailable(); ok {
+		t.Skipf("this host has kernel TLS (%s): require starts here; the guest suite covers that", reason)
+	}
+	cfg := testConfig(t, newTestSite(t), "[tls_listener]\naddress = \"127.0.0.1:0\"\nktls = \"require\"\n")
+	srv, err := New(cfg, Options{})
+	if err == nil {
+		srv.Shutdown(time.Second)
+		t.Fatal("the server started with ktls = require and no tls ULP")
+	}
+	if !strings.Contains(err.Error(), `test.conf: tls_listener.ktls: "require", but tls ULP not available: modprobe tls`) {
+		t.Fatalf("error %q", err)
+	}
+}
+
+// TestRequireRefusalSendsAlert: under "require", a connection whose keys
+// the kernel refuses gets a fatal internal_error alert after its handshake
+// and is closed (here the kernel refuses because it has no tls ULP).
+func TestRequireRefusalSendsAlert(t *testing.T) {
+	if ok, reason := kernel.ULPAvailable(); ok {
+		t.Skipf("this host has kernel TLS (%s): the kernel takes the keys", reason)
+	}
+	cfg, pool := testTLSConfig(t)
+	listener := &tlsListener{config: cfg, kernel: kernelTLSPolicy{handOff: true, required: true}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	clientErr := make(chan error, 1)
+	go func() {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+		if err != nil {
+			clientErr <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		clientErr <- err
+	}()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	raw, _ := conn.(*net.TCPConn).SyscallConn()
+	var tr Transport
+	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd)) })
+	var hsErr error
+	raw.Read(func(uintptr) bool {
+		hsErr = tr.Handshake()
+		return hsErr != coro.ErrWantRead
+	})
+	if hsErr != nil {
+		t.Fatalf("handshake: %v", hsErr)
+	}
+	next, err := tr.(handOffer).handOff()
+	if next != nil || !errors.Is(err, errKernelRefused) {
+		t.Fatalf("handOff under require: %v, %v", next, err)
+	}
+	tr.Close()
+	conn.Close()
+	if err := <-clientErr; err == nil || !strings.Contains(err.Error(), "internal error") {
+		t.Fatalf("client read %v, want the internal_error alert", err)
+	}
 }

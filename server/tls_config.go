@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"lwango/kernel"
 	"lwango/site"
 	"lwango/tlsstate"
 )
@@ -17,7 +18,11 @@ func newTLSListener(cfg *site.Config, handshakeTimeout time.Duration) (*tlsListe
 	if err != nil {
 		return nil, err
 	}
-	return &tlsListener{config: tc, ktls: cfg.TLS.KTLS}, nil
+	policy, err := newKernelTLSPolicy(cfg, kernel.ULPAvailable, slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	return &tlsListener{config: tc, kernel: policy}, nil
 }
 
 // tlsListenerConfig turns a [tls_listener] section into the handshake's

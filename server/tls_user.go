@@ -3,12 +3,12 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 
 	"golang.org/x/sys/unix"
 
 	"lwango/coro"
 	"lwango/kernel"
-	"lwango/site"
 	"lwango/tlsstate"
 )
 
@@ -16,7 +16,7 @@ import (
 // handshake configuration and the kernel-TLS policy.
 type tlsListener struct {
 	config *tlsstate.Config
-	ktls   site.KTLSMode
+	kernel kernelTLSPolicy
 }
 
 // newTransport is the listener's NewTLS: a connection starts with our
@@ -106,16 +106,30 @@ type handOffer interface {
 }
 
 // handOff is called once the handshake is complete: it returns the
-// transport that carries the connection's records from now on. Records stay
-// in user space (this transport).
-//
-// This is where kernel TLS takes over when the listener's policy allows
-// it: if the input holds no partial record, the records that arrived with
-// the client's Finished are opened here first (their plaintext must still
-// reach the HTTP engine), then the live keys and sequence numbers of
-// t.rec.Session() go to the kernel and a kernel transport replaces this one.
+// transport that carries the connection's records from now on. When the
+// listener's policy allows it, kernel TLS takes over (handOffToKernel: the
+// records that arrived with the client's Finished are opened in user space
+// and read first, the live keys go to the kernel and are zeroed here, this
+// transport's buffers go back to their pools). Otherwise records stay in
+// user space (this transport). Under ktls = "require" a session the kernel
+// refuses gets a fatal internal_error alert and an error.
 func (t *tlsTransport) handOff() (Transport, error) {
-	return t, nil
+	k, err := t.listener.kernel.tryKernel(t.fd, t.rec, t.input(), slog.Default())
+	if err != nil {
+		slog.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
+		t.failed = true
+		t.setOutput(t.rec.FatalAlert(t.outputTail(), tlsstate.AlertInternalError, err.Error()))
+		t.flush()
+		return nil, err
+	}
+	if k == nil {
+		return t, nil
+	}
+	t.rec = nil // zeroed by the kernel transport
+	t.releaseInput()
+	t.releasePlain()
+	t.releaseOutput()
+	return k, nil
 }
 
 // Read returns decrypted application data. It opens records already
