@@ -2,7 +2,14 @@ package main
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -57,7 +64,7 @@ func TestBinaryCheckAndServe(t *testing.T) {
 		root := filepath.Join(dir, "root")
 		os.MkdirAll(root, 0o755)
 		os.WriteFile(filepath.Join(root, "index.html"), []byte("hello from the binary\n"), 0o644)
-		cmd := exec.Command(bin, "-l", "127.0.0.1:0", "-r", root)
+		cmd := exec.Command(bin, "-l", "127.0.0.1:0", "-L", "127.0.0.1:0", "-r", root) // no fixed HTTPS port in tests
 		stderr, _ := cmd.StderrPipe()
 		cmd.Stdout = io.Discard
 		if err := cmd.Start(); err != nil {
@@ -98,4 +105,86 @@ func TestBinaryCheckAndServe(t *testing.T) {
 			t.Fatalf("took %v to stop", el)
 		}
 	})
+}
+
+// The built-in configuration serves HTTPS at once: with no certificate
+// configured the server makes a self-signed ECDSA P-256 one for localhost
+// and says so.
+func TestBinaryHTTPS(t *testing.T) {
+	bin := buildBinary(t)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "index.html"), []byte("hello over TLS\n"), 0o644)
+	cmd := exec.Command(bin, "-l", "127.0.0.1:0", "-L", "127.0.0.1:0", "-r", root)
+	stderr, _ := cmd.StderrPipe()
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stderr)
+	serving := regexp.MustCompile(`msg="lwango serving" http=\S+ https=(\S+)`)
+	addr, warned := "", false
+	for addr == "" && lines.Scan() {
+		warned = warned || strings.Contains(lines.Text(), "level=WARN") && strings.Contains(lines.Text(), "self-signed")
+		if m := serving.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" || !warned {
+		t.Fatalf("HTTPS address %q, self-signed warning %v", addr, warned)
+	}
+	go io.Copy(io.Discard, stderr)
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "hello over TLS\n" {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, body)
+	}
+	leaf := resp.TLS.PeerCertificates[0]
+	key, ok := leaf.PublicKey.(*ecdsa.PublicKey)
+	if !ok || key.Curve != elliptic.P256() || leaf.VerifyHostname("localhost") != nil {
+		t.Fatalf("certificate key %T, names %v", leaf.PublicKey, leaf.DNSNames)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
+
+// A key that does not match its certificate fails -t and the start, naming
+// both files.
+func TestBinaryTLSKeyMismatch(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	writeKeyPair := func(name string) (string, string) {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
+		certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600)
+		return certFile, keyFile
+	}
+	certFile, _ := writeKeyPair("a")
+	_, otherKey := writeKeyPair("b")
+	for _, args := range [][]string{
+		{"-t", "-L", "127.0.0.1:0", "-P", certFile, "-K", otherKey},
+		{"-l", "127.0.0.1:0", "-L", "127.0.0.1:0", "-P", certFile, "-K", otherKey},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("%v: exit %v, want status 1\n%s", args, err, out)
+		}
+		if !strings.Contains(string(out), certFile) || !strings.Contains(string(out), otherKey) || !strings.Contains(string(out), "does not match") {
+			t.Fatalf("%v: output does not name the files and the mismatch:\n%s", args, out)
+		}
+	}
 }
