@@ -5,16 +5,25 @@ import (
 	"crypto/hmac"
 	"hash"
 	"io"
+	"time"
 )
 
-// The TLS 1.2 server handshake (RFC 5246 §7.3), full handshakes only (no
-// resumption, no client certificates, no renegotiation), ECDHE only:
+// The TLS 1.2 server handshake (RFC 5246 §7.3), ECDHE only, no client
+// certificates, no renegotiation; resumption from session tickets (RFC 5077,
+// resume12.go) bound to the extended master secret:
 //
 //	ClientHello ──► ServerHello, Certificate, ServerKeyExchange,
 //	                ServerHelloDone  (one output chunk)
 //	WAIT_CKE ── recv ClientKeyExchange ──► WAIT_CCS ── recv ChangeCipherSpec
-//	  ──► WAIT_FINISHED ── recv {Finished} ──► send ChangeCipherSpec,
-//	                                           {Finished} ──► CONNECTED
+//	  ──► WAIT_FINISHED ── recv {Finished} ──► send [NewSessionTicket],
+//	                           ChangeCipherSpec, {Finished} ──► CONNECTED
+//
+// or, resuming from a ticket (the abbreviated handshake):
+//
+//	ClientHello ──► ServerHello, [NewSessionTicket], ChangeCipherSpec,
+//	                {Finished}  (one output chunk)
+//	WAIT_CCS ── recv ChangeCipherSpec ──► WAIT_FINISHED ── recv {Finished}
+//	  ──► CONNECTED
 //
 // The ClientHello arrives through the version-neutral path (expectClientHello
 // picks the version); after that every record goes to readRecord12 and every
@@ -43,6 +52,15 @@ type handshake12 struct {
 	// pendingRX is the client's cipher, installed by its ChangeCipherSpec.
 	pendingRX, rx    *recordCipher12
 	alpn, serverName string
+	// issueTicket: a NewSessionTicket was promised in the ServerHello.
+	// resumed: the abbreviated handshake, whose server Finished went out
+	// first; serverSeq is the server's next record number after it.
+	// authenticated is when the full handshake this session descends
+	// from ran.
+	issueTicket   bool
+	resumed       bool
+	serverSeq     uint64
+	authenticated time.Time
 }
 
 func (h *handshake12) zero() {
@@ -197,7 +215,6 @@ func (s *Server) startHandshake12(ch *clientHello, out []byte) ([]byte, error) {
 		serverName:   ch.serverName,
 	}
 	s.hs12 = h
-	h.transcript.Write(ch.raw)
 	if _, err := io.ReadFull(rand, h.serverRandom); err != nil {
 		return out, fatal(AlertInternalError, "random source failed")
 	}
@@ -206,6 +223,14 @@ func (s *Server) startHandshake12(ch *clientHello, out []byte) ([]byte, error) {
 	if s.cfg.tls13Enabled() {
 		copy(h.serverRandom[24:], downgradeSentinel12[:])
 	}
+	if st := s.resumable12(ch, neg); st != nil {
+		return s.sendResumedFlight12(ch, neg, st, out)
+	}
+	h.transcript.Write(ch.raw)
+	h.authenticated = s.cfg.now()
+	// Only sessions with the extended master secret get a ticket: a
+	// resumed session must stay bound to its handshake (RFC 7627 §5.3).
+	h.issueTicket = ch.hasSessionTicket && neg.ems && s.cfg.ticketLifetime() > 0
 	if h.ecdheKey, err = newEphemeralKey12(neg.group, rand); err != nil {
 		return out, err
 	}
@@ -243,7 +268,7 @@ func (s *Server) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
 	h := s.hs12
 	hello, err := marshalServerHello12(serverHello12{
 		random: h.serverRandom, suite: neg.suite.id, secureReneg: neg.secureReneg,
-		ems: neg.ems, pointFormat: neg.pointFormat, alpn: neg.alpn,
+		ems: neg.ems, pointFormat: neg.pointFormat, alpn: neg.alpn, ticket: h.issueTicket,
 	})
 	if err != nil {
 		return nil, fatal(AlertInternalError, "cannot encode ServerHello")
@@ -356,9 +381,11 @@ func (s *Server) readClientKeyExchange12(msg []byte) error {
 	return nil
 }
 
-// readFinished12 checks the client's Finished in constant time and answers
-// with ChangeCipherSpec and the server's Finished; the handshake is then
-// complete, with both directions' next record at sequence number 1.
+// readFinished12 checks the client's Finished in constant time. On a full
+// handshake the server answers with its ticket (if promised),
+// ChangeCipherSpec and Finished; on a resumed one its Finished went out
+// first. The handshake is then complete, with both directions' next record
+// at sequence number 1.
 func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
 	h := s.hs12
 	if len(msg) != 4+verifyDataLen12 {
@@ -370,31 +397,52 @@ func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
 	if !ok {
 		return out, fatal(AlertDecryptError, "client Finished does not verify")
 	}
-	h.transcript.Write(msg)
-	verifyData := h.suite.finishedVerifyData(h.master, serverFinishedLabel, h.transcript.Sum(nil))
-	tx, err := newRecordCipher12(h.suite, h.keys.serverKey, h.keys.serverIV)
-	if err != nil {
-		return out, fatal(AlertInternalError, "cannot build the record cipher")
-	}
-	out = append(out, changeCipherSpecRecord...)
-	out, aerr := tx.seal(out, typeHandshake, finishedMessage(verifyData))
-	tx.wipe()
-	if aerr != nil {
-		return out, aerr
+	if !h.resumed {
+		h.transcript.Write(msg)
+		if h.issueTicket {
+			nst := s.newSessionTicket12()
+			h.transcript.Write(nst)
+			out = appendPlaintextRecords(out, typeHandshake, nst)
+		}
+		var err error
+		if out, err = s.sendServerFinished12(out); err != nil {
+			return out, err
+		}
 	}
 	s.session = &Session{
 		Version:     VersionTLS12,
 		CipherSuite: h.suite.id,
 		ALPN:        h.alpn,
 		ServerName:  h.serverName,
+		Resumed:     h.resumed,
 		RX:          TrafficKeys{Key: h.keys.clientKey, IV: h.keys.clientIV, Seq: h.rx.seq},
-		TX:          TrafficKeys{Key: h.keys.serverKey, IV: h.keys.serverIV, Seq: tx.seq},
+		TX:          TrafficKeys{Key: h.keys.serverKey, IV: h.keys.serverIV, Seq: h.serverSeq},
 	}
 	// The keys now belong to the Session.
 	h.keys = keyBlock12{}
 	h.zero()
 	s.pending, s.plain = nil, nil
 	s.state = stateConnected
+	return out, nil
+}
+
+// sendServerFinished12 appends ChangeCipherSpec and the server's Finished
+// over the transcript so far, and adds the Finished to the transcript.
+func (s *Server) sendServerFinished12(out []byte) ([]byte, error) {
+	h := s.hs12
+	fin := finishedMessage(h.suite.finishedVerifyData(h.master, serverFinishedLabel, h.transcript.Sum(nil)))
+	h.transcript.Write(fin)
+	tx, err := newRecordCipher12(h.suite, h.keys.serverKey, h.keys.serverIV)
+	if err != nil {
+		return out, fatal(AlertInternalError, "cannot build the record cipher")
+	}
+	defer tx.wipe()
+	out = append(out, changeCipherSpecRecord...)
+	out, aerr := tx.seal(out, typeHandshake, fin)
+	if aerr != nil {
+		return out, aerr
+	}
+	h.serverSeq = tx.seq
 	return out, nil
 }
 

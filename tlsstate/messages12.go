@@ -31,16 +31,22 @@ type serverHello12 struct {
 	ems         bool // extended_master_secret (RFC 7627 §5.1)
 	pointFormat bool // ec_point_formats [uncompressed] (RFC 8422 §5.2)
 	alpn        string
+	// ticket promises a NewSessionTicket (an empty session_ticket, RFC
+	// 5077 §3.2).
+	ticket bool
+	// sessionID is empty on a full handshake: this server keeps no session
+	// cache (RFC 5246 §7.4.1.3 allows an empty ID for a session that will
+	// not be cached) and resumes from tickets only. On resumption it
+	// echoes the client's (RFC 5077 §3.4), which is how the client knows.
+	sessionID []byte
 }
 
-// marshalServerHello12 builds the ServerHello with an empty session ID:
-// this server never resumes (RFC 5246 §7.4.1.3 allows an empty ID for a
-// session that will not be cached).
+// marshalServerHello12 builds the ServerHello.
 func marshalServerHello12(h serverHello12) ([]byte, error) {
 	return handshakeMessage(msgServerHello, func(b *cryptobyte.Builder) {
 		b.AddUint16(VersionTLS12)
 		b.AddBytes(h.random)
-		b.AddUint8(0) // session_id
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(h.sessionID) })
 		b.AddUint16(uint16(h.suite))
 		b.AddUint8(0) // compression_method null
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
@@ -57,6 +63,10 @@ func marshalServerHello12(h serverHello12) ([]byte, error) {
 				b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 					b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddUint8(0) })
 				})
+			}
+			if h.ticket {
+				b.AddUint16(extSessionTicket)
+				b.AddUint16(0)
 			}
 			if h.alpn != "" {
 				b.AddUint16(extALPN)
@@ -112,4 +122,13 @@ func parseClientKeyExchange12(msg []byte) ([]byte, *AlertError) {
 		return nil, fatal(AlertDecodeError, "malformed ClientKeyExchange")
 	}
 	return point, nil
+}
+
+// marshalNewSessionTicket12 carries a ticket and its lifetime hint in
+// seconds (RFC 5077 §3.3).
+func marshalNewSessionTicket12(lifetime uint32, ticket []byte) ([]byte, error) {
+	return handshakeMessage(msgNewSessionTicket, func(b *cryptobyte.Builder) {
+		b.AddUint32(lifetime)
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(ticket) })
+	})
 }

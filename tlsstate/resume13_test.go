@@ -93,7 +93,7 @@ func TestResume13SharedKeyFile(t *testing.T) {
 		}
 		return k
 	}
-	for _, version := range []uint16{VersionTLS13} {
+	for _, version := range []uint16{VersionTLS13, VersionTLS12} {
 		t.Run(versionName(version), func(t *testing.T) {
 			one := ticketConfig("ecdsa-p256", load(fileA))
 			two := ticketConfig("ecdsa-p256", load(fileA))
