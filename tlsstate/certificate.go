@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -158,25 +159,77 @@ func (c *Certificate) schemes() []SignatureScheme {
 	return nil
 }
 
-// selectCertificate picks the first certificate, preferring one whose leaf is
-// valid for serverName, that can sign with a scheme the client accepts. It
-// returns the certificate and the scheme, or ok == false (handshake_failure).
+// selectCertificate picks the certificate for the client's server name
+// (see certificatesByName) that can sign with a scheme the client accepts,
+// and that scheme: the certificate's key type decides. It returns ok ==
+// false (handshake_failure) when none can.
 func selectCertificate(certs []*Certificate, serverName string, accepted []SignatureScheme) (*Certificate, SignatureScheme, bool) {
-	for _, wantName := range []bool{true, false} {
-		for _, c := range certs {
-			if wantName && (serverName == "" || c.Leaf.VerifyHostname(serverName) != nil) {
-				continue
-			}
-			for _, s := range c.schemes() {
-				for _, a := range accepted {
-					if s == a {
-						return c, s, true
-					}
+	var chosen *Certificate
+	var scheme SignatureScheme
+	ok := certificatesByName(certs, serverName, func(c *Certificate) bool {
+		for _, s := range c.schemes() {
+			for _, a := range accepted {
+				if s == a {
+					chosen, scheme = c, s
+					return true
 				}
 			}
 		}
+		return false
+	})
+	return chosen, scheme, ok
+}
+
+// nameMatch is how well a certificate's DNS names match a server name.
+type nameMatch uint8
+
+const (
+	matchNone nameMatch = iota
+	matchWildcard
+	matchExact
+)
+
+// matchServerName compares the leaf's DNS names with the client's server
+// name, ignoring case: an equal name is an exact match; "*.example.com" is
+// a wildcard match for one more label and only one ("a.example.com", not
+// "a.b.example.com" nor "example.com"), as RFC 6125 §6.4.3 allows.
+func (c *Certificate) matchServerName(serverName string) nameMatch {
+	if serverName == "" {
+		return matchNone
 	}
-	return nil, 0, false
+	best := matchNone
+	for _, dnsName := range c.Leaf.DNSNames {
+		if strings.EqualFold(dnsName, serverName) {
+			return matchExact
+		}
+		if suffix, ok := strings.CutPrefix(dnsName, "*."); ok {
+			if dot := strings.IndexByte(serverName, '.'); dot > 0 && strings.EqualFold(serverName[dot+1:], suffix) {
+				best = matchWildcard
+			}
+		}
+	}
+	return best
+}
+
+// certificatesByName offers the certificates to try in the order SNI
+// prefers them: those whose names match the client's server name exactly,
+// then those that match it with a wildcard, then every certificate in the
+// configured order, so that an unknown name (or none) gets the first one,
+// the default. It stops at, and reports, the first that try accepts.
+func certificatesByName(certs []*Certificate, serverName string, try func(*Certificate) bool) bool {
+	for _, want := range []nameMatch{matchExact, matchWildcard} {
+		for _, c := range certs {
+			if c.matchServerName(serverName) == want && try(c) {
+				return true
+			}
+		}
+	}
+	for _, c := range certs {
+		if try(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // sign signs message with scheme.

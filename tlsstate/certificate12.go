@@ -64,30 +64,31 @@ func (c *Certificate) curveGroup12() Group {
 	return 0
 }
 
-// selectCertificate12 is selectCertificate for a TLS 1.2 suite: the first
-// certificate of the suite's kind, preferring one valid for the client's
-// server name, that can sign with a scheme the client accepts. In TLS 1.2
-// an ECDSA key's curve must also be one the client lists in
-// supported_groups (RFC 8422 §5.1), which OpenSSL enforces.
+// selectCertificate12 is selectCertificate for a TLS 1.2 suite: the
+// certificate must also be of the suite's kind, and in TLS 1.2 an ECDSA
+// key's curve must be one the client lists in supported_groups (RFC 8422
+// §5.1), which OpenSSL enforces.
 func selectCertificate12(certs []*Certificate, auth certAuth, ch *clientHello) (*Certificate, SignatureScheme, bool) {
-	for _, wantName := range []bool{true, false} {
-		for _, c := range certs {
-			if c.auth12() != auth || wantName && (ch.serverName == "" || c.Leaf.VerifyHostname(ch.serverName) != nil) {
-				continue
-			}
-			if g := c.curveGroup12(); g != 0 && ch.hasSupportedGroups && !ch.offersGroup(g) {
-				continue
-			}
-			for _, s := range c.schemes12() {
-				for _, a := range ch.signatureAlgorithms {
-					if s == a {
-						return c, s, true
-					}
+	var chosen *Certificate
+	var scheme SignatureScheme
+	ok := certificatesByName(certs, ch.serverName, func(c *Certificate) bool {
+		if c.auth12() != auth {
+			return false
+		}
+		if g := c.curveGroup12(); g != 0 && ch.hasSupportedGroups && !ch.offersGroup(g) {
+			return false
+		}
+		for _, s := range c.schemes12() {
+			for _, a := range ch.signatureAlgorithms {
+				if s == a {
+					chosen, scheme = c, s
+					return true
 				}
 			}
 		}
-	}
-	return nil, 0, false
+		return false
+	})
+	return chosen, scheme, ok
 }
 
 // sign12 signs message (the ServerKeyExchange's client_random ||

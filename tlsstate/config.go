@@ -13,8 +13,10 @@ import (
 // Config is one listener's TLS configuration. It is read-only once handed to
 // NewServer and may be shared by every connection of every loop.
 type Config struct {
-	// Certificates are tried in order (a leaf valid for the client's SNI
-	// first); at least one is required.
+	// Certificates are chosen by the client's server name (SNI): one whose
+	// leaf names it exactly, else one with a matching "*." wildcard, else
+	// the first, the default; among equals, the first whose key can sign
+	// with a scheme the client accepts. At least one is required.
 	Certificates []*Certificate
 	// CipherSuites in server preference order, TLS 1.3 and TLS 1.2 suites
 	// in one list (each version uses its own); nil means
