@@ -2,6 +2,8 @@ package site
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -163,6 +165,18 @@ func (h *serveFiles) serveDirectory(req *http1.Request, rest []byte, resp *http1
 func (h *serveFiles) serveFile(req *http1.Request, rest []byte, resp *http1.Response, name string, fd int, st *unix.Stat_t, now time.Time) {
 	if st.Size <= smallFileLimit {
 		e, err := h.load(string(rest), name, fd, st)
+		// A file rewritten in place can shrink while it is read: read it
+		// again at its new size, a few times, before giving up.
+		for retry := 0; errors.Is(err, io.ErrUnexpectedEOF) && retry < 3; retry++ {
+			if unix.Fstat(fd, st) != nil {
+				break
+			}
+			if st.Size > smallFileLimit {
+				h.serveLarge(req, resp, name, fd, st, now)
+				return
+			}
+			e, err = h.load(string(rest), name, fd, st)
+		}
 		unix.Close(fd)
 		if err != nil {
 			answerError(resp, 500)
