@@ -34,9 +34,24 @@ type Config struct {
 // TLSListener is the [tls_listener] section.
 type TLSListener struct {
 	Address Address
-	// Cert and Key are PEM file paths. Both empty means: use a self-signed
-	// certificate generated in memory at start-up (the default config does).
+	// Cert and Key are the PEM file paths of the default certificate, the
+	// same as Certs[0]. Both empty means: use a self-signed certificate
+	// generated in memory at start-up (the default config does).
 	Cert, Key string
+	// Certs are every certificate of the listener in the order of the file
+	// (cert/key, or the [[tls_listener.cert]] tables); the first is the
+	// default, served to clients whose server name no other one matches.
+	// Empty when there is no certificate file. LoadCertificates reads them.
+	Certs []CertFiles
+	// TicketKeyFile is the session ticket key file shared by a fleet
+	// (ticket_key_file); empty means random keys rotated in memory.
+	// LoadTicketKeys reads it. TicketKeyFileLine is where it is set.
+	TicketKeyFile     string
+	TicketKeyFileLine int
+	// SessionTickets is how many TLS 1.3 session tickets a full handshake
+	// sends (session_tickets, default 2); 0 disables session resumption,
+	// in TLS 1.2 too.
+	SessionTickets int
 	// Ciphers and Groups are IANA names in preference order; empty means the
 	// server's defaults.
 	Ciphers, Groups []string
@@ -47,6 +62,16 @@ type TLSListener struct {
 	// RedirectHTTP makes the cleartext listener answer every request with a
 	// redirect to https.
 	RedirectHTTP bool
+}
+
+// CertFiles is one certificate of a TLS listener: its PEM chain and key
+// files, and where the configuration names them.
+type CertFiles struct {
+	Cert, Key string
+	// ConfigKey is the dotted configuration key ("tls_listener.cert[1]"), or the
+	// flags ("-P/-K") that set them; Line is 0 for flags.
+	ConfigKey string
+	Line      int
 }
 
 // TLSVersion is a TLS protocol version number as on the wire.

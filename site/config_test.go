@@ -49,7 +49,9 @@ func TestParseIssueExample(t *testing.T) {
 		Listener:          Address{Port: 8080},
 		TLS: &TLSListener{
 			Address: Address{Port: 8443}, Cert: "cert.pem", Key: "key.pem",
-			MinVersion: TLS12, MaxVersion: TLS13, KTLS: KTLSAuto,
+			Certs:          []CertFiles{{Cert: "cert.pem", Key: "key.pem", ConfigKey: "tls_listener.cert", Line: 7}},
+			SessionTickets: 2,
+			MinVersion:     TLS12, MaxVersion: TLS13, KTLS: KTLSAuto,
 		},
 		Headers:      []HeaderField{{"Server", "lwango"}},
 		Straitjacket: &Straitjacket{User: "nobody", Chroot: "/srv/www"},
@@ -82,6 +84,8 @@ listener = "[::1]:80"
 address = "127.0.0.1:443"
 cert = "c.pem"
 key = "k.pem"
+ticket_key_file = "/etc/lwango/ticket.key"
+session_tickets = 4
 ciphers = ["tls_aes_256_gcm_sha384", "TLS_CHACHA20_POLY1305_SHA256"]
 groups = ["X25519MLKEM768", "X25519"]
 hsts = true
@@ -137,6 +141,8 @@ to = "https://example.com/"
 	}
 	wantTLS := &TLSListener{
 		Address: Address{Host: "127.0.0.1", Port: 443}, Cert: "c.pem", Key: "k.pem",
+		Certs:         []CertFiles{{Cert: "c.pem", Key: "k.pem", ConfigKey: "tls_listener.cert", Line: 13}},
+		TicketKeyFile: "/etc/lwango/ticket.key", TicketKeyFileLine: 15, SessionTickets: 4,
 		Ciphers: []string{"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"},
 		Groups:  []string{"X25519MLKEM768", "x25519"},
 		HSTS:    true, MinVersion: TLS13, MaxVersion: TLS13, KTLS: KTLSRequire, RedirectHTTP: true,
@@ -158,13 +164,13 @@ to = "https://example.com/"
 		*sf.Auth != (Authorization{Realm: "Files", PasswordFile: "pw"}) {
 		t.Errorf("serve_files: %+v %+v %+v", sf, sf.ServeFiles, sf.Auth)
 	}
-	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 39 {
+	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 41 {
 		t.Errorf("response: %+v", r)
 	}
 	rw := cfg.Routes[2]
 	wantPatterns := []RewritePattern{
-		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 45},
-		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 48},
+		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 47},
+		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 50},
 	}
 	if rw.Kind != KindRewrite || !reflect.DeepEqual(rw.Rewrite.Patterns, wantPatterns) ||
 		*rw.Auth != (Authorization{Realm: defaultRealm, PasswordFile: "pw2"}) {

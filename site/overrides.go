@@ -29,7 +29,7 @@ func (c *Config) Apply(o Overrides) error {
 			return &Error{File: "command line", Key: "-L", Msg: err.Error()}
 		}
 		if c.TLS == nil {
-			c.TLS = &TLSListener{MinVersion: TLS12, MaxVersion: TLS13}
+			c.TLS = &TLSListener{MinVersion: TLS12, MaxVersion: TLS13, SessionTickets: 2}
 		}
 		c.TLS.Address = a
 	}
@@ -45,6 +45,13 @@ func (c *Config) Apply(o Overrides) error {
 		}
 		if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 			return &Error{File: "command line", Key: "-P/-K", Msg: "give both the certificate (-P) and the key (-K)"}
+		}
+		// The flags replace the default certificate; the others stay.
+		flags := CertFiles{Cert: c.TLS.Cert, Key: c.TLS.Key, ConfigKey: "-P/-K"}
+		if len(c.TLS.Certs) == 0 {
+			c.TLS.Certs = []CertFiles{flags}
+		} else {
+			c.TLS.Certs = append([]CertFiles{flags}, c.TLS.Certs[1:]...)
 		}
 	}
 	if o.Root != "" {

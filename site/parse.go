@@ -29,16 +29,20 @@ type fileConfig struct {
 }
 
 type fileTLSListener struct {
-	Address      string   `toml:"address"`
-	Cert         string   `toml:"cert"`
-	Key          string   `toml:"key"`
-	Ciphers      []string `toml:"ciphers"`
-	Groups       []string `toml:"groups"`
-	HSTS         bool     `toml:"hsts"`
-	MinVersion   string   `toml:"min_version"`
-	MaxVersion   string   `toml:"max_version"`
-	KTLS         string   `toml:"ktls"`
-	RedirectHTTP bool     `toml:"redirect_http"`
+	Address string `toml:"address"`
+	// Cert is a file name (with Key beside it) or [[tls_listener.cert]]
+	// tables of cert and key; parse_tls.go tells them apart.
+	Cert           any      `toml:"cert"`
+	Key            string   `toml:"key"`
+	TicketKeyFile  string   `toml:"ticket_key_file"`
+	SessionTickets *int     `toml:"session_tickets"`
+	Ciphers        []string `toml:"ciphers"`
+	Groups         []string `toml:"groups"`
+	HSTS           bool     `toml:"hsts"`
+	MinVersion     string   `toml:"min_version"`
+	MaxVersion     string   `toml:"max_version"`
+	KTLS           string   `toml:"ktls"`
+	RedirectHTTP   bool     `toml:"redirect_http"`
 }
 
 type fileSite struct {

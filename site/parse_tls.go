@@ -1,6 +1,10 @@
 package site
 
-import "strings"
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // knownCiphers are the cipher suites a [tls_listener] may name, by IANA name.
 var knownCiphers = []string{
@@ -30,17 +34,29 @@ func canonical(known []string, s string) (string, bool) {
 }
 
 func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
-	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, Cert: raw.Cert, Key: raw.Key}
+	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP}
 	if raw.Address == "" {
 		v.fail("tls_listener.address", "missing; e.g. address = \"*:8443\"")
 	} else {
 		t.Address = v.address("tls_listener.address", raw.Address)
 	}
-	switch {
-	case raw.Cert != "" && raw.Key == "":
-		v.fail("tls_listener.key", "missing: cert is set, so key must be too")
-	case raw.Cert == "" && raw.Key != "":
-		v.fail("tls_listener.cert", "missing: key is set, so cert must be too")
+	t.Certs = v.certificates(raw)
+	if len(t.Certs) > 0 {
+		t.Cert, t.Key = t.Certs[0].Cert, t.Certs[0].Key
+	}
+	t.SessionTickets = 2
+	if raw.SessionTickets != nil {
+		t.SessionTickets = *raw.SessionTickets
+		if t.SessionTickets < 0 || t.SessionTickets > maxSessionTickets {
+			v.fail("tls_listener.session_tickets", "must be 0 (no session resumption) to %d, got %d", maxSessionTickets, t.SessionTickets)
+		}
+	}
+	if raw.TicketKeyFile != "" {
+		if t.SessionTickets == 0 {
+			v.fail("tls_listener.ticket_key_file", "set, but session_tickets = 0 disables session tickets; remove one of them")
+		}
+		t.TicketKeyFile = raw.TicketKeyFile
+		t.TicketKeyFileLine = v.pos.line("tls_listener.ticket_key_file")
 	}
 	t.Ciphers = v.names("tls_listener.ciphers", "cipher suite", knownCiphers, raw.Ciphers)
 	t.Groups = v.names("tls_listener.groups", "group", knownGroups, raw.Groups)
@@ -97,4 +113,81 @@ func (v *validator) tlsVersion(key, s string, def TLSVersion) TLSVersion {
 	}
 	v.fail(key, "must be \"1.2\" or \"1.3\", got %q", s)
 	return def
+}
+
+// maxSessionTickets bounds session_tickets, as tlsstate does.
+const maxSessionTickets = 16
+
+// certificates reads the listener's certificates: cert and key as two file
+// names, or cert as [[tls_listener.cert]] tables each with cert and key.
+func (v *validator) certificates(raw *fileTLSListener) []CertFiles {
+	switch cert := raw.Cert.(type) {
+	case nil:
+		if raw.Key != "" {
+			v.fail("tls_listener.cert", "missing: key is set, so cert must be too")
+		}
+		return nil
+	case string:
+		switch {
+		case cert == "" && raw.Key == "":
+			return nil
+		case cert == "":
+			v.fail("tls_listener.cert", "missing: key is set, so cert must be too")
+		case raw.Key == "":
+			v.fail("tls_listener.key", "missing: cert is set, so key must be too")
+		}
+		return []CertFiles{{Cert: cert, Key: raw.Key, ConfigKey: "tls_listener.cert", Line: v.pos.line("tls_listener.cert")}}
+	case []any:
+		if raw.Key != "" {
+			v.fail("tls_listener.key", "a key belongs in each [[tls_listener.cert]] table beside its cert")
+		}
+		if len(cert) == 0 {
+			v.fail("tls_listener.cert", "empty list; leave it out for a self-signed certificate")
+		}
+		certs := make([]CertFiles, 0, len(cert))
+		for i, entry := range cert {
+			key := fmt.Sprintf("tls_listener.cert[%d]", i)
+			certs = append(certs, v.certificateTable(key, entry))
+		}
+		return certs
+	}
+	v.fail("tls_listener.cert", "must be a PEM file name (with key beside it) or [[tls_listener.cert]] tables of cert and key")
+	return nil
+}
+
+// certificateTable reads one [[tls_listener.cert]] table.
+func (v *validator) certificateTable(key string, entry any) CertFiles {
+	c := CertFiles{ConfigKey: key, Line: v.pos.line(key)}
+	table, ok := entry.(map[string]any)
+	if !ok {
+		v.fail(key, "must be a table with cert and key")
+		return c
+	}
+	names := make([]string, 0, len(table))
+	for name := range table {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		value, isString := table[name].(string)
+		switch {
+		case name != "cert" && name != "key":
+			v.fail(key+"."+name, "unknown key (a certificate has cert and key)")
+		case !isString:
+			v.fail(key+"."+name, "wrong type: want a string, the name of a PEM file")
+		case value == "":
+			v.fail(key+"."+name, "empty file name")
+		case name == "cert":
+			c.Cert = value
+		default:
+			c.Key = value
+		}
+	}
+	switch {
+	case c.Cert == "" && table["cert"] == nil:
+		v.fail(key+".cert", "missing; the certificate chain's PEM file")
+	case c.Key == "" && table["key"] == nil:
+		v.fail(key+".key", "missing; the private key's PEM file")
+	}
+	return c
 }
