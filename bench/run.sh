@@ -376,7 +376,9 @@ cpu_ticks() {
 	echo "$total"
 }
 
-# pinned_user_ticks prints the user+nice ticks CPU 0 and CPU 1 have run.
+# pinned_user_ticks prints the user+nice ticks CPU 0 and CPU 1 have run. Only
+# user time is compared: the kernel charges much of the server's loopback
+# networking to softirq time on the CPU but to system time in the process.
 pinned_user_ticks() { awk '$1 == "cpu0" || $1 == "cpu1" { ticks += $2 + $3 } END { print ticks }' /proc/stat; }
 
 # save_children_times records, in FILE, the CPU times of the calling shell's
@@ -391,16 +393,19 @@ children_user_seconds() {
 
 clock_ticks=$(getconf CLK_TCK)
 
-# wrk_run URL [wrk args] runs wrk on CPU 1 and sets wrk_rps, wrk_requests and
-# wrk_foreign: the share (%) of the two CPUs' time that processes other than
-# the server and wrk spent in user mode meanwhile. It fails, printing why, on
-# socket errors, non-2xx/3xx responses or no requests.
+# wrk_run URL [wrk args] runs wrk on CPU 1 and sets wrk_rps, wrk_requests,
+# wrk_server_us (the server's CPU time per request, µs) and wrk_foreign (the
+# share, %, of the two CPUs' time that processes other than the server and wrk
+# spent in user mode meanwhile). It fails, printing why, on socket errors,
+# non-2xx/3xx responses, no requests or responses shorter than expected_body.
 wrk_run() {
 	local url=$1 out=$work/wrk.out
 	shift
 	local cpus_before server_before wrk_before start cpus_after server_after wrk_after end
+	local server_total_before server_total_after
 	cpus_before=$(pinned_user_ticks)
 	server_before=$(cpu_ticks "$server_pid" user)
+	server_total_before=$(cpu_ticks "$server_pid")
 	save_children_times "$work/times.before"
 	start=$(date +%s.%N)
 	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
@@ -411,6 +416,7 @@ wrk_run() {
 	save_children_times "$work/times.after"
 	wrk_before=$(children_user_seconds "$work/times.before")
 	wrk_after=$(children_user_seconds "$work/times.after")
+	server_total_after=$(cpu_ticks "$server_pid")
 	server_after=$(cpu_ticks "$server_pid" user)
 	cpus_after=$(pinned_user_ticks)
 	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_after - server_before)) \
@@ -434,6 +440,17 @@ wrk_run() {
 	fi
 	if [[ -z $wrk_rps || -z $wrk_requests || $wrk_requests == 0 ]]; then
 		echo "wrk completed no requests"
+		return 1
+	fi
+	wrk_server_us=$(awk -v ticks=$((server_total_after - server_total_before)) -v hz="$clock_ticks" -v n="$wrk_requests" \
+		'BEGIN { printf "%.2f", ticks * 1e6 / hz / n }')
+	local per_response
+	per_response=$(awk '/requests in/ {
+		amount = $5; unit = amount; sub(/[A-Z]+,?$/, "", amount); gsub(/[0-9.,]/, "", unit)
+		scale = unit == "KB" ? 1024 : unit == "MB" ? 1048576 : unit == "GB" ? 1073741824 : 1
+		printf "%d", amount * scale / $1 }' "$out")
+	if ((per_response < expected_body)); then
+		echo "wrk read $per_response bytes per response, less than the $expected_body-byte body"
 		return 1
 	fi
 }
@@ -462,25 +479,21 @@ full_handshakes_only() {
 # -------------------------------------------------------------- scenarios
 
 # measure SCENARIO NAME prints one measurement of SCENARIO against the running
-# server NAME followed by the foreign CPU load (%) during it, or the reason it
-# failed (and fails).
+# server NAME, the foreign CPU load (%) during it and the server's CPU µs per
+# request (- where that is the measurement itself or meaningless), or the
+# reason it failed (and fails).
 measure() {
 	local scenario=$1 name=$2 port=${plain_port[$2]}
 	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]}
+	expected_body=${#hello_body}
+	[[ $scenario == static ]] && expected_body=$(stat -c %s "$www/small.txt")
 	case $scenario in
-	hello) wrk_run "$plain/hello" && echo "$wrk_rps $wrk_foreign" ;;
-	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps $wrk_foreign" ;;
-	static) wrk_run "$plain/small.txt" && echo "$wrk_rps $wrk_foreign" ;;
-	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps $wrk_foreign" ;;
-	tls-handshake)
-		local before after
-		before=$(cpu_ticks "$server_pid")
-		wrk_run "$secure/hello" -H 'Connection: close' || return 1
-		after=$(cpu_ticks "$server_pid")
-		# one request per connection: each completed request is one full handshake
-		awk -v ticks=$((after - before)) -v hz="$clock_ticks" -v n="$wrk_requests" -v foreign="$wrk_foreign" \
-			'BEGIN { printf "%.1f %d\n", ticks * 1e6 / hz / n, foreign }'
-		;;
+	hello) wrk_run "$plain/hello" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
+	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
+	static) wrk_run "$plain/small.txt" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
+	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
+	# one request per connection: each completed request is one full handshake
+	tls-handshake) wrk_run "$secure/hello" -H 'Connection: close' && echo "$wrk_server_us $wrk_foreign -" ;;
 	memory)
 		local out=$work/idlemem-$name.out
 		if ! taskset -c 1 "$work/idlemem" -addr "127.0.0.1:$port" -pid "$server_pid" -n "$idle_connections" >"$out" 2>&1; then
@@ -488,7 +501,7 @@ measure() {
 			return 1
 		fi
 		cat "$out" >&2
-		awk -F': ' '/^bytes per idle connection:/ { print $2, 0 }' "$out"
+		awk -F': ' '/^bytes per idle connection:/ { print $2, 0, "-" }' "$out"
 		;;
 	esac
 }
@@ -543,7 +556,7 @@ record_failure() { # SCENARIO NAME REASON
 }
 
 run_phase() {
-	local phase=$1 name scenario outcome values value run loads load
+	local phase=$1 name scenario outcome values value run loads load costs cost
 	local wanted=()
 	for scenario in "${scenarios[@]}"; do
 		[[ $(phase_of "$scenario") == "$phase" ]] && wanted+=("$scenario")
@@ -566,20 +579,26 @@ run_phase() {
 			warm "$scenario" "$name"
 			values=()
 			loads=()
+			costs=()
 			for run in $(seq "$repeats"); do
 				if ! outcome=$(measure "$scenario" "$name"); then
 					record_failure "$scenario" "$name" "$outcome"
 					values=()
 					break
 				fi
-				read -r value load <<<"$outcome"
+				read -r value load cost <<<"$outcome"
 				values+=("$value")
 				loads+=("$load")
+				[[ $cost != - ]] && costs+=("$cost")
 			done
 			if [[ ${#values[@]} -gt 0 ]]; then
 				result[$scenario/$name]=$(median "${values[@]}")
 				foreign[$scenario/$name]=$(printf '%s\n' "${loads[@]}" | sort -n | tail -n 1)
-				echo "  $scenario: ${values[*]} (foreign CPU load ${loads[*]} %)"
+				echo "  $scenario: ${values[*]} (foreign CPU load ${loads[*]} %)${costs:+, server CPU ${costs[*]} µs/request}"
+			fi
+			if [[ ${#costs[@]} -gt 0 ]]; then
+				result[$scenario:cpu/$name]=$(median "${costs[@]}")
+				foreign[$scenario:cpu/$name]=${foreign[$scenario/$name]}
 			fi
 		done
 		stop_server
@@ -590,6 +609,7 @@ run_phase() {
 
 unit_of() {
 	case $1 in
+	*:cpu) echo 'server CPU µs/req' ;;
 	tls-handshake) echo 'CPU µs/handshake' ;;
 	memory) echo 'bytes/idle conn' ;;
 	*) echo 'req/s' ;;
@@ -600,10 +620,14 @@ unit_of() {
 # CPUs during it), or FAILED / no TLS.
 cell() {
 	if [[ -n ${result[$1/$2]:-} ]]; then
-		printf '%.0f' "${result[$1/$2]}"
+		if [[ $1 == *:cpu ]]; then
+			printf '%.2f' "${result[$1/$2]}"
+		else
+			printf '%.0f' "${result[$1/$2]}"
+		fi
 		((${foreign[$1/$2]:-0} > noisy_percent)) && printf '*'
 		return 0
-	elif [[ ${failure[$1/$2]:-} == *"no TLS"* ]]; then
+	elif [[ ${failure[${1%:cpu}/$2]:-} == *"no TLS"* ]]; then
 		echo 'no TLS'
 	else
 		echo 'FAILED'
@@ -645,7 +669,12 @@ print_report() {
 	{
 		(IFS=$'\t'; echo "${header[*]}")
 		local scenario row
+		local rows=()
 		for scenario in "${scenarios[@]}"; do
+			rows+=("$scenario")
+			case $scenario in hello | close | static | tls-hello) rows+=("$scenario:cpu") ;; esac
+		done
+		for scenario in "${rows[@]}"; do
 			row=("$scenario" "$(unit_of "$scenario")")
 			for name in "${server_list[@]}"; do row+=("$(cell "$scenario" "$name")"); done
 			for peer in "${ratios[@]}"; do row+=("$(ratio "$scenario" "${peer%/*}" "${peer#*/}")"); done
@@ -656,6 +685,7 @@ print_report() {
 	echo "ratios are A / B of the figures: above 1 is better for req/s, below 1 is better for µs and bytes."
 	local key noisy=()
 	for key in "${!foreign[@]}"; do
+		[[ $key == *:cpu/* ]] && continue
 		((${foreign[$key]} > noisy_percent)) && noisy+=("${key#*/} ${key%/*} ${foreign[$key]}%")
 	done
 	if [[ ${#noisy[@]} -gt 0 ]]; then
