@@ -313,6 +313,10 @@ func (l *Loop[S]) release(c *Conn[S]) {
 	c.flags = 0
 	c.prev, c.next = -1, -1
 	c.owner.Store(0) // before close: the descriptor may be reused at once
+	// Out of epoll before close: a child forked at this moment holds the
+	// socket until it execs, and while it does, close alone would leave the
+	// registration behind, reporting events for a descriptor that is free.
+	kernel.EpollDelete(l.epfd, fd)
 	kernel.Close(fd)
 	l.live--
 	l.stats.Closed.Add(1)
