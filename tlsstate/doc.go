@@ -29,4 +29,10 @@
 // signature schemes (certificate12.go), suites (suites12.go), the PRF and
 // key block (prf12.go), record protection (protect12.go) and the record
 // layer after the handshake (records12.go, run behind [Records]).
+//
+// Session resumption: the state a ticket carries and its sealing under
+// [Config.TicketKeys] (sessionstate.go, keys in package ticket); TLS 1.3
+// PSK selection and binders (psk13.go) and NewSessionTickets
+// (tickets13.go); TLS 1.2 tickets and the abbreviated handshake
+// (resume12.go). Certificates are chosen by server name in certificate.go.
 package tlsstate

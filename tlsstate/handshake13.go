@@ -386,6 +386,9 @@ func (s *Server) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []
 // Nothing is appended if any step fails.
 func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keyShare, psk *resumption13, out []byte) ([]byte, error) {
 	suite, rand, t := neg.suite, s.cfg.rand(), s.hs.transcript
+	if psk != nil {
+		defer psk.state.zero()
+	}
 	random := make([]byte, 32)
 	if _, err := io.ReadFull(rand, random); err != nil {
 		return out, fatal(AlertInternalError, "random source failed")
@@ -400,7 +403,6 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		hello.pskSelected, hello.hasPSK = psk.selected, true
 		early = suite.extract(nil, psk.state.secret)
 		s.hs.resumed, s.hs.authenticated = true, psk.state.authenticated
-		psk.state.zero()
 	} else {
 		early = suite.earlySecret()
 		s.hs.authenticated = s.cfg.now()

@@ -216,8 +216,11 @@ func (c *testClient) readFlight(out []byte) {
 		t.Fatal("no CCS after ServerHello")
 	}
 	out = out[len(changeCipherSpecRecord):]
+	// Records after the server's Finished (crypto/tls sends its tickets
+	// there, under the application key) are not the flight's.
 	var flight []byte
-	for len(out) > 0 {
+	sawFinished := false
+	for len(out) > 0 && !sawFinished {
 		rec, n, _ := nextRecord(out, maxCiphertext13)
 		typ, content, err := c.rx.open(make([]byte, 0, len(rec.payload)), rec)
 		if err != nil || typ != typeHandshake {
@@ -225,19 +228,26 @@ func (c *testClient) readFlight(out []byte) {
 		}
 		flight = append(flight, content...)
 		out = out[n:]
-	}
-	for len(flight) > 0 {
-		n := 4 + (int(flight[1])<<16 | int(flight[2])<<8 | int(flight[3]))
-		msg := flight[:n]
-		if msg[0] == msgFinished {
-			want := c.suite.finishedVerifyData(serverHS, c.transcript.Sum(nil))
-			if !bytes.Equal(msg[4:], want) {
-				t.Fatal("server Finished does not verify")
+		for len(flight) >= 4 {
+			n := 4 + (int(flight[1])<<16 | int(flight[2])<<8 | int(flight[3]))
+			if len(flight) < n {
+				break
 			}
+			msg := flight[:n]
+			if msg[0] == msgFinished {
+				want := c.suite.finishedVerifyData(serverHS, c.transcript.Sum(nil))
+				if !bytes.Equal(msg[4:], want) {
+					t.Fatal("server Finished does not verify")
+				}
+				sawFinished = true
+			}
+			c.transcript.Write(msg)
+			c.flightTypes = append(c.flightTypes, msg[0])
+			flight = flight[n:]
 		}
-		c.transcript.Write(msg)
-		c.flightTypes = append(c.flightTypes, msg[0])
-		flight = flight[n:]
+	}
+	if !sawFinished {
+		t.Fatal("flight without the server's Finished")
 	}
 	flightHash := c.transcript.Sum(nil)
 	c.finished = finishedMessage(c.suite.finishedVerifyData(clientHS, flightHash))
