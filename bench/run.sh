@@ -584,6 +584,7 @@ run_phase() {
 				if ! outcome=$(measure "$scenario" "$name"); then
 					record_failure "$scenario" "$name" "$outcome"
 					values=()
+					costs=()
 					break
 				fi
 				read -r value load cost <<<"$outcome"
