@@ -109,20 +109,34 @@ type tlsServer struct {
 }
 
 // startTLS runs the real server (our handshake and records) with a
-// [tls_listener] made of tlsLines, serving the test site.
+// [tls_listener] made of tlsLines, serving the test site, its access log
+// kept in log.
 func startTLS(t testing.TB, tlsLines string, opts Options) *tlsServer {
+	t.Helper()
+	log := &syncBuffer{}
+	opts.AccessLog = log
+	s := startTLSServer(t, tlsLines, opts)
+	s.log = log
+	return s
+}
+
+// startQuietTLS is startTLS without an access log (benchmarks).
+func startQuietTLS(t testing.TB, tlsLines string) *tlsServer {
+	t.Helper()
+	return startTLSServer(t, tlsLines, Options{})
+}
+
+func startTLSServer(t testing.TB, tlsLines string, opts Options) *tlsServer {
 	t.Helper()
 	ts := newTestSite(t)
 	cfg := testConfig(t, ts, "threads = 1\n[tls_listener]\naddress = \"127.0.0.1:0\"\n"+tlsLines)
-	log := &syncBuffer{}
-	cfg.Quiet = false
-	opts.AccessLog = log
+	cfg.Quiet = opts.AccessLog == nil
 	srv, addr := startServer(t, cfg, opts)
 	tlsAddr, ok := srv.TLSAddr()
 	if !ok {
 		t.Fatal("no TLS listener bound")
 	}
-	return &tlsServer{srv: srv, site: ts, plainAddr: addr, tlsAddr: tlsAddr.String(), log: log}
+	return &tlsServer{srv: srv, site: ts, plainAddr: addr, tlsAddr: tlsAddr.String()}
 }
 
 // certLines is the [tls_listener] cert and key of a kind.
