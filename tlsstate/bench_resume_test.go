@@ -81,7 +81,7 @@ func BenchmarkServerHandshakeResumed13(b *testing.B) {
 
 // firstTicket13 runs one full scripted handshake and returns its first
 // ticket.
-func firstTicket13(b *testing.B, cfg *Config) issuedTicket {
+func firstTicket13(b testing.TB, cfg *Config) issuedTicket {
 	c, h := newTestClient(b)
 	srv := NewServer(cfg)
 	_, out, _ := srv.Advance(c.helloRecord(h), nil)

@@ -2,23 +2,49 @@ package tlsstate
 
 import (
 	"bytes"
+	"sync"
 	"testing"
+	"time"
+
+	"lwango/tlsstate/ticket"
 )
+
+var (
+	fuzzKeysOnce sync.Once
+	fuzzKeys     *ticket.Keys
+)
+
+// fuzzTicketKeys is one deterministic ticket key for the fuzz targets, so
+// that their seeds carry tickets the server opens.
+func fuzzTicketKeys() *ticket.Keys {
+	fuzzKeysOnce.Do(func() {
+		k, err := ticket.NewRandom(constantReader(0x24), time.Unix(0, 0), ticket.DefaultSchedule)
+		if err != nil {
+			panic(err)
+		}
+		fuzzKeys = k
+	})
+	return fuzzKeys
+}
 
 // fuzzConfig12 is deterministic end to end (fixed randomness, Ed25519
 // signatures), so a recorded client flight stays valid for every run and
 // mutations of it reach every TLS 1.2 state, up to and past Complete.
 func fuzzConfig12() *Config {
-	return &Config{Certificates: []*Certificate{certs()["ed25519"]}, Rand: constantReader(0x42)}
+	return &Config{Certificates: []*Certificate{certs()["ed25519"]}, Rand: constantReader(0x42), TicketKeys: fuzzTicketKeys()}
 }
 
 // fuzzSeeds12 records whole valid TLS 1.2 client inputs: ClientHello, then
-// ClientKeyExchange, ChangeCipherSpec, Finished, and a request.
+// ClientKeyExchange, ChangeCipherSpec, Finished, and a request; and one
+// that resumes with a ticket: ClientHello, ChangeCipherSpec, Finished.
 func fuzzSeeds12(f *testing.F) [][]byte {
 	var seeds [][]byte
+	withEmptyTicket := newHello12(bytes.Repeat([]byte{9}, 32))
+	withTicket(nil)(withEmptyTicket)
 	for _, spec := range []*helloSpec{
 		newHello12(bytes.Repeat([]byte{7}, 32)),
 		newHello12(bytes.Repeat([]byte{8}, 32)).remove(extExtendedMasterSec),
+		withEmptyTicket,
 	} {
 		c := &testClient12{t: f}
 		srv := NewServer(fuzzConfig12())
@@ -32,7 +58,24 @@ func fuzzSeeds12(f *testing.F) [][]byte {
 		request := c.protect(typeApplicationData, []byte("GET / HTTP/1.1\r\n\r\n"))
 		seeds = append(seeds, append(append(hello, flight...), request...))
 	}
-	return seeds
+	// Resume the last session from the ticket it got.
+	c := &testClient12{t: f}
+	srv := NewServer(fuzzConfig12())
+	_, out, _ := srv.Advance(c.helloRecord(withEmptyTicket), nil)
+	c.readServerFlight(out, certs()["ed25519"])
+	_, out, _ = srv.Advance(c.finalFlight(), nil)
+	sealed, _, _ := c.splitTicket12(out)
+	resume := newHello12(bytes.Repeat([]byte{10}, 32))
+	withTicket(sealed)(resume)
+	r := &testClient12{t: f}
+	hello := r.helloRecord(resume)
+	srv = NewServer(fuzzConfig12())
+	_, out, _ = srv.Advance(hello, nil)
+	flight := r.resumedClientFlight12(out, c.master)
+	if _, _, p := srv.Advance(flight, nil); p != Complete || !srv.Session().Resumed {
+		f.Fatalf("seed resumption: %v %v", p, srv.Err())
+	}
+	return append(seeds, append(hello, flight...))
 }
 
 // FuzzHandshake12 drives the TLS 1.2 path with arbitrary input cut into

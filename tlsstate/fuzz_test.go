@@ -51,7 +51,11 @@ func FuzzHandshake(f *testing.F) {
 		f.Add(rec, uint8(5))
 		f.Add(append(rec, plainRecord(typeChangeCipherSpec, []byte{1})...), uint8(0))
 	}
-	cfg := &Config{Certificates: []*Certificate{certs()["ecdsa-p256"]}, Rand: constantReader(0x42)}
+	cfg := &Config{Certificates: []*Certificate{certs()["ecdsa-p256"]}, Rand: constantReader(0x42), TicketKeys: fuzzTicketKeys()}
+	// A ClientHello offering a ticket of cfg's, with a valid binder.
+	it := firstTicket13(f, cfg)
+	c, h := newTestClient(f)
+	f.Add(offerPSK(pskOffer{identities: [][]byte{it.ticket}, ages: []uint32{it.ageAdd}, psk: it.psk, suite: suiteByID(AES128GCMSHA256)})(c, h), uint8(7))
 	f.Fuzz(func(t *testing.T, input []byte, cut uint8) {
 		srv := NewServer(cfg)
 		var buf, out []byte
