@@ -192,6 +192,27 @@ func TestPSKScripted(t *testing.T) {
 			t.Error("a resumed handshake issues fresh tickets too")
 		}
 	})
+	t.Run("0-RTT declined, early data skipped", func(t *testing.T) {
+		c, h := newTestClient(t)
+		h.set(extEarlyData, nil)
+		hello := offerPSK(offer(pskOffer{}))(c, h)
+		srv := NewServer(cfg)
+		early := plainRecord(typeApplicationData, randomBytes(200))
+		_, out, p := srv.Advance(append(hello, early...), nil)
+		if p != NeedInput {
+			t.Fatalf("%v %v", p, srv.Err())
+		}
+		c.readFlight(out)
+		if !c.pskAccepted || slices.Contains(c.flightTypes, msgCertificate) {
+			t.Fatalf("accepted %v, flight %v", c.pskAccepted, c.flightTypes)
+		}
+		// More 0-RTT records before the Finished: skipped, as they do not
+		// open under the handshake key.
+		in := append(plainRecord(typeApplicationData, randomBytes(300)), c.protect(typeHandshake, c.finished)...)
+		if _, _, p := srv.Advance(in, nil); p != Complete || !srv.Session().Resumed {
+			t.Fatalf("%v %v", p, srv.Err())
+		}
+	})
 	t.Run("second identity", func(t *testing.T) {
 		o := offer(pskOffer{})
 		o.identities = [][]byte{[]byte("not a ticket of ours"), it.ticket}
