@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -81,4 +83,85 @@ func sClientPingPong(t *testing.T, openssl string, args ...string) string {
 		t.Fatalf("s_client: no answer; stdout %q stderr %q", got.String(), stderr.String())
 	}
 	return got.String()
+}
+
+// TestGnuTLSResumption: `gnutls-cli --resume` connects, then reconnects
+// with the session it got, and reports "This is a resumed session"; our
+// side says so too.
+func TestGnuTLSResumption(t *testing.T) {
+	gnutls := needBinary(t, "gnutls-cli")
+	for _, version := range []string{"TLS1.3", "TLS1.2"} {
+		t.Run(version, func(t *testing.T) {
+			cfg := ticketConfig("ecdsa-p256", randomTicketKeys(t))
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			// gnutls-cli keeps the first connection open while it makes
+			// the second, so each is served on its own.
+			resumed := make(chan bool, 2)
+			go func() {
+				for range 2 {
+					conn, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer conn.Close()
+						srv, p, rest, _ := runServerHandshake(conn, cfg)
+						if p != Complete {
+							resumed <- false
+							return
+						}
+						sess := srv.Session()
+						resumed <- sess.Resumed
+						answerCloseNotify(conn, sess, cfg, rest)
+					}()
+				}
+			}()
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, gnutls, "--insecure", "--resume", "--port", port,
+				"--priority", "NORMAL:-VERS-ALL:+VERS-"+version, "127.0.0.1").CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "*** This is a resumed session") {
+				t.Fatalf("gnutls-cli: %v\n%s", err, out)
+			}
+			if first, second := <-resumed, <-resumed; first || !second {
+				t.Errorf("server: first connection resumed %v, second %v", first, second)
+			}
+		})
+	}
+}
+
+// answerCloseNotify reads records until the client's close_notify and
+// answers it with ours, as gnutls-cli waits for.
+func answerCloseNotify(conn net.Conn, sess *Session, cfg *Config, rest []byte) {
+	r, err := NewRecords(sess, cfg)
+	if err != nil {
+		return
+	}
+	defer r.Zero()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := append(make([]byte, 0, 1<<16), rest...)
+	for {
+		n, _, reply, err := r.Open(buf, nil, nil)
+		buf = append(buf[:0], buf[n:]...)
+		if errors.Is(err, io.EOF) {
+			conn.Write(r.CloseNotify(reply))
+			return
+		}
+		if len(reply) > 0 {
+			conn.Write(reply)
+		}
+		if err != nil {
+			return
+		}
+		m, err := conn.Read(buf[len(buf):cap(buf)])
+		if err != nil {
+			return
+		}
+		buf = buf[:len(buf)+m]
+	}
 }
