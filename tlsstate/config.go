@@ -11,7 +11,12 @@ import (
 )
 
 // Config is one listener's TLS configuration. It is read-only once handed to
-// NewServer and may be shared by every connection of every loop.
+// NewServer and may be shared by every connection of every loop. To reload
+// (new certificates, new ticket key file), build and Validate a new Config
+// and swap the pointer that new connections read (an atomic.Pointer per
+// listener): a handshake in progress keeps the Config it started with.
+// Keep the same TicketKeys across reloads that do not change the key file,
+// or every session issued so far stops resuming.
 type Config struct {
 	// Certificates are chosen by the client's server name (SNI): one whose
 	// leaf names it exactly, else one with a matching "*." wildcard, else
