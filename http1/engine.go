@@ -51,9 +51,30 @@ type Engine struct {
 	// HTTPSHeaders are added to every response on a TLS connection, after
 	// ExtraHeaders (Strict-Transport-Security, for one).
 	HTTPSHeaders []byte
+	// Observer, when set, is told of every response Serve queues, the
+	// engine's own error responses included.
+	Observer Observer
+	// Closing makes every response say "Connection: close" and Serve return
+	// Close after it. A server sets it while stopping, so that a keep-alive
+	// client is told the connection ends rather than finding it closed.
+	Closing bool
 
 	req  Request
 	resp Response
+}
+
+// Observer is told of every response an Engine queues, in order: the
+// Handler's, and those the engine makes itself, which the Handler never
+// sees: 405 for a method it does not know and the errors for requests it
+// will not frame (400, 411, 413, 414, 417, 431, 501, 505). A server logs
+// and counts requests with it.
+type Observer interface {
+	// Responded is called once the response is queued. resp holds its final
+	// Status and the Body or File it carries (for HEAD, the ones it would
+	// have carried). req is nil when the request was refused before its
+	// head was complete: then nothing of it can be trusted. Both are valid
+	// only during the call.
+	Responded(req *Request, resp *Response)
 }
 
 // Next is what a connection does after Serve returns. In every case the
@@ -114,7 +135,8 @@ const continueLine = "HTTP/1.1 100 Continue\r\n\r\n"
 //
 // After a response that closes the connection nothing more is served. Error
 // responses made by the engine for requests it cannot frame (400, 411, 413,
-// 414, 417, 431, 501, 505) close the connection.
+// 414, 417, 431, 501, 505) close the connection, and so does every
+// response while Closing is set.
 func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 	consumed, served := 0, 0
 	for {
@@ -138,7 +160,10 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 		req := &e.req
 		headLen, status := parseHead(rest, req, e.maxRequestSize())
 		if status != 0 {
-			e.AppendError(out, status, https)
+			if headLen == 0 {
+				req = nil // refused before the head was whole
+			}
+			e.refuse(req, status, https, out)
 			return Result{Consumed: consumed, Next: Close}
 		}
 		if headLen == 0 {
@@ -146,7 +171,7 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 		}
 		bodyLen := max(req.ContentLength, 0)
 		if bodyLen > e.maxBodySize() {
-			e.AppendError(out, StatusContentTooLarge, https)
+			e.refuse(req, StatusContentTooLarge, https, out)
 			return Result{Consumed: consumed, Next: Close}
 		}
 		total := headLen + int(bodyLen)
@@ -181,9 +206,30 @@ func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
 	} else {
 		e.Handler.ServeHTTP1(req, resp)
 	}
-	closing = resp.Close || !req.KeepAlive
+	closing = resp.Close || !req.KeepAlive || e.Closing
 	e.render(req, resp, closing, https, out)
+	if e.Observer != nil {
+		e.Observer.Responded(req, resp)
+	}
 	return closing
+}
+
+// refuse queues the error response to a request the engine will not serve,
+// after which the connection closes, and tells the Observer. req is nil
+// when its head is not complete; otherwise its path is decoded first, for
+// the Observer's sake (the head is not parsed again).
+func (e *Engine) refuse(req *Request, status int, https bool, out *Output) {
+	e.AppendError(out, status, https)
+	if e.Observer == nil {
+		return
+	}
+	if req != nil {
+		req.Path = cleanPath(req.Path)
+	}
+	resp := &e.resp
+	resp.Reset()
+	resp.Status, resp.Body, resp.ContentType, resp.Close = status, ErrorPage(status), errorPageType, true
+	e.Observer.Responded(req, resp)
 }
 
 func (e *Engine) maxRequestSize() int {

@@ -19,6 +19,9 @@ import "bytes"
 // (the engine answers 405). Nor does it know the body size limit.
 func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
 	headLen, status = parseHead(in, req, maxHead)
+	if status != 0 {
+		return 0, status
+	}
 	if headLen > 0 {
 		req.Path = cleanPath(req.Path)
 	}
@@ -27,7 +30,10 @@ func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
 
 // parseHead is Parse without the path's decoding: it leaves req.Path as
 // sent (but checked, so cleanPath cannot fail) and in untouched, so the
-// engine can parse a head again while it waits for the body.
+// engine can parse a head again while it waits for the body. Unlike Parse,
+// it returns the head's length along with the status when the head was
+// complete but its fields refused (411, 417, 501, some 400s): the request
+// line and headers are then whole and checked.
 func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 	req.reset()
 	full := len(in) >= maxHead
@@ -67,7 +73,7 @@ func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 		}
 	}
 	if status := judgeHead(req); status != 0 {
-		return 0, status
+		return next, status
 	}
 	return next, 0
 }

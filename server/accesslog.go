@@ -48,8 +48,27 @@ var methodNames = [...]string{
 	http1.MethodPatch:   "PATCH",
 }
 
+// record logs one response. req is nil for a request the engine refused
+// before its head was complete: its request line is logged as "-".
 func (a *accessLog) record(c *loop.Conn[conn], when []byte, req *http1.Request, resp *http1.Response) {
 	b := a.begin(c, when)
+	if req == nil {
+		b = append(b, "\"-\" "...)
+	} else {
+		b = appendRequestLine(b, req)
+	}
+	b = strconv.AppendInt(b, int64(resp.Status), 10)
+	b = append(b, ' ')
+	size := int64(len(resp.Body))
+	if resp.File >= 0 {
+		size = resp.FileLength
+	}
+	b = strconv.AppendInt(b, size, 10)
+	a.end(c, b)
+}
+
+// appendRequestLine appends the quoted request line and a space.
+func appendRequestLine(b []byte, req *http1.Request) []byte {
 	b = append(b, '"')
 	if int(req.Method) < len(methodNames) {
 		b = append(b, methodNames[req.Method]...)
@@ -62,21 +81,14 @@ func (a *accessLog) record(c *loop.Conn[conn], when []byte, req *http1.Request, 
 	}
 	b = append(b, " HTTP/1."...)
 	b = append(b, '0'+req.Minor)
-	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(resp.Status), 10)
-	b = append(b, ' ')
-	size := int64(len(resp.Body))
-	if resp.File >= 0 {
-		size = resp.FileLength
-	}
-	b = strconv.AppendInt(b, size, 10)
-	a.end(c, b)
+	return append(b, "\" "...)
 }
 
 // expired logs the 408 sent to a client too slow to finish its request.
 func (a *accessLog) expired(c *loop.Conn[conn], when []byte) {
 	b := a.begin(c, when)
-	b = append(b, "\"-\" 408 -"...)
+	b = append(b, "\"-\" 408 "...)
+	b = strconv.AppendInt(b, int64(len(http1.ErrorPage(http1.StatusRequestTimeout))), 10)
 	a.end(c, b)
 }
 

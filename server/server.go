@@ -183,7 +183,7 @@ type Stats struct {
 	Accepted uint64
 	Closed   uint64
 	Expired  uint64
-	Requests uint64 // requests answered by the handler (not the engine's own errors)
+	Requests uint64 // responses to requests, the engine's own errors included (408s count as Expired)
 }
 
 // Stats sums the loops' counters.

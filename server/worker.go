@@ -40,6 +40,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 	}
 	w.engine = http1.Engine{
 		Handler:        w,
+		Observer:       w,
 		MaxRequestSize: size,
 		MaxBodySize:    int64(srv.cfg.MaxPostDataSize),
 		Date:           l.Date(),
@@ -53,14 +54,19 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 	return w
 }
 
-// ServeHTTP1 answers one request with the site and logs it.
+// ServeHTTP1 answers one request with the site.
 func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
-	w.requests.Add(1)
 	if w.srv.redirect != nil && !w.current.Has(loop.TLS) {
 		w.srv.redirect.ServeHTTP1(req, resp)
 	} else {
 		w.srv.site.ServeHTTP1(req, resp)
 	}
+}
+
+// Responded counts and logs every response the engine queues, its own
+// error responses included.
+func (w *worker) Responded(req *http1.Request, resp *http1.Response) {
+	w.requests.Add(1)
 	if w.log != nil {
 		w.log.record(w.current, w.loop.CommonLogTime(), req, resp)
 	}
@@ -169,6 +175,7 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 	ex := s.ex
 	ex.unparsed, ex.serveMore = false, false
 	w.current = c
+	w.engine.Closing = w.loop.Stopping()
 	res := w.engine.Serve(ex.in[ex.start:ex.end], c.Has(loop.TLS), &ex.out)
 	if res.Consumed > 0 {
 		ex.start += res.Consumed
@@ -187,9 +194,6 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 	case http1.Close:
 		ex.closing = true
 		c.Clear(loop.KeepAlive)
-	}
-	if res.Next == http1.KeepAlive && w.loop.Stopping() {
-		ex.closing = true // stopping: close once answered rather than idle
 	}
 }
 
