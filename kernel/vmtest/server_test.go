@@ -1,0 +1,111 @@
+package vmtest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// guestTests lists the TestKTLS* functions in the files matching pattern,
+// whatever their build tags.
+func guestTests(t *testing.T, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files match %s (%v)", pattern, err)
+	}
+	var names []string
+	re := regexp.MustCompile(`(?m)^func (TestKTLS\w*)\(t \*testing\.T\)`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+// TestServerPackageInGuest runs the server package's kernel TLS tests
+// (server/*ktls*_test.go, vmguest tag) in a QEMU guest whose kernel has
+// tls.ko: the real server, its own handshake, keys handed to the kernel,
+// Go's crypto/tls and openssl s_client as clients, and strace to show that
+// sendfile keeps the file out of the process. openssl and strace are
+// copied from the host; a missing one is a failure. LWANGO_GUEST_RUN
+// replaces the -test.run pattern (to iterate on a few tests).
+func TestServerPackageInGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the QEMU guest suite (boots a VM)")
+	}
+	timeout := 10 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		timeout = min(timeout, time.Until(d)-10*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	log := testLog{t}
+	img, err := Prepare(ctx, DefaultCacheDir(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "server.test")
+	if err := BuildTestBinary(ctx, "lwango/server", "vmguest", bin, log); err != nil {
+		t.Fatal(err)
+	}
+	var hostFiles []string
+	env := []string{}
+	for _, tool := range []struct{ name, pkg, env string }{
+		{"openssl", "openssl", "LWANGO_GUEST_OPENSSL"},
+		{"strace", "strace", "LWANGO_GUEST_STRACE"},
+	} {
+		path, err := exec.LookPath(tool.name)
+		if err != nil {
+			t.Fatalf("%s is needed in the guest (apt-get install %s): %v", tool.name, tool.pkg, err)
+		}
+		files, err := WithLibraries(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostFiles = append(hostFiles, files...)
+		env = append(env, tool.env+"="+path)
+	}
+	want := guestTests(t, "../../server/*ktls*_test.go")
+	run := "^TestKTLS"
+	if only := os.Getenv("LWANGO_GUEST_RUN"); only != "" {
+		run, want = only, nil // iterating on some tests: run just those
+	}
+	results, err := img.Run(ctx, []Job{{
+		Name:   "server.test",
+		Binary: bin,
+		Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "8m"},
+		Env:    env,
+	}}, Options{Timeout: timeout - 5*time.Second, Memory: "1G", HostFiles: hostFiles, Console: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := results[0].Output
+	if results[0].ExitCode != 0 {
+		t.Errorf("server.test exited with status %d in the guest", results[0].ExitCode)
+	}
+	for _, name := range want {
+		if !strings.Contains(out, "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass in the guest", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(out) {
+		t.Error("guest test binary did not print PASS")
+	}
+	if strings.Contains(out, "--- SKIP") || strings.Contains(out, "--- FAIL") {
+		t.Error("guest output has skipped or failed tests")
+	}
+	if !t.Failed() {
+		t.Logf("all %d TestKTLS* tests of package server passed in the guest", len(want))
+	}
+}
