@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 need=()
 for pair in curl:curl openssl:openssl gnutls-cli:gnutls-bin python3:python3 wrk:wrk \
-            qemu-system-x86_64:qemu-system-x86 chromium:chromium tcpdump:tcpdump; do
+            qemu-system-x86_64:qemu-system-x86 chromium:chromium tcpdump:tcpdump strace:strace; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -e /usr/share/doc/busybox-static ] || need+=(busybox-static)
@@ -23,7 +23,7 @@ go mod download
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
-go vet -tags vmguest ./kernel/...   # the guest-only kTLS tests
+go vet -tags vmguest ./kernel/... ./server/...   # the guest-only kTLS tests
 go test -race -count=1 -timeout 20m ./...
 
 FUZZTIME=${FUZZTIME:-10s}
