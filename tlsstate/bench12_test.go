@@ -15,23 +15,27 @@ import (
 
 func BenchmarkServerHandshake12(b *testing.B) {
 	cfg := testConfig("ecdsa-p256")
+	cpu := newServerCPU(b)
 	b.ReportAllocs()
+	b.StopTimer()
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
 		c := &testClient12{t: b}
 		hello := c.helloRecord(newHello12(randomBytes(32)))
-		b.StartTimer()
+		cpu.start()
 		srv := NewServer(cfg)
 		_, out, _ := srv.Advance(hello, make([]byte, 0, 2048))
-		b.StopTimer()
+		cpu.stop()
 		c.readServerFlight(out, cfg.Certificates[0])
 		flight := c.finalFlight()
-		b.StartTimer()
-		if _, _, p := srv.Advance(flight, nil); p != Complete {
+		cpu.start()
+		_, _, p := srv.Advance(flight, nil)
+		srv.Session().Zero()
+		cpu.stop()
+		if p != Complete {
 			b.Fatalf("%v %v", p, srv.Err())
 		}
-		srv.Session().Zero()
 	}
+	cpu.report()
 }
 
 func BenchmarkGoServerHandshake12(b *testing.B) {
@@ -42,16 +46,20 @@ func BenchmarkGoServerHandshake12(b *testing.B) {
 		NextProtos:             []string{"http/1.1"},
 		SessionTicketsDisabled: true,
 	}
+	cpu := newServerCPU(b)
 	b.ReportAllocs()
+	b.StopTimer()
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
 		c := &testClient12{t: b}
-		conn := &scriptedConn12{b: b, client: c, cert: cert, pending: c.helloRecord(newHello12(randomBytes(32)))}
-		b.StartTimer()
-		if err := tls.Server(conn, cfg).Handshake(); err != nil {
+		conn := &scriptedConn12{cpu: cpu, client: c, cert: cert, pending: c.helloRecord(newHello12(randomBytes(32)))}
+		cpu.start()
+		err := tls.Server(conn, cfg).Handshake()
+		cpu.stop()
+		if err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report()
 }
 
 // scriptedConn12 plays the TLS 1.2 client to crypto/tls's server: the
@@ -59,7 +67,7 @@ func BenchmarkGoServerHandshake12(b *testing.B) {
 // client's ClientKeyExchange, ChangeCipherSpec and Finished (computed with
 // the timer stopped).
 type scriptedConn12 struct {
-	b       *testing.B
+	cpu     *serverCPU
 	client  *testClient12
 	cert    *Certificate
 	pending []byte
@@ -72,11 +80,11 @@ func (s *scriptedConn12) Read(p []byte) (int, error) {
 		if s.sentFin {
 			return 0, io.EOF
 		}
-		s.b.StopTimer()
+		s.cpu.stop()
 		s.client.readServerFlight(s.written, s.cert)
 		s.pending = s.client.finalFlight()
 		s.sentFin = true
-		s.b.StartTimer()
+		s.cpu.start()
 	}
 	n := copy(p, s.pending)
 	s.pending = s.pending[n:]
