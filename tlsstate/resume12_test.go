@@ -243,3 +243,24 @@ func TestResume12Scripted(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroedTicketKeys: keys zeroed by a reload while handshakes still use
+// them cost the tickets, never the handshake: TLS 1.3 sends none (TX.Seq
+// stays 0), TLS 1.2 keeps its promise with an empty ticket (RFC 5077 §3.3).
+func TestZeroedTicketKeys(t *testing.T) {
+	keys := randomTicketKeys(t)
+	cfg := ticketConfig("ecdsa-p256", keys)
+	keys.Zero()
+
+	run, out := completeScripted(t, cfg)
+	if len(out) != 0 || run.server.Session().TX.Seq != 0 {
+		t.Errorf("TLS 1.3: %d bytes after the handshake", len(out))
+	}
+
+	c, _, out := scripted12(t, cfg, withTicket(nil))
+	ticket, _, rest := c.splitTicket12(out)
+	if len(ticket) != 0 {
+		t.Errorf("TLS 1.2: a %d-byte ticket from zeroed keys", len(ticket))
+	}
+	c.readServerFinish(rest)
+}
