@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,6 +52,13 @@ func loopbackHostName(t *testing.T) string {
 // serves on; the process is stopped with SIGTERM when the test ends.
 func startBinary(t *testing.T, bin string, args ...string) string {
 	t.Helper()
+	addr, _ := startBinaryPID(t, bin, args...)
+	return addr
+}
+
+// startBinaryPID is startBinary, also returning the process ID.
+func startBinaryPID(t *testing.T, bin string, args ...string) (addr, pid string) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
@@ -70,11 +78,11 @@ func startBinary(t *testing.T, bin string, args ...string) string {
 		seen.WriteString(lines.Text() + "\n")
 		if m := serving.FindStringSubmatch(lines.Text()); m != nil {
 			go io.Copy(io.Discard, stderr)
-			return m[1]
+			return m[1], strconv.Itoa(cmd.Process.Pid)
 		}
 	}
 	t.Fatalf("the server never said where it listens:\n%s", seen.String())
-	return ""
+	return "", ""
 }
 
 // A listener given as a host name is resolved when the configuration is
