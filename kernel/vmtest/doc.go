@@ -17,6 +17,13 @@
 //
 //	go test -v -run TestKernelPackageInGuest ./kernel/vmtest/
 //
+// TestServerPackageInGuest does the same for the server package's kernel TLS
+// tests (server/*ktls*_test.go): the real server hands the keys of its own
+// handshakes to the kernel. It copies openssl and strace into the guest, and
+// LWANGO_GUEST_RUN replaces its -test.run pattern when iterating:
+//
+//	go test -v -run TestServerPackageInGuest ./kernel/vmtest/
+//
 // Environment: LWANGO_VM_CACHE overrides the cache directory (delete it to
 // pick up a newer Debian kernel); LWANGO_VM_ACCEL overrides the accelerator,
 // e.g. "tcg -cpu max".
