@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // get fetches url and returns the status and body.
@@ -104,4 +107,61 @@ path = "`+www+`"
 	if root, err := os.Readlink("/proc/" + pid + "/root"); err != nil || root != jail {
 		t.Errorf("process root %q (%v), want %s", root, err, jail)
 	}
+}
+
+// threads = 0 runs one event loop per CPU the process may use, each on a
+// thread pinned to its own CPU.
+func TestBinaryOneLoopPerCPU(t *testing.T) {
+	var allowed unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
+		t.Fatal(err)
+	}
+	if allowed.Count() < 2 {
+		t.Skip("with a single CPU allowed every thread looks pinned")
+	}
+	bin := buildBinary(t)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "index.html"), []byte("pinned\n"), 0o644)
+	conf := filepath.Join(t.TempDir(), "cpus.conf")
+	os.WriteFile(conf, []byte("listener = \"127.0.0.1:0\"\nquiet = true\nthreads = 0\n[[site.serve_files]]\nprefix = \"/\"\npath = \""+root+"\"\n"), 0o644)
+	addr, pid := startBinaryPID(t, bin, "-c", conf)
+	if status, body := get(t, "http://"+addr+"/"); status != 200 || body != "pinned\n" {
+		t.Fatalf("GET /: %d %q", status, body)
+	}
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := map[string]int{} // CPU -> threads pinned to it alone
+	for _, task := range tasks {
+		status, err := os.ReadFile("/proc/" + pid + "/task/" + task.Name() + "/status")
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		for line := range strings.SplitSeq(string(status), "\n") {
+			if list, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+				list = strings.TrimSpace(list)
+				if !strings.ContainsAny(list, ",-") {
+					pinned[list]++
+				}
+			}
+		}
+	}
+	if len(pinned) != allowed.Count() {
+		t.Fatalf("threads pinned per CPU %v, want one on each of %d CPUs", pinned, allowed.Count())
+	}
+	for cpu, n := range pinned {
+		if n != 1 || !allowed.IsSet(atoi(t, cpu)) {
+			t.Fatalf("threads pinned per CPU %v, want one on each allowed CPU", pinned)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
