@@ -343,3 +343,29 @@ func TestCurlHTTP10KeepAlive(t *testing.T) {
 		t.Fatalf("the connection was not kept:\n%s", trace)
 	}
 }
+
+// request_buffer_size and max_post_data_size from the configuration set
+// where 414, 431 and 413 begin.
+func TestConfiguredLimits(t *testing.T) {
+	ts := newTestSite(t)
+	_, addr := startServer(t, testConfig(t, ts, "request_buffer_size = 8192\nmax_post_data_size = 100"), Options{})
+	header := func(n int) string { return "X-Pad: " + strings.Repeat("p", n) + "\r\n" }
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+	}{
+		{"line over the default buffer", "GET /" + strings.Repeat("a", 6000) + " HTTP/1.1\r\nHost: a\r\n\r\n", 404},
+		{"line over the configured buffer", "GET /" + strings.Repeat("a", 8200) + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+		{"headers over the default buffer", "GET /hello HTTP/1.1\r\nHost: a\r\n" + header(7000) + "\r\n", 200},
+		{"headers over the configured buffer", "GET /hello HTTP/1.1\r\nHost: a\r\n" + header(8200) + "\r\n", 431},
+		{"body at the limit", "POST /teapot HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("b", 100), 418},
+		{"body over the limit", "POST /teapot HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n" + strings.Repeat("b", 101), 413},
+	} {
+		c := dialRaw(t, addr)
+		c.send(t, tc.raw)
+		if resp, _ := c.response(t, "GET"); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		c.Close()
+	}
+}
