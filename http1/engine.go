@@ -215,11 +215,12 @@ func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
 }
 
 // refuse queues the error response to a request the engine will not serve,
-// after which the connection closes, and tells the Observer. req is nil
+// after which the connection closes (without the page for HEAD), and tells
+// the Observer. req is nil
 // when its head is not complete; otherwise its path is decoded first, for
 // the Observer's sake (the head is not parsed again).
 func (e *Engine) refuse(req *Request, status int, https bool, out *Output) {
-	e.AppendError(out, status, https)
+	e.appendError(out, status, https, req != nil && req.Method == MethodHead)
 	if e.Observer == nil {
 		return
 	}

@@ -62,6 +62,12 @@ const errorPageType = "text/html; charset=utf-8"
 // and closes, as for 408 when a client is too slow to send its request.
 // https says the connection is TLS.
 func (e *Engine) AppendError(out *Output, status int, https bool) {
+	e.appendError(out, status, https, false)
+}
+
+// appendError is AppendError; head leaves the page out (but not its
+// Content-Length), for a refused HEAD request.
+func (e *Engine) appendError(out *Output, status int, https, head bool) {
 	if status < 400 || status >= 600 {
 		status = StatusInternalServerError
 	}
@@ -75,6 +81,10 @@ func (e *Engine) AppendError(out *Output, status int, https bool) {
 	}
 	b = e.appendConfiguredHeaders(b, https)
 	b = append(b, "\r\n"...)
+	if head {
+		out.buf = b
+		return
+	}
 	out.buf = append(b, page...)
 }
 
