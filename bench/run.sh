@@ -35,6 +35,9 @@ options:
                (default 30); figures taken under load are flagged either way
   -P N         GOMAXPROCS for the net/http peer (default: unset; the runtime
                then follows the one-CPU affinity mask, i.e. 1)
+  -p PORT      first loopback port: PORT..PORT+2 cleartext (lwango, net/http,
+               nginx), PORT+10..PORT+12 TLS (default 29100); keep them out of
+               the ephemeral range (net.ipv4.ip_local_port_range)
   -k           keep the temporary directory (configs, logs, wrk output)
   -h           this help
 EOF
@@ -53,7 +56,8 @@ tls_suite=TLS_AES_128_GCM_SHA256
 nethttp_gomaxprocs=
 keep_temp=0
 quiet_wait=30
-while getopts d:w:c:r:n:s:g:q:P:kh option; do
+base_port=29100
+while getopts d:w:c:r:n:s:g:q:p:P:kh option; do
 	case $option in
 	d) duration=$OPTARG ;;
 	w) warmup=$OPTARG ;;
@@ -63,6 +67,7 @@ while getopts d:w:c:r:n:s:g:q:P:kh option; do
 	s) servers=$OPTARG ;;
 	g) tls_group=$OPTARG ;;
 	q) quiet_wait=$OPTARG ;;
+	p) base_port=$OPTARG ;;
 	P) nethttp_gomaxprocs=$OPTARG ;;
 	k) keep_temp=1 ;;
 	h) usage; exit 0 ;;
@@ -82,7 +87,15 @@ IFS=, read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
 	case $server in lwango | nethttp | nginx) ;; *) echo "run.sh: unknown server '$server'" >&2; exit 2 ;; esac
 done
-[[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: -r needs a positive integer" >&2; exit 2; }
+for number in "$repeats" "$connections" "$idle_connections" "$base_port"; do
+	[[ $number =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: '$number' is not a positive integer" >&2; exit 2; }
+done
+read -r ephemeral_low ephemeral_high </proc/sys/net/ipv4/ip_local_port_range
+if ((base_port + 12 >= ephemeral_low && base_port <= ephemeral_high)); then
+	echo "run.sh: ports $base_port..$((base_port + 12)) overlap the ephemeral range $ephemeral_low..$ephemeral_high" >&2
+	exit 2
+fi
+[[ $quiet_wait =~ ^[0-9]+$ ]] || { echo "run.sh: -q needs a number of seconds" >&2; exit 2; }
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 # need COMMAND [PACKAGE] makes sure COMMAND exists, installing PACKAGE with
@@ -150,8 +163,8 @@ fi
 
 # ----------------------------------------------------------------- configs
 
-declare -A plain_port=([lwango]=18080 [nethttp]=18081 [nginx]=18082)
-declare -A tls_port=([lwango]=18443 [nethttp]=18444 [nginx]=18445)
+declare -A plain_port=([lwango]=$base_port [nethttp]=$((base_port + 1)) [nginx]=$((base_port + 2)))
+declare -A tls_port=([lwango]=$((base_port + 10)) [nethttp]=$((base_port + 11)) [nginx]=$((base_port + 12)))
 
 # nginx_group maps an IANA group name onto OpenSSL's spelling.
 nginx_group() {
@@ -381,6 +394,14 @@ cpu_ticks() {
 # networking to softirq time on the CPU but to system time in the process.
 pinned_user_ticks() { awk '$1 == "cpu0" || $1 == "cpu1" { ticks += $2 + $3 } END { print ticks }' /proc/stat; }
 
+# tcp_counters prints the kernel's count of SYNs refused by a TIME_WAIT
+# socket (PAWS) and of SYN retransmissions, system-wide.
+tcp_counters() {
+	awk '$1 == "TcpExt:" { if (!names) { for (i = 2; i <= NF; i++) name[i] = $i; names = 1 }
+		else for (i = 2; i <= NF; i++) value[name[i]] = $i }
+		END { print value["PAWSTimewait"] + 0, value["TCPSynRetrans"] + 0 }' /proc/net/netstat
+}
+
 # save_children_times records, in FILE, the CPU times of the calling shell's
 # reaped children. It must not run in a command substitution, whose subshell
 # has children of its own.
@@ -406,6 +427,8 @@ wrk_run() {
 	cpus_before=$(pinned_user_ticks)
 	server_before=$(cpu_ticks "$server_pid" user)
 	server_total_before=$(cpu_ticks "$server_pid")
+	local tcp_before tcp_after
+	tcp_before=$(tcp_counters)
 	save_children_times "$work/times.before"
 	start=$(date +%s.%N)
 	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
@@ -413,6 +436,7 @@ wrk_run() {
 		return 1
 	fi
 	end=$(date +%s.%N)
+	tcp_after=$(tcp_counters)
 	save_children_times "$work/times.after"
 	wrk_before=$(children_user_seconds "$work/times.before")
 	wrk_after=$(children_user_seconds "$work/times.after")
@@ -431,7 +455,10 @@ wrk_run() {
 	wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	wrk_requests=$(awk '/requests in/ {print $1}' "$out")
 	if [[ -n $errors ]]; then
-		echo "wrk reported ${errors# *}"
+		local paws retransmits paws_before retransmits_before
+		read -r paws retransmits <<<"$tcp_after"
+		read -r paws_before retransmits_before <<<"$tcp_before"
+		echo "wrk reported ${errors# *}; meanwhile the kernel refused $((paws - paws_before)) SYNs on TIME_WAIT sockets (PAWS) and retransmitted $((retransmits - retransmits_before)) SYNs"
 		return 1
 	fi
 	if [[ -n $non2xx ]]; then
