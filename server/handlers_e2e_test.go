@@ -46,6 +46,9 @@ func startE2ESite(t *testing.T) *e2eSite {
 	write("docs/b.txt", []byte("b\n"))
 	write("private/secret.txt", []byte("the secret\n"))
 	write("notes.txt", s.gzBody)
+	if err := os.Symlink("/etc/passwd", filepath.Join(s.dir, "outside.txt")); err != nil {
+		t.Fatal(err)
+	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
 	zw.Write(s.gzBody)
@@ -317,8 +320,10 @@ func TestCurlServeFiles(t *testing.T) {
 	if status, _, listing := curlHead(t, base+"/docs/"); status != 200 || !strings.Contains(listing, `href="./a.txt"`) || !strings.Contains(listing, `href="./b.txt"`) {
 		t.Fatalf("auto_index: %d\n%s", status, listing)
 	}
-	if status, _, _ := curlHead(t, "--path-as-is", base+"/../../etc/passwd"); status != 404 {
-		t.Fatalf("climbing out of the root: %d", status)
+	for _, path := range []string{"/../../etc/passwd", "/%2e%2e/%2E%2E/etc/passwd", "/docs/..%2f..%2f..%2fetc/passwd", "/outside.txt"} {
+		if status, _, body := curlHead(t, "--path-as-is", base+path); status != 404 || strings.Contains(body, "root:") {
+			t.Fatalf("climbing out of the root by %s: %d", path, status)
+		}
 	}
 
 	status, h, plain := curlHead(t, "--compressed", base+"/notes.txt")
