@@ -193,22 +193,23 @@ func TestKTLSGuestServerCloseNotifyFirst(t *testing.T) {
 	waitFor(t, func() bool { return strings.HasSuffix(g.access.String(), " ktls\n") }, "the access log line")
 }
 
-// leftoverClient is Go's TLS 1.3 client over a connection that holds back
+// leftoverConn carries Go's TLS 1.3 client; it holds back
 // everything after the ClientHello (the client's Finished) until the
 // request is written too, then sends Finished and the first split bytes
 // of the request in one write, and the rest a little later: the server
 // reads its client's Finished together with a whole request record
-// (split == 0) or part of one.
+// (split == 0) or part of one. Later writes pass straight through.
 type leftoverConn struct {
 	net.Conn
-	writes int
-	held   []byte
-	split  int
+	writes   int
+	held     []byte
+	split    int
+	released bool
 }
 
 func (c *leftoverConn) Write(p []byte) (int, error) {
 	c.writes++
-	if c.writes == 1 {
+	if c.writes == 1 || c.released {
 		return c.Conn.Write(p)
 	}
 	c.held = append(c.held, p...)
@@ -217,6 +218,7 @@ func (c *leftoverConn) Write(p []byte) (int, error) {
 
 // release sends what was held: all but the last split bytes at once, then those.
 func (c *leftoverConn) release() error {
+	c.released = true
 	first := c.held[:len(c.held)-c.split]
 	if _, err := c.Conn.Write(first); err != nil {
 		return err
@@ -265,12 +267,19 @@ func TestKTLSGuestLeftover(t *testing.T) {
 				if err == nil {
 					err = wire.release()
 				}
+				pong := make([]byte, 4)
+				if err == nil {
+					_, err = io.ReadFull(client, pong)
+				}
+				if err == nil {
+					_, err = client.Write([]byte("again"))
+				}
 				if err != nil {
 					reply <- err.Error()
 					return
 				}
 				got, err := io.ReadAll(client)
-				reply <- string(got) + " " + errString(err)
+				reply <- string(pong) + " " + string(got) + " " + errString(err)
 			}()
 			conn, err := ln.Accept()
 			if err != nil {
@@ -314,13 +323,23 @@ func TestKTLSGuestLeftover(t *testing.T) {
 			if sess.TX.Key != nil || sess.RX.Secret != nil {
 				t.Error("the session still references key buffers")
 			}
-			// The kernel carries on with the right sequence numbers both ways.
+			// The kernel carries on with the right sequence numbers both
+			// ways: the client's next record follows the ones opened in
+			// user space.
 			if err := transportWrite(h.raw, tr, []byte("pong"), false); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 16)
+			n, err := transportRead(h.raw, tr, buf)
+			if err != nil || string(buf[:n]) != "again" {
+				t.Fatalf("second record through the kernel: %q, %v", buf[:n], err)
+			}
+			if err := transportWrite(h.raw, tr, []byte("done"), false); err != nil {
 				t.Fatal(err)
 			}
 			tr.Close()
 			conn.Close()
-			if r := <-reply; r != "pong EOF" {
+			if r := <-reply; r != "pong done EOF" {
 				t.Fatalf("client: %q", r)
 			}
 		})
