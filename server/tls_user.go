@@ -371,11 +371,12 @@ func (t *tlsTransport) input() []byte {
 	return (*t.in)[t.inStart:t.inEnd]
 }
 
-// consume drops n bytes from the front of the input.
+// consume drops n bytes from the front of the input, giving the buffer
+// back once it is empty.
 func (t *tlsTransport) consume(n int) {
 	t.inStart += n
 	if t.inStart == t.inEnd {
-		t.inStart, t.inEnd = 0, 0
+		t.releaseInput()
 	}
 }
 

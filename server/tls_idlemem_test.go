@@ -1,0 +1,119 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// idleTLSClients is how many idle TLS connections the memory test holds.
+const idleTLSClients = 2000
+
+// An idle TLS keep-alive connection keeps its record keys and state, not
+// its 16 KiB record buffers: they go back to the pools once empty. The
+// clients run in a child process so that their memory is not counted.
+func TestTLSIdleConnectionMemory(t *testing.T) {
+	if os.Getenv("LWANGO_IDLE_TLS_CLIENT") != "" {
+		t.Skip("this process is the client half of the test")
+	}
+	if testing.Short() {
+		t.Skip("-short: the test opens 2000 TLS connections")
+	}
+	s := startTLSServer(t, "", Options{KeepAliveTimeout: 5 * time.Minute})
+	warm := tlsDial(t, s.tlsAddr, nil)
+	get(t, warm, bufio.NewReader(warm), "/hello")
+
+	s.site.big = nil // 6 MiB the test does not need, which would be freed mid-measurement
+	heapBefore := settledHeap()
+	child := exec.Command(os.Args[0], "-test.run=^TestTLSIdleClientProcess$", "-test.v")
+	child.Env = append(os.Environ(), "LWANGO_IDLE_TLS_CLIENT="+s.tlsAddr)
+	stdin, _ := child.StdinPipe()
+	stdout, _ := child.StdoutPipe()
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		child.Wait()
+	}()
+	lines := bufio.NewScanner(stdout)
+	ready := false
+	for !ready && lines.Scan() {
+		ready = lines.Text() == "ready"
+	}
+	if !ready {
+		t.Fatal("the client process did not open its connections")
+	}
+	go io.Copy(io.Discard, stdout)
+	waitFor(t, func() bool { return s.srv.Stats().Requests >= idleTLSClients+1 }, "every request answered")
+
+	perConn := float64(settledHeap()-heapBefore) / idleTLSClients
+	t.Logf("%d idle TLS 1.3 keep-alive connections: Go heap %.0f B per connection", idleTLSClients, perConn)
+	runtime.KeepAlive(s)
+	if perConn > 4096 {
+		t.Errorf("%.0f bytes of Go heap per idle TLS connection: the record buffers were not released", perConn)
+	}
+}
+
+// settledHeap is the live Go heap once the pools have been emptied (two
+// collections: the first moves sync.Pool contents aside, the second frees
+// them).
+func settledHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	return heapBytes()
+}
+
+// TestTLSIdleClientProcess is the client half of
+// TestTLSIdleConnectionMemory, run in a child process.
+func TestTLSIdleClientProcess(t *testing.T) {
+	addr := os.Getenv("LWANGO_IDLE_TLS_CLIENT")
+	if addr == "" {
+		t.Skip("run by TestTLSIdleConnectionMemory")
+	}
+	conns := make([]*tls.Conn, idleTLSClients)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4096)
+			cfg := &tls.Config{InsecureSkipVerify: true, ClientSessionCache: nil}
+			for i := w; i < idleTLSClients; i += 8 {
+				c, err := tls.Dial("tcp", addr, cfg)
+				if err != nil {
+					errs <- err
+					return
+				}
+				conns[i] = c
+				c.Write([]byte("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+				got := 0
+				for !bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
+					n, err := c.Read(buf[got:])
+					if err != nil {
+						errs <- fmt.Errorf("connection %d: %v", i, err)
+						return
+					}
+					got += n
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+}
