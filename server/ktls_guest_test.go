@@ -195,8 +195,8 @@ func TestKTLSGuestServerCloseNotifyFirst(t *testing.T) {
 
 // leftoverConn carries Go's TLS 1.3 client; it holds back
 // everything after the ClientHello (the client's Finished) until the
-// request is written too, then sends Finished and the first split bytes
-// of the request in one write, and the rest a little later: the server
+// request is written too, then sends Finished and all of the request but
+// its last split bytes in one write, and those a little later: the server
 // reads its client's Finished together with a whole request record
 // (split == 0) or part of one. Later writes pass straight through.
 type leftoverConn struct {
