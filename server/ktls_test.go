@@ -123,9 +123,9 @@ func TestKernelTLSPolicy(t *testing.T) {
 	}
 }
 
-// TestKTLSRequireFailsWithoutULPOnThisHost: the real probe on a kernel
+// TestRequireFailsWithoutULPOnThisHost: the real probe on a kernel
 // without CONFIG_TLS (this machine and CI) makes "require" a startup error.
-func TestKTLSRequireFailsWithoutULPOnThisHost(t *testing.T) {
+func TestRequireFailsWithoutULPOnThisHost(t *testing.T) {
 	if ok, reason := kernel.ULPAvailable(); ok {
 		t.Skipf("this host has kernel TLS (%s): require cannot fail here; the guest suite covers the kernel path", reason)
 	}
@@ -249,9 +249,9 @@ func sent(fd int) []byte {
 	return buf[:n]
 }
 
-// TestKTLSControlRecords: what the kernel path does with each non-data
+// TestKernelControlRecords: what the kernel path does with each non-data
 // record (content as the kernel hands it over after decryption).
-func TestKTLSControlRecords(t *testing.T) {
+func TestKernelControlRecords(t *testing.T) {
 	const v12, v13 = tlsstate.VersionTLS12, tlsstate.VersionTLS13
 	type step struct {
 		typ  uint8
@@ -305,8 +305,8 @@ func TestKTLSControlRecords(t *testing.T) {
 	}
 }
 
-// TestKTLSControlRecordsInARow: warnings without data in between are bounded.
-func TestKTLSControlRecordsInARow(t *testing.T) {
+// TestKernelControlRecordsInARow: warnings without data in between are bounded.
+func TestKernelControlRecordsInARow(t *testing.T) {
 	tr, peer, _ := controlTransport(t, tlsstate.VersionTLS12)
 	var err error
 	for range maxControlInARow + 1 {
