@@ -505,7 +505,7 @@ full_handshakes_only() {
 
 # -------------------------------------------------------------- scenarios
 
-# measure SCENARIO NAME prints one measurement of SCENARIO against the running
+# measure SCENARIO NAME RUN prints one measurement of SCENARIO against the running
 # server NAME, the foreign CPU load (%) during it and the server's CPU µs per
 # request (- where that is the measurement itself or meaningless), or the
 # reason it failed (and fails).
@@ -522,7 +522,7 @@ measure() {
 	# one request per connection: each completed request is one full handshake
 	tls-handshake) wrk_run "$secure/hello" -H 'Connection: close' && echo "$wrk_server_us $wrk_foreign -" ;;
 	memory)
-		local out=$work/idlemem-$name.out
+		local out=$work/idlemem-$name-$3.out
 		if ! taskset -c 1 "$work/idlemem" -addr "127.0.0.1:$port" -pid "$server_pid" -n "$idle_connections" >"$out" 2>&1; then
 			tail -n 1 "$out"
 			return 1
@@ -608,7 +608,18 @@ run_phase() {
 			loads=()
 			costs=()
 			for run in $(seq "$repeats"); do
-				if ! outcome=$(measure "$scenario" "$name"); then
+				# memory a server has once used stays resident: every memory
+				# measurement needs a fresh server
+				if [[ $scenario == memory ]] && ((run > 1)); then
+					stop_server
+					if ! start_server "$name" "$mode"; then
+						record_failure "$scenario" "$name" "did not restart: $start_error"
+						values=()
+						costs=()
+						break
+					fi
+				fi
+				if ! outcome=$(measure "$scenario" "$name" "$run"); then
 					record_failure "$scenario" "$name" "$outcome"
 					values=()
 					costs=()
@@ -666,7 +677,7 @@ cell() {
 ratio() {
 	local a=${result[$1/$2]:-} b=${result[$1/$3]:-}
 	if [[ -n $a && -n $b ]]; then
-		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+		awk -v a="$a" -v b="$b" 'BEGIN { if (b <= 0) print "-"; else if (a / b < 0.1) printf "%.2g", a / b; else printf "%.2f", a / b }'
 	else
 		echo -
 	fi
@@ -724,9 +735,12 @@ print_report() {
 	if [[ " ${scenarios[*]} " == *" memory "* ]]; then
 		echo
 		echo "server RSS before and with $idle_connections idle keep-alive connections:"
+		local run
 		for name in "${server_list[@]}"; do
-			[[ -s $work/idlemem-$name.out ]] &&
-				printf '  %-9s %s\n' "${label[$name]}" "$(grep '^rss before' "$work/idlemem-$name.out")"
+			for run in $(seq "$repeats"); do
+				[[ -s $work/idlemem-$name-$run.out ]] &&
+					printf '  %-9s %s\n' "${label[$name]}" "$(grep '^rss before' "$work/idlemem-$name-$run.out")"
+			done
 		done
 	fi
 
