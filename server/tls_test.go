@@ -376,3 +376,54 @@ func newErr(cfg *site.Config) error {
 	}
 	return err
 }
+
+// tapConn keeps every byte the server sent.
+type tapConn struct {
+	net.Conn
+	got []byte
+}
+
+func (c *tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.got = append(c.got, p[:n]...)
+	return n, err
+}
+
+// lastRecordLength walks the records in stream and returns the length of
+// the last one.
+func lastRecordLength(t *testing.T, stream []byte) int {
+	t.Helper()
+	last := -1
+	for len(stream) >= 5 {
+		n := int(stream[3])<<8 | int(stream[4])
+		if len(stream) < 5+n {
+			t.Fatalf("truncated record in % x", stream)
+		}
+		last, stream = n, stream[5+n:]
+	}
+	return last
+}
+
+// A connection the server closes (here: idle past keep_alive_timeout) ends
+// with our close_notify: the last record is a protected two-byte alert.
+func TestTLSServerCloseNotify(t *testing.T) {
+	s := startTLS(t, "", Options{KeepAliveTimeout: 300 * time.Millisecond})
+	raw, err := net.Dial("tcp", s.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	tap := &tapConn{Conn: raw}
+	c := tls.Client(tap, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+	r := bufio.NewReader(c)
+	if resp, body := get(t, c, r, "/hello"); string(body) != "Hello, World!" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
+		t.Fatalf("after the idle timeout: %q, %v", rest, err)
+	}
+	if n := lastRecordLength(t, tap.got); n != 2+1+16 {
+		t.Fatalf("last record %d bytes long, want a protected close_notify (19)", n)
+	}
+}
