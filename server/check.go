@@ -1,14 +1,17 @@
 package server
 
 import (
+	"log/slog"
+
 	"lwango/kernel"
 	"lwango/site"
 )
 
 // Check validates what New would refuse, without binding anything: every
 // handler of cfg can be built, the listener addresses are ones the server
-// can listen on, and the TLS certificate loads and matches its key.
-// Errors name the file and the key.
+// can listen on, every TLS certificate loads and matches its key, the
+// ticket key file is good and ktls = "require" has a kernel that can.
+// Errors name the file, the line and the key.
 func Check(cfg *site.Config) error {
 	if err := cfg.Check(); err != nil {
 		return err
@@ -23,9 +26,11 @@ func Check(cfg *site.Config) error {
 		if _, err := kernel.ParseListenAddr(cfg.TLS.Address.String()); err != nil {
 			return &site.Error{File: cfg.File, Key: "tls_listener.address", Msg: err.Error()}
 		}
-		if _, err := tlsListenerConfig(cfg, 0); err != nil {
+		st, err := buildTLSSettings(cfg, 0, nil, kernel.ULPAvailable, slog.New(slog.DiscardHandler))
+		if err != nil {
 			return err
 		}
+		st.dropNewKeys(nil)
 	}
 	return nil
 }

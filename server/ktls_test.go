@@ -355,7 +355,8 @@ func TestRequireRefusalSendsAlert(t *testing.T) {
 		t.Skipf("this host has kernel TLS (%s): the kernel takes the keys", reason)
 	}
 	cfg, pool := testTLSConfig(t)
-	listener := &tlsListener{config: cfg, kernel: kernelTLSPolicy{handOff: true, required: true}}
+	listener := &tlsListener{}
+	listener.settings.Store(&tlsSettings{config: cfg, kernel: kernelTLSPolicy{handOff: true, required: true}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

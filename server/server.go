@@ -5,11 +5,10 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	"lwango/loop"
@@ -42,17 +41,22 @@ type Options struct {
 
 // Server is a running (or ready to run) set of event loops serving a site.
 type Server struct {
-	cfg      *site.Config
-	site     *site.Site
-	redirect *httpsRedirect // answers cleartext requests when redirect_http is set
-	newTLS   NewTLS
-	group    *loop.Group[conn]
-	workers  []*worker
+	// cfg is the configuration the server started with: the settings that
+	// only a restart changes (listeners, threads, buffers, timeouts, access
+	// log) are always read from it.
+	cfg *site.Config
+	// live is the part a reload replaces (site, headers); each loop adopts
+	// the newest at the start of its next step.
+	live    atomic.Pointer[generation]
+	tls     *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
+	newTLS  NewTLS
+	group   *loop.Group[conn]
+	workers []*worker
 
-	accessLog    io.Writer
-	serverName   string
-	extraHeaders []byte
-	httpsHeaders []byte
+	accessLog      io.Writer
+	requestTimeout time.Duration // also the TLS handshake deadline
+	reloads        reloader
+	rotation       ticketRotation
 }
 
 // New builds the site, binds every listener (once per event loop, all on
@@ -62,7 +66,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	if cfg.ProxyProtocol {
 		return nil, &site.Error{File: cfg.File, Key: "proxy_protocol", Msg: "the PROXY protocol is not supported yet"}
 	}
-	s := &Server{cfg: cfg, newTLS: opts.NewTLS, serverName: "lwango"}
+	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
 	if !cfg.Quiet {
 		s.accessLog = opts.AccessLog
 		if s.accessLog == nil {
@@ -70,36 +74,33 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		}
 		s.accessLog = &lockedWriter{w: s.accessLog}
 	}
-	s.buildHeaders()
-	st, err := site.NewSite(cfg)
+	gen, err := newGeneration(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.site = st
 
 	keepAlive := cfg.KeepAliveTimeout
 	if opts.KeepAliveTimeout > 0 {
 		keepAlive = opts.KeepAliveTimeout
 	}
-	requestTimeout := min(keepAlive, maxRequestTimeout)
+	s.requestTimeout = min(keepAlive, maxRequestTimeout)
 	if opts.RequestTimeout > 0 {
-		requestTimeout = opts.RequestTimeout
+		s.requestTimeout = opts.RequestTimeout
 	}
 	if cfg.TLS != nil && s.newTLS == nil {
-		l, err := newTLSListener(cfg, requestTimeout)
+		l, err := newTLSListener(cfg, s.requestTimeout)
 		if err != nil {
-			if s.site != nil {
-				s.site.Close()
-			}
+			gen.site.Close()
 			return nil, err
 		}
+		s.tls = l
 		s.newTLS = l.newTransport
 	}
 	lcfg := loop.Config{
 		Listeners:        []loop.Listener{{Addr: cfg.Listener.String()}},
 		Threads:          cfg.Threads,
 		KeepAliveTimeout: keepAlive,
-		RequestTimeout:   requestTimeout,
+		RequestTimeout:   s.requestTimeout,
 		Tick:             opts.Tick,
 		NoPinning:        opts.NoPinning,
 	}
@@ -112,36 +113,23 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		return w
 	})
 	if err != nil {
-		s.site.Close()
+		gen.site.Close()
+		s.dropTicketKeys()
 		return nil, &site.Error{File: cfg.File, Key: "listener", Msg: err.Error()}
 	}
 	s.group = group
-	if tlsAddr, ok := s.TLSAddr(); ok && cfg.TLS.RedirectHTTP {
-		s.redirect = &httpsRedirect{port: int(tlsAddr.Port())}
-	}
+	gen.redirect = s.httpsRedirect(cfg)
+	s.live.Store(gen)
 	return s, nil
 }
 
-// buildHeaders renders the configured response headers once. A configured
-// Server header replaces the default one.
-func (s *Server) buildHeaders() {
-	var b strings.Builder
-	for _, h := range s.cfg.Headers {
-		if strings.EqualFold(h.Name, "Server") {
-			s.serverName = ""
-		}
-		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+// httpsRedirect is the cleartext listener's answer when cfg says
+// redirect_http, else nil.
+func (s *Server) httpsRedirect(cfg *site.Config) *httpsRedirect {
+	if tlsAddr, ok := s.TLSAddr(); ok && cfg.TLS != nil && cfg.TLS.RedirectHTTP {
+		return &httpsRedirect{port: int(tlsAddr.Port())}
 	}
-	if s.cfg.AllowCORS {
-		b.WriteString("Access-Control-Allow-Origin: *\r\n" +
-			"Access-Control-Allow-Methods: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n" +
-			"Access-Control-Allow-Credentials: true\r\n" +
-			"Access-Control-Allow-Headers: Origin, Accept, Content-Type\r\n")
-	}
-	s.extraHeaders = []byte(b.String())
-	if s.cfg.TLS != nil && s.cfg.TLS.HSTS {
-		s.httpsHeaders = []byte("Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n")
-	}
+	return nil
 }
 
 // Addr is the cleartext listener's bound address (with the port the kernel
@@ -156,12 +144,16 @@ func (s *Server) TLSAddr() (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
-// Start runs the loops.
-func (s *Server) Start() { s.group.Start() }
+// Start runs the loops, and the rotation of random session ticket keys.
+func (s *Server) Start() {
+	s.rotation.start(s)
+	s.group.Start()
+}
 
 // Shutdown stops accepting, closes idle connections, lets the responses in
-// flight finish and waits up to timeout for the loops to return. It
-// releases the site's open directories once they have.
+// flight finish and waits up to timeout for the loops to return. Once they
+// have, it releases the site's open directories (those of configurations
+// replaced by a reload too) and zeroes the session ticket keys.
 func (s *Server) Shutdown(timeout time.Duration) error {
 	s.group.Stop()
 	done := make(chan struct{})
@@ -174,7 +166,10 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return errors.New("server: connections still open after the shutdown timeout")
 	}
-	return s.site.Close()
+	s.rotation.stop()
+	s.reloads.finish()
+	s.dropTicketKeys()
+	return s.live.Load().site.Close()
 }
 
 // Stats are the server's counters, summed over its loops.

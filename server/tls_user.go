@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -12,17 +13,18 @@ import (
 	"lwango/tlsstate"
 )
 
-// tlsListener is what every connection of one TLS listener shares: the
-// handshake configuration and the kernel-TLS policy.
+// tlsListener is what the connections of one TLS listener start with. A
+// reload swaps its settings whole (see Server.Reload): connections accepted
+// before keep the settings they started with.
 type tlsListener struct {
-	config *tlsstate.Config
-	kernel kernelTLSPolicy
+	settings atomic.Pointer[tlsSettings]
 }
 
 // newTransport is the listener's NewTLS: a connection starts with our
-// handshake, in user space.
+// handshake, in user space, under the listener's current settings.
 func (l *tlsListener) newTransport(fd int) (Transport, error) {
-	return &tlsTransport{fd: fd, listener: l, hs: tlsstate.NewServer(l.config)}, nil
+	st := l.settings.Load()
+	return &tlsTransport{fd: fd, settings: st, hs: tlsstate.NewServer(st.config)}, nil
 }
 
 // tlsTransport is a TLS connection whose handshake and records run in user
@@ -40,7 +42,7 @@ func (l *tlsListener) newTransport(fd int) (Transport, error) {
 // response never ends with records stuck in this buffer.
 type tlsTransport struct {
 	fd       int
-	listener *tlsListener
+	settings *tlsSettings      // the listener's settings when the connection was accepted
 	hs       *tlsstate.Server  // the handshake; nil once it is over
 	rec      *tlsstate.Records // the record layer; nil until the handshake is over
 
@@ -75,7 +77,7 @@ func (t *tlsTransport) Handshake() error {
 			t.hs = nil
 			return io.EOF
 		case tlsstate.Complete:
-			rec, err := tlsstate.NewRecords(t.hs.Session(), t.listener.config)
+			rec, err := tlsstate.NewRecords(t.hs.Session(), t.settings.config)
 			t.hs.Zero()
 			t.hs = nil
 			if err != nil {
@@ -94,6 +96,16 @@ func (t *tlsTransport) Handshake() error {
 	}
 	if t.rec == nil {
 		return io.EOF // failed before; nothing more to do
+	}
+	if t.rec.Session().Version == tlsstate.VersionTLS13 {
+		// The NewSessionTickets sealed with the handshake's last step: a
+		// TLS 1.3 client sends its request without waiting for them, so
+		// they are sent with MSG_MORE and leave in one segment with the
+		// first response (or with close_notify, or the FIN). They reach
+		// the socket before kernel TLS can take the send key: handOff
+		// comes after this, and their record number is already in the
+		// session's TX sequence number.
+		return t.send(true)
 	}
 	return t.flush()
 }
@@ -114,7 +126,7 @@ type handOffer interface {
 // user space (this transport). Under ktls = "require" a session the kernel
 // refuses gets a fatal internal_error alert and an error.
 func (t *tlsTransport) handOff() (Transport, error) {
-	k, err := t.listener.kernel.tryKernel(t.fd, t.rec, t.input(), slog.Default())
+	k, err := t.settings.kernel.tryKernel(t.fd, t.rec, t.input(), slog.Default())
 	if err != nil {
 		slog.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
 		t.failed = true
@@ -344,13 +356,17 @@ func (t *tlsTransport) fill() error {
 
 // flush sends the output the socket has not taken yet, in one send when the
 // socket takes it all.
-func (t *tlsTransport) flush() error {
+func (t *tlsTransport) flush() error { return t.send(false) }
+
+// send is flush, with MSG_MORE when more is set: the kernel holds a partial
+// segment back for what the next send brings.
+func (t *tlsTransport) send(more bool) error {
 	if t.out == nil {
 		return nil
 	}
 	out := *t.out
 	for t.outStart < len(out) {
-		n, err := kernel.Send(t.fd, out[t.outStart:], false)
+		n, err := kernel.Send(t.fd, out[t.outStart:], more)
 		if errors.Is(err, kernel.EAGAIN) {
 			return coro.ErrWantWrite
 		}

@@ -27,6 +27,7 @@ type worker struct {
 	exchanges *loop.Pool[exchange]
 	log       *accessLog // nil when quiet
 	current   *loop.Conn[conn]
+	gen       *generation // the site and headers this loop answers with
 	requests  atomic.Uint64
 }
 
@@ -42,11 +43,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 		Handler:        w,
 		Observer:       w,
 		MaxRequestSize: size,
-		MaxBodySize:    int64(srv.cfg.MaxPostDataSize),
 		Date:           l.Date(),
-		ServerName:     srv.serverName,
-		ExtraHeaders:   srv.extraHeaders,
-		HTTPSHeaders:   srv.httpsHeaders,
 	}
 	if srv.accessLog != nil {
 		w.log = newAccessLog(srv.accessLog)
@@ -56,10 +53,10 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 
 // ServeHTTP1 answers one request with the site.
 func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
-	if w.srv.redirect != nil && !w.current.Has(loop.TLS) {
-		w.srv.redirect.ServeHTTP1(req, resp)
+	if w.gen.redirect != nil && !w.current.Has(loop.TLS) {
+		w.gen.redirect.ServeHTTP1(req, resp)
 	} else {
-		w.srv.site.ServeHTTP1(req, resp)
+		w.gen.site.ServeHTTP1(req, resp)
 	}
 }
 
@@ -75,6 +72,9 @@ func (w *worker) Responded(req *http1.Request, resp *http1.Response) {
 // Serve steps a connection: handshake, then read, answer and write until
 // it would block, the connection goes idle or it must close.
 func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
+	if g := w.srv.live.Load(); g != w.gen {
+		w.adopt(g)
+	}
 	s := c.State
 	if s == nil {
 		if s = w.open(c); s == nil {
