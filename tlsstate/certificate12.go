@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"io"
+	"slices"
 )
 
 // Signature schemes a TLS 1.2 ServerKeyExchange may use in addition to the
@@ -64,31 +65,38 @@ func (c *Certificate) curveGroup12() Group {
 	return 0
 }
 
-// selectCertificate12 is selectCertificate for a TLS 1.2 suite: the
-// certificate must also be of the suite's kind, and in TLS 1.2 an ECDSA
-// key's curve must be one the client lists in supported_groups (RFC 8422
-// §5.1), which OpenSSL enforces.
-func selectCertificate12(certs []*Certificate, auth certAuth, ch *clientHello) (*Certificate, SignatureScheme, bool) {
+// selectCertificate12 is selectCertificate for TLS 1.2, where the
+// certificate and the cipher suite are chosen together: the certificate
+// for the client's server name first (certificatesByName: exact, wildcard,
+// then the default), and with it the first suite in server preference
+// order that the client offers and that certificate can serve. The name
+// decides before the suite: an RSA certificate named by SNI is served with
+// an RSA suite even when an ECDSA suite comes first. The certificate must
+// be of the suite's kind, and an ECDSA key's curve must be one the client
+// lists in supported_groups (RFC 8422 §5.1), which OpenSSL enforces.
+func selectCertificate12(certs []*Certificate, suites []CipherSuite, ch *clientHello) (*Certificate, *suite12Info, SignatureScheme, bool) {
 	var chosen *Certificate
+	var chosenSuite *suite12Info
 	var scheme SignatureScheme
 	ok := certificatesByName(certs, ch.serverName, func(c *Certificate) bool {
-		if c.auth12() != auth {
-			return false
-		}
 		if g := c.curveGroup12(); g != 0 && ch.hasSupportedGroups && !ch.offersGroup(g) {
 			return false
 		}
-		for _, s := range c.schemes12() {
-			for _, a := range ch.signatureAlgorithms {
-				if s == a {
-					chosen, scheme = c, s
+		for _, id := range suites {
+			suite := suite12ByID(id)
+			if !ch.offersSuite(uint16(id)) || c.auth12() != suite.auth {
+				continue
+			}
+			for _, s := range c.schemes12() {
+				if slices.Contains(ch.signatureAlgorithms, s) {
+					chosen, chosenSuite, scheme = c, suite, s
 					return true
 				}
 			}
 		}
 		return false
 	})
-	return chosen, scheme, ok
+	return chosen, chosenSuite, scheme, ok
 }
 
 // sign12 signs message (the ServerKeyExchange's client_random ||

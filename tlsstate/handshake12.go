@@ -135,17 +135,7 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 	}
 	// RFC 5246 §7.4.1.4.1: without signature_algorithms the client accepts
 	// SHA-1 only, which this server never signs with.
-	for _, id := range s.cfg.cipherSuites12() {
-		if !ch.offersSuite(uint16(id)) {
-			continue
-		}
-		suite := suite12ByID(id)
-		if neg.cert, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, suite.auth, ch); ok {
-			neg.suite = suite
-			break
-		}
-	}
-	if neg.suite == nil {
+	if neg.cert, neg.suite, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, s.cfg.cipherSuites12(), ch); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no TLS 1.2 cipher suite, certificate and signature scheme in common")
 	}
 	// RFC 7301 §3.2, as in TLS 1.3: a server configured with no protocols
