@@ -422,12 +422,11 @@ clock_ticks=$(getconf CLK_TCK)
 wrk_run() {
 	local url=$1 out=$work/wrk.out
 	shift
-	local cpus_before server_before wrk_before start cpus_after server_after wrk_after end
-	local server_total_before server_total_after
+	local cpus_before server_user_before server_total_before tcp_before wrk_before start
+	local cpus_after server_user_after server_total_after tcp_after wrk_after end
 	cpus_before=$(pinned_user_ticks)
-	server_before=$(cpu_ticks "$server_pid" user)
+	server_user_before=$(cpu_ticks "$server_pid" user)
 	server_total_before=$(cpu_ticks "$server_pid")
-	local tcp_before tcp_after
 	tcp_before=$(tcp_counters)
 	save_children_times "$work/times.before"
 	start=$(date +%s.%N)
@@ -441,9 +440,9 @@ wrk_run() {
 	wrk_before=$(children_user_seconds "$work/times.before")
 	wrk_after=$(children_user_seconds "$work/times.after")
 	server_total_after=$(cpu_ticks "$server_pid")
-	server_after=$(cpu_ticks "$server_pid" user)
+	server_user_after=$(cpu_ticks "$server_pid" user)
 	cpus_after=$(pinned_user_ticks)
-	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_after - server_before)) \
+	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_user_after - server_user_before)) \
 		-v hz="$clock_ticks" -v wrk="$wrk_after - $wrk_before" -v wall="$end - $start" \
 		'BEGIN { split(wrk, w, " - "); split(wall, t, " - ")
 			other = (cpus - server) / hz - (w[1] - w[2]); if (other < 0) other = 0
