@@ -7,6 +7,8 @@
 // a self-signed certificate made in memory, HTTPS on *:8443.
 // SIGTERM and SIGINT stop it gracefully: listeners close, idle connections
 // close, responses in flight finish (for up to keep_alive_timeout).
+// SIGHUP reloads the configuration, certificates and ticket keys without
+// closing a connection (see server.Server.Reload for what needs a restart).
 package main
 
 import (
@@ -60,7 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "lwango: configuration %s is good\n", cfg.File)
 		return 0
 	}
-	if err := serve(cfg); err != nil {
+	reread := func() (*site.Config, error) { return loadConfig(*configFile, o) }
+	if err := serve(cfg, reread); err != nil {
 		slog.Error("lwango stopped", "err", err)
 		return 1
 	}
@@ -80,10 +83,16 @@ func loadConfig(file string, o site.Overrides) (*site.Config, error) {
 	return cfg, cfg.Apply(o)
 }
 
-// serve runs the server until SIGTERM or SIGINT.
-func serve(cfg *site.Config) error {
+// serve runs the server until SIGTERM or SIGINT. On SIGHUP it reloads:
+// reread reads the configuration file again (with the same command-line
+// overrides) and the server applies it (server.Reload says what changes
+// without a restart); a configuration that fails to load or apply is
+// logged with its file, line and key, and the running one keeps serving.
+func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 
 	srv, err := server.New(cfg, server.Options{})
 	if err != nil {
@@ -102,10 +111,29 @@ func serve(cfg *site.Config) error {
 		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
 	}
 
-	sig := <-stop
-	slog.Info("stopping", "signal", sig.String())
-	if err := srv.Shutdown(cfg.KeepAliveTimeout); err != nil {
-		return errors.Join(err, errors.New("exiting with connections still open"))
+	for {
+		select {
+		case sig := <-stop:
+			slog.Info("stopping", "signal", sig.String())
+			if err := srv.Shutdown(cfg.KeepAliveTimeout); err != nil {
+				return errors.Join(err, errors.New("exiting with connections still open"))
+			}
+			return nil
+		case <-hup:
+			reload(srv, reread)
+		}
 	}
-	return nil
+}
+
+// reload reads the configuration again and applies it, logging the outcome.
+func reload(srv *server.Server, reread func() (*site.Config, error)) {
+	next, err := reread()
+	if err == nil {
+		err = srv.Reload(next)
+	}
+	if err != nil {
+		slog.Error("reload refused; the running configuration keeps serving", "err", err)
+		return
+	}
+	slog.Info("configuration reloaded", "file", next.File)
 }
