@@ -86,8 +86,13 @@ func (t *tlsTransport) Handshake() error {
 			}
 			t.rec = rec
 		case tlsstate.NeedInput:
-			if err := t.flush(); err != nil {
-				return err
+			if t.unsent() > 0 {
+				// The client answers this flight: no use reading before
+				// it has arrived (epoll reports anything already there).
+				if err := t.flush(); err != nil {
+					return err
+				}
+				return coro.ErrWantRead
 			}
 			if err := t.fill(); err != nil {
 				return err
