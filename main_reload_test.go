@@ -106,7 +106,7 @@ func (p *serverProcess) hup(t *testing.T) string {
 
 // writeCertificate writes a self-signed ECDSA certificate for localhost
 // with common name cn, and its key, to certFile and keyFile.
-func writeCertificate(t *testing.T, certFile, keyFile, cn string) {
+func writeCertificate(t testing.TB, certFile, keyFile, cn string) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
