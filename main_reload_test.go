@@ -314,3 +314,40 @@ prefix = "/"
 		})
 	}
 }
+
+// lwango -t reads the certificates of [[tls_listener.cert]] and the ticket
+// key file: good ones pass, a short key file fails naming the file, the
+// line and the key.
+func TestBinaryCheckTicketKeyFile(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "a.crt"), filepath.Join(dir, "a.key")
+	writeCertificate(t, certFile, keyFile, "a")
+	ticketFile := filepath.Join(dir, "ticket.key")
+	conf := filepath.Join(dir, "lwan.conf")
+	os.WriteFile(conf, fmt.Appendf(nil, `listener = "127.0.0.1:0"
+[tls_listener]
+address = "127.0.0.1:0"
+ticket_key_file = %q
+[[tls_listener.cert]]
+cert = %q
+key = %q
+[[site.hello]]
+prefix = "/"
+`, ticketFile, certFile, keyFile), 0o644)
+
+	keys := make([]byte, 160)
+	rand.Read(keys)
+	os.WriteFile(ticketFile, keys, 0o600)
+	if out, err := exec.Command(bin, "-t", "-c", conf).CombinedOutput(); err != nil || !strings.Contains(string(out), "is good") {
+		t.Fatalf("-t with two good keys: %v\n%s", err, out)
+	}
+	os.WriteFile(ticketFile, keys[:48], 0o600)
+	out, err := exec.Command(bin, "-t", "-c", conf).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("-t with a 48-byte key file: exit %v, want 1\n%s", err, out)
+	}
+	if want := conf + ":4: tls_listener.ticket_key_file: "; !strings.Contains(string(out), want) || !strings.Contains(string(out), ticketFile) {
+		t.Fatalf("-t output does not name %q and the key file:\n%s", want, out)
+	}
+}
