@@ -320,10 +320,7 @@ func TestQuietLogsNothing(t *testing.T) {
 }
 
 func TestCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed (CI installs it)")
-	}
+	curl := needClient(t, "curl")
 	ts := newTestSite(t)
 	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
 	out, err := exec.Command(curl, "-sS", "--fail", "http://"+addr+"/index.html").Output()

@@ -19,13 +19,16 @@ import (
 )
 
 // Real TLS clients (OpenSSL, GnuTLS, curl) against our handshake and record
-// layer through a loopback socket. CI installs all three; elsewhere a
-// missing binary skips its test.
+// layer through a loopback socket. CI installs all three, so there a
+// missing binary fails its test; elsewhere it skips.
 
 func needBinary(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed, and CI must have it", name)
+		}
 		t.Skipf("%s not installed (CI installs it)", name)
 	}
 	return path
