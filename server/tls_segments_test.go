@@ -8,10 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -25,15 +22,15 @@ import (
 func TestTLSFlightSegments(t *testing.T) {
 	needClient(t, "tcpdump")
 	certFile, keyFile := certFiles(t, "ecdsa-p256")
-	lw := startTLS(t, certLines(t, "ecdsa-p256"), Options{})
+	lw := startTLS(t, certLines(t, "ecdsa-p256")+"session_tickets = 0\n", Options{})
 	lwOut, lwIn := countSegments(t, lw.tlsAddr)
 
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Go without session tickets does the same work as lwango (which
-	// issues none); with them (its default) it sends the tickets too.
+	// Go without session tickets does the same work as lwango with
+	// session_tickets = 0; with them (its default) it sends tickets too.
 	goOut, goIn := countSegments(t, goTLSServer(t, &tls.Config{Certificates: []tls.Certificate{pair}, SessionTicketsDisabled: true}))
 	goTicketsOut, _ := countSegments(t, goTLSServer(t, &tls.Config{Certificates: []tls.Certificate{pair}}))
 
@@ -61,49 +58,77 @@ func goTLSServer(t *testing.T, cfg *tls.Config) string {
 }
 
 // countSegments captures one handshake and GET /hello against addr and
-// returns the data-carrying segments each way.
+// returns the data-carrying segments each way. tcpdump prints each packet
+// as it sees it; a probe connection made first, and seen, proves the
+// capture has started. Only the test connection's packets are counted.
 func countSegments(t *testing.T, addr string) (serverToClient, clientToServer int) {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(addr)
-	pcap := filepath.Join(t.TempDir(), "capture.pcap")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dump := exec.CommandContext(ctx, "tcpdump", "-i", "lo", "-nn", "-U", "--immediate-mode", "-w", pcap, "tcp port "+port)
-	stderr, _ := dump.StderrPipe()
+	dump := exec.CommandContext(ctx, "tcpdump", "-i", "lo", "-nn", "-l", "--immediate-mode", "tcp port "+port)
+	stdout, _ := dump.StdoutPipe()
+	dump.Stderr = io.Discard
 	if err := dump.Start(); err != nil {
 		t.Fatalf("tcpdump: %v", err)
 	}
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() && !strings.Contains(lines.Text(), "listening on") {
+	defer dump.Process.Kill()
+	lines := make(chan string, 1024)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for probed := false; !probed; {
+		probe, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe.Close()
+		select {
+		case <-lines: // the capture has started
+			probed = true
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	done := make(chan struct{})
-	go func() { io.Copy(io.Discard, stderr); close(done) }()
+	time.Sleep(50 * time.Millisecond)
+	for len(lines) > 0 {
+		<-lines // the rest of the probes
+	}
 
 	c := tlsDial(t, addr, &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13})
+	client := "127.0.0.1." + portOf(c.LocalAddr())
+	server := "127.0.0.1." + port
 	if resp, body := get(t, c, bufio.NewReader(c), "/hello"); resp.StatusCode != 200 || string(body) != "Hello, World!" {
 		t.Fatalf("%s: %d %q", addr, resp.StatusCode, body)
 	}
 	time.Sleep(200 * time.Millisecond) // anything else the server sends unasked
-	dump.Process.Signal(syscall.SIGINT)
-	<-done
-	if err := dump.Wait(); err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-
-	c.Close()
-
-	count := func(filter string) int {
-		out, err := exec.Command("tcpdump", "-r", pcap, "-nn", filter+" and port "+port+
-			" and (((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) != 0)").Output()
-		if err != nil {
-			t.Fatalf("tcpdump -r: %v", err)
+	// Count what tcpdump printed until it has been quiet for 200ms, before
+	// the close (whose close_notify exchange is not part of the count).
+	for quiet := false; !quiet; {
+		select {
+		case l := <-lines:
+			switch {
+			case strings.HasSuffix(l, "length 0"):
+			case strings.Contains(l, server+" > "+client+":"):
+				serverToClient++
+			case strings.Contains(l, client+" > "+server+":"):
+				clientToServer++
+			}
+		case <-time.After(200 * time.Millisecond):
+			quiet = true
 		}
-		return strings.Count(string(out), "\n")
 	}
-	serverToClient, clientToServer = count("src port "+port), count("dst port "+port)
+	c.Close()
 	if serverToClient == 0 || clientToServer == 0 {
-		all, _ := exec.Command("tcpdump", "-r", pcap, "-nn").CombinedOutput()
-		t.Fatalf("captured nothing on port %s:\n%s", strconv.Quote(port), all)
+		t.Fatalf("captured no data on port %s", port)
 	}
 	return serverToClient, clientToServer
+}
+
+func portOf(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return port
 }
