@@ -193,6 +193,7 @@ write_lwango_config() {
 			echo "groups = [\"$tls_group\"]"
 			echo 'min_version = "1.3"'
 			echo "ciphers = [\"$tls_suite\"]"
+			echo 'session_tickets = 0' # full handshakes only, like the peers
 		fi
 		echo '[[site.serve_files]]'
 		echo 'prefix = "/"'
