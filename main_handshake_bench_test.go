@@ -22,7 +22,9 @@ import (
 // net/http (bench/peers/nethttp, tickets on). Each operation is one new
 // connection, one handshake and one GET /hello with Connection: close;
 // server-cpu-us/op is the server process's utime+stime (/proc/PID/stat)
-// over the run divided by the connections. Both servers issue session
+// over the run divided by the connections. The cleartext case is the same
+// connection and request without TLS: subtracted from the others it leaves
+// the cost of the handshake itself. Both servers issue session
 // tickets in every case, as they do in production. Run with e.g.
 //
 //	go test -run '^$' -bench ServerCPUPerHandshake -benchtime 3000x .
@@ -34,13 +36,23 @@ func BenchmarkServerCPUPerHandshake(b *testing.B) {
 	certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
 	writeCertificate(b, certFile, keyFile, "bench")
 	lwango := startBenchServer(b, "lwango", buildPackage(b, "."), "-c", writeBenchConfig(b, dir, certFile, keyFile))
-	port := freePort(b)
-	nethttp := startBenchServer(b, "nethttp", buildPackage(b, "./bench/peers/nethttp"),
+	port, plainPort := freePort(b), freePort(b)
+	nethttp := startBenchServer(b, "nethttp", buildPackage(b, "./bench/peers/nethttp"), "-addr", "127.0.0.1:"+plainPort,
 		"-tls-addr", "127.0.0.1:"+port, "-cert", certFile, "-key", keyFile, "-tickets", "-groups", "x25519mlkem768,x25519")
-	nethttp.addr = "127.0.0.1:" + port
+	nethttp.addr, nethttp.plainAddr = "127.0.0.1:"+port, "127.0.0.1:"+plainPort
 	waitListening(b, nethttp.addr)
+	waitListening(b, nethttp.plainAddr)
 
 	for _, server := range []*benchServer{lwango, nethttp} {
+		// The same connection without TLS: what accepting, answering and
+		// closing cost without a handshake.
+		b.Run(server.name+"/cleartext", func(b *testing.B) {
+			before := server.cpu(b)
+			for range b.N {
+				benchPlainConnect(b, server.plainAddr)
+			}
+			b.ReportMetric(float64(server.cpu(b)-before)/float64(time.Microsecond)/float64(b.N), "server-cpu-us/op")
+		})
 		for _, v := range []struct {
 			name    string
 			version uint16
@@ -101,11 +113,29 @@ func benchConnect(b *testing.B, addr string, cfg *tls.Config, resume bool) {
 	}
 }
 
+// benchPlainConnect is benchConnect without TLS.
+func benchPlainConnect(b *testing.B, addr string) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET /hello HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := io.ReadAll(c)
+	if err != nil || !strings.HasSuffix(string(resp), "Hello, World!") {
+		b.Fatalf("response %q, %v", resp, err)
+	}
+}
+
 // benchServer is a server process under measurement.
 type benchServer struct {
-	name string
-	cmd  *exec.Cmd
-	addr string // its TLS address
+	name      string
+	cmd       *exec.Cmd
+	addr      string // its TLS address
+	plainAddr string // its cleartext address
 }
 
 // cpu is the process's user and system CPU time so far.
@@ -137,11 +167,11 @@ func startBenchServer(b *testing.B, name, bin string, args ...string) *benchServ
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		s.cmd.Wait()
 	})
-	serving := regexp.MustCompile(`msg="lwango serving" http=\S+ https=(\S+)`)
+	serving := regexp.MustCompile(`msg="lwango serving" http=(\S+) https=(\S+)`)
 	lines := bufio.NewScanner(stderr)
 	for name == "lwango" && s.addr == "" && lines.Scan() {
 		if m := serving.FindStringSubmatch(lines.Text()); m != nil {
-			s.addr = m[1]
+			s.plainAddr, s.addr = m[1], m[2]
 		}
 	}
 	go io.Copy(io.Discard, stderr)
