@@ -29,6 +29,9 @@ type Config struct {
 
 	// Routes are the [[site.*]] handlers in the order of the file.
 	Routes []Route
+
+	pos   *positions // where each key is written; nil for a Config built in code
+	flags []flagKey  // keys the command line replaced (Apply)
 }
 
 // TLSListener is the [tls_listener] section.

@@ -22,6 +22,7 @@ func (c *Config) Apply(o Overrides) error {
 			return &Error{File: "command line", Key: "-l", Msg: err.Error()}
 		}
 		c.Listener = a
+		c.markFlag("listener", "-l")
 	}
 	if o.TLSListener != "" {
 		a, err := ParseAddress(o.TLSListener)
@@ -30,8 +31,10 @@ func (c *Config) Apply(o Overrides) error {
 		}
 		if c.TLS == nil {
 			c.TLS = &TLSListener{MinVersion: TLS12, MaxVersion: TLS13, SessionTickets: 2}
+			c.markFlag("tls_listener", "-L")
 		}
 		c.TLS.Address = a
+		c.markFlag("tls_listener.address", "-L")
 	}
 	if o.Cert != "" || o.Key != "" {
 		if c.TLS == nil {

@@ -144,6 +144,7 @@ func (v *validator) fail(key, format string, args ...any) {
 func (v *validator) config(raw *fileConfig) *Config {
 	cfg := &Config{
 		File:              v.file,
+		pos:               v.pos,
 		Threads:           raw.Threads,
 		Quiet:             raw.Quiet,
 		ProxyProtocol:     raw.ProxyProtocol,
