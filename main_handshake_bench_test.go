@@ -32,18 +32,27 @@ import (
 // CPU time is counted in clock ticks (10 ms): runs of a few thousand
 // handshakes keep the rounding under a few per cent.
 func BenchmarkServerCPUPerHandshake(b *testing.B) {
-	dir := b.TempDir()
-	certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	writeCertificate(b, certFile, keyFile, "bench")
-	lwango := startBenchServer(b, "lwango", buildPackage(b, "."), "-c", writeBenchConfig(b, dir, certFile, keyFile))
-	port, plainPort := freePort(b), freePort(b)
-	nethttp := startBenchServer(b, "nethttp", buildPackage(b, "./bench/peers/nethttp"), "-addr", "127.0.0.1:"+plainPort,
-		"-tls-addr", "127.0.0.1:"+port, "-cert", certFile, "-key", keyFile, "-tickets", "-groups", "x25519mlkem768,x25519")
-	nethttp.addr, nethttp.plainAddr = "127.0.0.1:"+port, "127.0.0.1:"+plainPort
-	waitListening(b, nethttp.addr)
-	waitListening(b, nethttp.plainAddr)
+	lwangoBin, nethttpBin := buildPackage(b, "."), buildPackage(b, "./bench/peers/nethttp")
+	for _, kind := range []string{"ecdsa-p256", "rsa-2048"} {
+		dir := b.TempDir()
+		certFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+		writeCertificateKey(b, certFile, keyFile, "bench", kind)
+		lwango := startBenchServer(b, "lwango", lwangoBin, "-c", writeBenchConfig(b, dir, certFile, keyFile))
+		port, plainPort := freePort(b), freePort(b)
+		nethttp := startBenchServer(b, "nethttp", nethttpBin, "-addr", "127.0.0.1:"+plainPort,
+			"-tls-addr", "127.0.0.1:"+port, "-cert", certFile, "-key", keyFile, "-tickets", "-groups", "x25519mlkem768,x25519")
+		nethttp.addr, nethttp.plainAddr = "127.0.0.1:"+port, "127.0.0.1:"+plainPort
+		waitListening(b, nethttp.addr)
+		waitListening(b, nethttp.plainAddr)
+		for _, server := range []*benchServer{lwango, nethttp} {
+			benchHandshakes(b, server, kind)
+		}
+	}
+}
 
-	for _, server := range []*benchServer{lwango, nethttp} {
+// benchHandshakes measures one server with a certificate of kind.
+func benchHandshakes(b *testing.B, server *benchServer, kind string) {
+	if kind == "ecdsa-p256" {
 		// The same connection without TLS: what accepting, answering and
 		// closing cost without a handshake.
 		b.Run(server.name+"/cleartext", func(b *testing.B) {
@@ -53,40 +62,43 @@ func BenchmarkServerCPUPerHandshake(b *testing.B) {
 			}
 			b.ReportMetric(float64(server.cpu(b)-before)/float64(time.Microsecond)/float64(b.N), "server-cpu-us/op")
 		})
-		for _, v := range []struct {
-			name    string
-			version uint16
-			curves  []tls.CurveID
-		}{
-			{"TLS1.3-X25519", tls.VersionTLS13, []tls.CurveID{tls.X25519}},
-			{"TLS1.3-X25519MLKEM768", tls.VersionTLS13, []tls.CurveID{tls.X25519MLKEM768}},
-			// An ECDSA P-256 certificate needs P-256 among a TLS 1.2
-			// client's groups (RFC 8422 §5.1); X25519 is preferred for ECDHE.
-			{"TLS1.2-X25519", tls.VersionTLS12, []tls.CurveID{tls.X25519, tls.CurveP256}},
-		} {
-			if v.version == tls.VersionTLS12 && server.name == "nethttp" {
-				continue // the peer speaks TLS 1.3 only
+	}
+	for _, v := range []struct {
+		name    string
+		version uint16
+		curves  []tls.CurveID
+	}{
+		{"TLS1.3-X25519", tls.VersionTLS13, []tls.CurveID{tls.X25519}},
+		{"TLS1.3-X25519MLKEM768", tls.VersionTLS13, []tls.CurveID{tls.X25519MLKEM768}},
+		// An ECDSA P-256 certificate needs P-256 among a TLS 1.2
+		// client's groups (RFC 8422 §5.1); X25519 is preferred for ECDHE.
+		{"TLS1.2-X25519", tls.VersionTLS12, []tls.CurveID{tls.X25519, tls.CurveP256}},
+	} {
+		if v.version == tls.VersionTLS12 && server.name == "nethttp" {
+			continue // the peer speaks TLS 1.3 only
+		}
+		if kind == "rsa-2048" && v.name == "TLS1.3-X25519MLKEM768" {
+			continue // the group costs the same with either certificate
+		}
+		for _, resume := range []bool{false, true} {
+			mode := "full"
+			if resume {
+				mode = "resumed"
 			}
-			for _, resume := range []bool{false, true} {
-				mode := "full"
+			b.Run(server.name+"/"+kind+"/"+v.name+"/"+mode, func(b *testing.B) {
+				cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: v.version, MaxVersion: v.version, CurvePreferences: v.curves}
 				if resume {
-					mode = "resumed"
+					cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+					benchConnect(b, server.addr, cfg, false)
 				}
-				b.Run(server.name+"/"+v.name+"/"+mode, func(b *testing.B) {
-					cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: v.version, MaxVersion: v.version, CurvePreferences: v.curves}
-					if resume {
-						cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-						benchConnect(b, server.addr, cfg, false)
-					}
-					before := server.cpu(b)
-					b.ResetTimer()
-					for range b.N {
-						benchConnect(b, server.addr, cfg, resume)
-					}
-					b.StopTimer()
-					b.ReportMetric(float64(server.cpu(b)-before)/float64(time.Microsecond)/float64(b.N), "server-cpu-us/op")
-				})
-			}
+				before := server.cpu(b)
+				b.ResetTimer()
+				for range b.N {
+					benchConnect(b, server.addr, cfg, resume)
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(server.cpu(b)-before)/float64(time.Microsecond)/float64(b.N), "server-cpu-us/op")
+			})
 		}
 	}
 }

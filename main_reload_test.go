@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -108,7 +110,23 @@ func (p *serverProcess) hup(t *testing.T) string {
 // with common name cn, and its key, to certFile and keyFile.
 func writeCertificate(t testing.TB, certFile, keyFile, cn string) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	writeCertificateKey(t, certFile, keyFile, cn, "ecdsa-p256")
+}
+
+// writeCertificateKey is writeCertificate with a key of kind: "ecdsa-p256"
+// or "rsa-2048".
+func writeCertificateKey(t testing.TB, certFile, keyFile, cn, kind string) {
+	t.Helper()
+	var key crypto.Signer
+	var err error
+	if kind == "rsa-2048" {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"localhost"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
