@@ -17,14 +17,14 @@ func Check(cfg *site.Config) error {
 		return err
 	}
 	if cfg.ProxyProtocol {
-		return &site.Error{File: cfg.File, Key: "proxy_protocol", Msg: "the PROXY protocol is not supported yet"}
+		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
 	}
 	if _, err := kernel.ParseListenAddr(cfg.Listener.String()); err != nil {
-		return &site.Error{File: cfg.File, Key: "listener", Msg: err.Error()}
+		return cfg.Errorf("listener", "%v", err)
 	}
 	if cfg.TLS != nil {
 		if _, err := kernel.ParseListenAddr(cfg.TLS.Address.String()); err != nil {
-			return &site.Error{File: cfg.File, Key: "tls_listener.address", Msg: err.Error()}
+			return cfg.Errorf("tls_listener.address", "%v", err)
 		}
 		st, err := buildTLSSettings(cfg, 0, nil, kernel.ULPAvailable, slog.New(slog.DiscardHandler))
 		if err != nil {

@@ -342,7 +342,7 @@ func TestServerRequireFailsToStartWithoutULP(t *testing.T) {
 		srv.Shutdown(time.Second)
 		t.Fatal("the server started with ktls = require and no tls ULP")
 	}
-	if !strings.Contains(err.Error(), `test.conf: tls_listener.ktls: "require", but tls ULP not available: modprobe tls`) {
+	if !strings.Contains(err.Error(), `test.conf:5: tls_listener.ktls: "require", but tls ULP not available: modprobe tls`) {
 		t.Fatalf("error %q", err)
 	}
 }

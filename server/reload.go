@@ -46,7 +46,7 @@ func (s *Server) Reload(cfg *site.Config) error {
 	}
 	log := slog.Default()
 	if cfg.ProxyProtocol {
-		return &site.Error{File: cfg.File, Key: "proxy_protocol", Msg: "the PROXY protocol is not supported yet"}
+		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
 	}
 	gen, err := newGeneration(cfg)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,7 @@ type Server struct {
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
 	if cfg.ProxyProtocol {
-		return nil, &site.Error{File: cfg.File, Key: "proxy_protocol", Msg: "the PROXY protocol is not supported yet"}
+		return nil, cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
 	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
 	if !cfg.Quiet {
@@ -115,12 +116,23 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	if err != nil {
 		gen.site.Close()
 		s.dropTicketKeys()
-		return nil, &site.Error{File: cfg.File, Key: "listener", Msg: err.Error()}
+		return nil, cfg.Errorf(listenerKey(cfg, err), "%v", err)
 	}
 	s.group = group
 	gen.redirect = s.httpsRedirect(cfg)
 	s.live.Store(gen)
 	return s, nil
+}
+
+// listenerKey is the configuration key of the listener a bind error from
+// loop.New is about: loop names the failing address first ("listener ADDR:
+// ..."); a TLS listener on the same address as the cleartext one is the one
+// that fails.
+func listenerKey(cfg *site.Config, err error) string {
+	if cfg.TLS != nil && strings.HasPrefix(err.Error(), "listener "+cfg.TLS.Address.String()+":") {
+		return "tls_listener.address"
+	}
+	return "listener"
 }
 
 // httpsRedirect is the cleartext listener's answer when cfg says

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,17 +49,17 @@ func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tl
 		SessionTickets:   t.SessionTickets,
 	}}
 	tc := st.config
-	for _, name := range t.Ciphers {
+	for i, name := range t.Ciphers {
 		suite, ok := tlsstate.CipherSuiteByName(name)
 		if !ok {
-			return nil, &site.Error{File: cfg.File, Key: "tls_listener.ciphers", Msg: "cipher suite " + name + " is not implemented"}
+			return nil, cfg.Errorf(fmt.Sprintf("tls_listener.ciphers[%d]", i), "cipher suite %s is not implemented", name)
 		}
 		tc.CipherSuites = append(tc.CipherSuites, suite)
 	}
-	for _, name := range t.Groups {
+	for i, name := range t.Groups {
 		group, ok := tlsstate.GroupByName(name)
 		if !ok {
-			return nil, &site.Error{File: cfg.File, Key: "tls_listener.groups", Msg: "group " + name + " is not implemented"}
+			return nil, cfg.Errorf(fmt.Sprintf("tls_listener.groups[%d]", i), "group %s is not implemented", name)
 		}
 		tc.Groups = append(tc.Groups, group)
 	}
@@ -73,7 +74,7 @@ func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tl
 		return nil, err
 	}
 	if err := tc.Validate(); err != nil {
-		return fail(&site.Error{File: cfg.File, Key: "tls_listener", Msg: err.Error()})
+		return fail(cfg.Errorf("tls_listener", "%v", err))
 	}
 	policy, err := newKernelTLSPolicy(cfg, probe, log)
 	if err != nil {
@@ -102,7 +103,7 @@ func (st *tlsSettings) loadCertificates(cfg *site.Config, prev *tlsSettings, log
 	}
 	cert, err := tlsstate.SelfSignedCertificate(rand.Reader, time.Now())
 	if err != nil {
-		return &site.Error{File: cfg.File, Key: "tls_listener", Msg: "generating a self-signed certificate: " + err.Error()}
+		return cfg.Errorf("tls_listener", "generating a self-signed certificate: %v", err)
 	}
 	log.Warn("tls_listener has no cert and key: serving HTTPS with a self-signed ECDSA P-256 certificate for localhost generated in memory; clients will not trust it",
 		"address", cfg.TLS.Address.String())
@@ -133,7 +134,7 @@ func (st *tlsSettings) loadTicketKeys(cfg *site.Config, prev *tlsSettings) error
 	}
 	keys, err = ticket.NewRandom(rand.Reader, time.Now(), ticket.DefaultSchedule)
 	if err != nil {
-		return &site.Error{File: cfg.File, Key: "tls_listener", Msg: "making random session ticket keys: " + err.Error()}
+		return cfg.Errorf("tls_listener", "making random session ticket keys: %v", err)
 	}
 	st.config.TicketKeys = keys
 	return nil

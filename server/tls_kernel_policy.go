@@ -42,8 +42,7 @@ func newKernelTLSPolicy(cfg *site.Config, probe ulpProbe, log *slog.Logger) (ker
 		log.Info("TLS records in the kernel (kTLS) after each handshake: "+reason, "address", address, "ktls", ktlsSetting(mode))
 		return kernelTLSPolicy{handOff: true, required: mode == site.KTLSRequire}, nil
 	case mode == site.KTLSRequire:
-		return kernelTLSPolicy{}, &site.Error{File: cfg.File, Key: "tls_listener.ktls",
-			Msg: "\"require\", but " + reason + `; load it or set ktls = "auto"`}
+		return kernelTLSPolicy{}, cfg.Errorf("tls_listener.ktls", `"require", but %s; load it or set ktls = "auto"`, reason)
 	}
 	log.Warn("TLS records in user space: "+reason, "address", address, "ktls", "auto")
 	return kernelTLSPolicy{}, nil
