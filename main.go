@@ -99,9 +99,9 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 		return err
 	}
 	if cfg.Straitjacket != nil {
-		if err := enterStraitjacket(cfg.Straitjacket); err != nil {
+		if err := enterStraitjacket(cfg); err != nil {
 			srv.Shutdown(0)
-			return &site.Error{File: cfg.File, Key: "straitjacket", Msg: err.Error()}
+			return err
 		}
 	}
 	srv.Start()
