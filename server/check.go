@@ -16,8 +16,8 @@ func Check(cfg *site.Config) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	if cfg.ProxyProtocol {
-		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
+	if err := refuseUnsupported(cfg); err != nil {
+		return err
 	}
 	if _, err := kernel.ParseListenAddr(cfg.Listener.String()); err != nil {
 		return cfg.Errorf("listener", "%v", err)
@@ -31,6 +31,16 @@ func Check(cfg *site.Config) error {
 			return err
 		}
 		st.dropNewKeys(nil)
+	}
+	return nil
+}
+
+// refuseUnsupported refuses what cfg asks for that the server cannot do.
+// Parsing refuses proxy_protocol already; Check, New and Reload also see
+// Configs built in code.
+func refuseUnsupported(cfg *site.Config) error {
+	if cfg.ProxyProtocol {
+		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
 	}
 	return nil
 }

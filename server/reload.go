@@ -45,8 +45,8 @@ func (s *Server) Reload(cfg *site.Config) error {
 		return errors.New("server: reload after shutdown")
 	}
 	log := slog.Default()
-	if cfg.ProxyProtocol {
-		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
+	if err := refuseUnsupported(cfg); err != nil {
+		return err
 	}
 	gen, err := newGeneration(cfg)
 	if err != nil {

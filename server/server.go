@@ -64,8 +64,8 @@ type Server struct {
 // the same port) and prepares the loops. Nothing is served until Start, so
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
-	if cfg.ProxyProtocol {
-		return nil, cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
+	if err := refuseUnsupported(cfg); err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
 	if !cfg.Quiet {
