@@ -1,7 +1,8 @@
 // Package coro is the step/yield contract between a connection's work and the
 // event loop that drives it, after Lwan's coroutines: a step runs until it
 // would block and then says what it is waiting for, instead of parking a
-// goroutine.
+// goroutine; cleanups it registers (Defers) run when its work ends, normally
+// or because the connection died mid-step.
 package coro
 
 // Want is what a step returns: what the connection waits for next.

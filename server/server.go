@@ -1,6 +1,8 @@
 // Package server is the per-connection step that wires an event loop, a
-// transport (plain now; user-space TLS and kernel TLS behind the same
-// Transport seam), the HTTP/1 engine and the site's handlers.
+// transport (cleartext, or TLS: a user-space handshake followed by kernel
+// TLS records where the kernel can, user-space records where it cannot), the
+// HTTP/1 engine and the site's handlers; and the server's life around it:
+// start, configuration reload, ticket key rotation and shutdown.
 package server
 
 import (
