@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -177,5 +179,71 @@ func TestReloadSwapsSite(t *testing.T) {
 			t.Fatalf("new connection %d: the old site's files are still served (%d)", i, resp.StatusCode)
 		}
 		c.Close()
+	}
+}
+
+// Reloads while clients keep making TLS and cleartext requests on both
+// loops: every request is answered, none is dropped (run with -race: the
+// loops read what the reload swaps).
+func TestReloadUnderLoad(t *testing.T) {
+	ts := newTestSite(t)
+	lines := certLines(t, "ecdsa-p256")
+	text := "[tls_listener]\naddress = \"127.0.0.1:0\"\n" + lines
+	cfg := testConfig(t, ts, text)
+	srv, addr := startServer(t, cfg, Options{})
+	tlsAddr, _ := srv.TLSAddr()
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	client := func(dial func() (net.Conn, error)) {
+		for {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			c, err := dial()
+			if err != nil {
+				errs <- err
+				return
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			r := bufio.NewReader(c)
+			for range 5 {
+				fmt.Fprintf(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+				resp, err := http.ReadResponse(r, nil)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+				}
+				if err == nil && resp.StatusCode != 200 {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+				if err != nil {
+					c.Close()
+					errs <- err
+					return
+				}
+			}
+			c.Close()
+		}
+	}
+	cache := tls.NewLRUClientSessionCache(8)
+	for range 2 {
+		go client(func() (net.Conn, error) { return net.Dial("tcp", addr) })
+		go client(func() (net.Conn, error) {
+			return tls.Dial("tcp", tlsAddr.String(), &tls.Config{InsecureSkipVerify: true, ClientSessionCache: cache})
+		})
+	}
+	for i := range 20 {
+		if err := srv.Reload(testConfig(t, ts, fmt.Sprintf("[headers]\nX-Reload = \"%d\"\n", i)+text)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a client failed during the reloads: %v", err)
+		}
 	}
 }
