@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -81,5 +82,62 @@ func TestAbortMidSendfileClosesTheFile(t *testing.T) {
 		tc.SetLinger(0) // close with RST
 		c.Close()
 		waitOpenFiles(t, big, baseline, fmt.Sprintf("after the client reset connection %d", i+1))
+	}
+}
+
+// resetAfterFirstWrite is a client connection that resets itself instead
+// of making its second write: a TLS client sends its ClientHello, reads
+// the server's flight, and dies before its Finished.
+type resetAfterFirstWrite struct {
+	*net.TCPConn
+	writes int
+}
+
+func (c *resetAfterFirstWrite) Write(p []byte) (int, error) {
+	if c.writes++; c.writes > 1 {
+		c.SetLinger(0)
+		c.TCPConn.Close()
+		return 0, net.ErrClosed
+	}
+	return c.TCPConn.Write(p)
+}
+
+// A client that resets the connection in the middle of the handshake,
+// after the server derived its handshake keys, leaves no handshake state
+// behind: the transport zeroed and dropped it when the connection closed.
+func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
+	ts := newTestSite(t)
+	cfg := testConfig(t, ts, "[tls_listener]\naddress = \"127.0.0.1:0\"\n")
+	l, err := newTLSListener(cfg, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := make(chan *tlsTransport, 1)
+	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
+		tr, err := l.newTransport(fd)
+		if err == nil {
+			made <- tr.(*tlsTransport)
+		}
+		return tr, err
+	}})
+	tlsAddr, _ := srv.TLSAddr()
+	raw, err := net.Dial("tcp", tlsAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := tls.Client(&resetAfterFirstWrite{TCPConn: raw.(*net.TCPConn)}, &tls.Config{InsecureSkipVerify: true})
+	if err := client.Handshake(); err == nil {
+		t.Fatal("the handshake completed without the client's Finished")
+	}
+	tr := <-made
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().Closed == 0 { // the loop counts a close after its Closed hook ran
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not close the reset connection")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if tr.hs != nil || tr.rec != nil || tr.in != nil || tr.out != nil {
+		t.Errorf("after the reset the transport still holds handshake %v, records %v, input %v, output %v", tr.hs != nil, tr.rec != nil, tr.in != nil, tr.out != nil)
 	}
 }
