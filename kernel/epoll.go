@@ -35,13 +35,3 @@ func EpollModify(epfd, fd int, events uint32) error {
 func EpollDelete(epfd, fd int) error {
 	return unix.EpollCtl(epfd, unix.EPOLL_CTL_DEL, fd, nil)
 }
-
-// EpollWait waits up to msec milliseconds (-1: forever) and fills events.
-// An interrupted wait returns 0 events and no error.
-func EpollWait(epfd int, events []Event, msec int) (int, error) {
-	n, err := unix.EpollWait(epfd, events, msec)
-	if err == unix.EINTR {
-		return 0, nil
-	}
-	return n, err
-}

@@ -9,17 +9,27 @@ import (
 // EAGAIN is the error of a non-blocking call that would block.
 const EAGAIN = unix.EAGAIN
 
-// Read reads from fd into p, retrying EINTR. It returns (0, nil) at end of
-// stream and EAGAIN when nothing is ready.
+// Read reads from the non-blocking socket fd into p, retrying EINTR. It
+// returns (0, nil) at end of stream and EAGAIN when nothing is ready.
+//
+// Read and Send are raw system calls: they do not tell the Go runtime they
+// may block, so the calling thread keeps its P (see EpollWait). That is only
+// right because on a non-blocking socket they never sleep; they must not be
+// used on a descriptor that can block, such as a disk file.
 func Read(fd int, p []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
 	for {
-		n, err := unix.Read(fd, p)
-		if err != unix.EINTR {
-			if err != nil {
-				return 0, err
-			}
-			return n, nil
+		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(base), uintptr(len(p)))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
 		}
+		return 0, errno
 	}
 }
 
@@ -30,10 +40,10 @@ func Close(fd int) error { return unix.Close(fd) }
 // receive.
 func ShutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
 
-// Send writes p to the socket fd. With more set it passes MSG_MORE: the
-// kernel holds a partial segment back for the data that follows (headers
-// before a sendfile body go out in the same packets). It never raises
-// SIGPIPE.
+// Send writes p to the non-blocking socket fd (a raw system call, see
+// Read). With more set it passes MSG_MORE: the kernel holds a partial
+// segment back for the data that follows (headers before a sendfile body go
+// out in the same packets). It never raises SIGPIPE.
 func Send(fd int, p []byte, more bool) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -43,12 +53,13 @@ func Send(fd int, p []byte, more bool) (int, error) {
 		flags |= unix.MSG_MORE
 	}
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
-		if errno == 0 {
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
+		switch errno {
+		case 0:
 			return int(n), nil
+		case unix.EINTR:
+			continue
 		}
-		if errno != unix.EINTR {
-			return 0, errno
-		}
+		return 0, errno
 	}
 }
