@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,15 +178,32 @@ func (g *Group[S]) Addrs() []netip.AddrPort { return g.addrs }
 // Loops lists the group's loops.
 func (g *Group[S]) Loops() []*Loop[S] { return g.loops }
 
-// Start runs every loop on its own goroutine, locked to its OS thread.
+// Start runs every loop on its own goroutine, locked to its OS thread. It
+// raises GOMAXPROCS, if need be, to one more than the number of loops (see
+// spareProcessor).
 func (g *Group[S]) Start() {
 	if g.started {
 		return
 	}
 	g.started = true
+	spareProcessor(len(g.loops))
 	g.running.Add(len(g.loops))
 	for _, l := range g.loops {
 		go l.run()
+	}
+}
+
+// spareProcessor makes GOMAXPROCS at least loops+1: each loop keeps a Go
+// runtime P (processor) busy, and the runtime needs one P idle besides them.
+// Without it, whenever a loop sleeps in epoll_wait for longer than a sysmon
+// tick (20 µs) the runtime's monitor takes the loop's P away and hands it to
+// another thread, and the loop pays futex wake-ups and context switches on
+// its own CPU to get it back; with an idle P the runtime leaves a P in a
+// short system call alone. The extra P runs the program's other goroutines
+// (signals, timers) and is idle otherwise. GOMAXPROCS is never lowered.
+func spareProcessor(loops int) {
+	if runtime.GOMAXPROCS(0) <= loops {
+		runtime.GOMAXPROCS(loops + 1)
 	}
 }
 
