@@ -72,8 +72,10 @@ func (l *Loop[S]) Date() []byte { return l.clock.date }
 func (l *Loop[S]) CommonLogTime() []byte { return l.clock.common }
 
 // Stopping reports whether the group is stopping: a handler should not keep
-// the connection alive after the response in flight.
-func (l *Loop[S]) Stopping() bool { return l.stopping }
+// the connection alive after the response in flight. It is true from the
+// moment Stop is called, before the loop itself has acted on it (another
+// loop may already have closed its idle connections).
+func (l *Loop[S]) Stopping() bool { return l.stopping || l.group.stopping.Load() }
 
 // Live reports how many client connections the loop holds open.
 func (l *Loop[S]) Live() int { return l.live }

@@ -27,7 +27,8 @@ type lineState struct {
 }
 
 // lineHandler answers each line with the line upper-cased; "quit" gets "bye"
-// and a graceful close, "abort" an abortive one, "big" a large answer.
+// and a graceful close, "abort" an abortive one, "big" a large answer,
+// "stopping?" what Loop.Stopping says.
 type lineHandler struct {
 	opened, closed, expired *atomic.Int64
 	bigSize                 int
@@ -64,6 +65,8 @@ func (h lineHandler) Serve(l *Loop[lineState], c *Conn[lineState]) coro.Want {
 				return coro.Abort
 			case "big":
 				s.out = bytes.Repeat([]byte("x"), h.bigSize)
+			case "stopping?":
+				s.out = []byte(fmt.Sprintln(l.Stopping()))
 			default:
 				s.out = []byte(strings.ToUpper(line) + "\n")
 			}
