@@ -282,10 +282,13 @@ func (l *Loop[S]) close(c *Conn[S], graceful bool) {
 	c.flags &^= RequestPending | KeepAlive
 	if graceful && kernel.ShutdownWrite(int(c.fd)) == nil {
 		c.flags |= lingering
-		if !l.drain(c) {
-			l.setInterest(c, EventsRead)
-			pushBack(l.table, &l.linger, c, l.now)
+		// A peer that has not hung up yet cannot have answered the FIN
+		// just sent: wait for epoll rather than try a read that would fail.
+		if c.flags&PeerClosed != 0 && l.drain(c) {
+			return
 		}
+		l.setInterest(c, EventsRead)
+		pushBack(l.table, &l.linger, c, l.now)
 		return
 	}
 	l.release(c)

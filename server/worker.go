@@ -101,6 +101,13 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			}
 			s.transport = next
 		}
+		if !s.transport.Buffered() {
+			// The request follows the client's Finished: rather than a
+			// read that most likely fails, wait for epoll to report it
+			// (at once, if it is already there).
+			w.idle(c, s)
+			return coro.WantRead
+		}
 	}
 	if s.ex == nil {
 		s.ex = w.exchanges.Get()
@@ -242,7 +249,10 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 				return coro.Abort // the file is shorter than the length promised
 			}
 		} else {
-			more := int64(len(seg.Bytes)) < out.Len()
+			// A plain connection that closes after this output: MSG_MORE
+			// lets the FIN that follows leave in the last segment. (Not
+			// for TLS: kernel TLS would hold the record open for more.)
+			more := int64(len(seg.Bytes)) < out.Len() || s.ex.closing && s.transport == &s.plain
 			n, err = s.transport.Write(seg.Bytes, more)
 		}
 		if n > 0 {
