@@ -398,13 +398,12 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		return out, aerr
 	}
 	hello := serverHello13{random: random, sessionID: ch.sessionID, suite: suite.id, group: neg.group, share: serverShare}
-	var early []byte
+	var early []byte // nil: no PSK
 	if psk != nil {
 		hello.pskSelected, hello.hasPSK = psk.selected, true
 		early = suite.extract(nil, psk.state.secret)
 		s.hs.resumed, s.hs.authenticated = true, psk.state.authenticated
 	} else {
-		early = suite.earlySecret()
 		s.hs.authenticated = s.cfg.now()
 	}
 	serverHello, err := hello.marshal()
@@ -415,7 +414,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	}
 	t.Write(serverHello)
 
-	handshakeSecret := suite.nextStageSecret(early, shared)
+	handshakeSecret := suite.handshakeSecret(early, shared)
 	clear(early)
 	clear(shared)
 	helloHash := t.Sum(nil)

@@ -46,14 +46,34 @@ func (s *suiteInfo) extract(salt, ikm []byte) []byte {
 	return out
 }
 
-// emptyHash is Transcript-Hash("") for the suite's hash.
+// emptyHash is Transcript-Hash("") for the suite's hash, computed once (see
+// initKeySchedule). Callers must not modify it.
 func (s *suiteInfo) emptyHash() []byte {
-	return s.newHash().Sum(nil)
+	return s.emptyTranscript
 }
 
 // earlySecret is the early secret without a PSK: HKDF-Extract(0, 0).
 func (s *suiteInfo) earlySecret() []byte {
 	return s.extract(nil, nil)
+}
+
+// initKeySchedule computes the suite's key schedule constants: the hash of
+// the empty transcript and Derive-Secret(early secret, "derived", "") for
+// handshakes without a PSK. Neither is secret: both follow from the suite
+// alone.
+func (s *suiteInfo) initKeySchedule() {
+	s.emptyTranscript = s.newHash().Sum(nil)
+	s.derivedNoPSK = s.deriveSecret(s.earlySecret(), "derived", s.emptyTranscript)
+}
+
+// handshakeSecret is the handshake secret from the (EC)DHE shared secret
+// and the early secret of a PSK, or, with early nil, of no PSK (whose
+// "derived" step is the same for every handshake and computed once).
+func (s *suiteInfo) handshakeSecret(early, shared []byte) []byte {
+	if early == nil {
+		return s.extract(s.derivedNoPSK, shared)
+	}
+	return s.nextStageSecret(early, shared)
 }
 
 // nextStageSecret runs one "derived" step and extract:

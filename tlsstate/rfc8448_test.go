@@ -66,6 +66,8 @@ func TestRFC8448KeySchedule(t *testing.T) {
 	wantBytes(t, "early secret", early, v["early_secret"])
 	hs := s.nextStageSecret(early, v["shared_secret"])
 	wantBytes(t, "handshake secret", hs, v["handshake_secret"])
+	wantBytes(t, "handshake secret without PSK (constants computed once)", s.handshakeSecret(nil, v["shared_secret"]), v["handshake_secret"])
+	wantBytes(t, "empty transcript hash", s.emptyHash(), transcriptHash(s))
 
 	helloHash := transcriptHash(s, v["client_hello"], v["server_hello"])
 	cHS := s.deriveSecret(hs, "c hs traffic", helloHash)

@@ -37,14 +37,24 @@ type suiteInfo struct {
 	// records per key; we stay a factor of ~2.8 below it. ChaCha20-Poly1305
 	// has no practical limit below the sequence number space.
 	rekeyAfter uint64
+
+	// Key schedule constants, set by initKeySchedule.
+	emptyTranscript []byte // Transcript-Hash("")
+	derivedNoPSK    []byte // Derive-Secret(early secret without PSK, "derived", "")
 }
 
 const ivLen = 12
 
 var suites = []suiteInfo{
-	{AES128GCMSHA256, "TLS_AES_128_GCM_SHA256", sha256.New, sha256.Size, 16, newAESGCM, 1 << 23},
-	{AES256GCMSHA384, "TLS_AES_256_GCM_SHA384", sha512.New384, sha512.Size384, 32, newAESGCM, 1 << 23},
-	{ChaCha20Poly1305SHA256, "TLS_CHACHA20_POLY1305_SHA256", sha256.New, sha256.Size, 32, chacha20poly1305.New, 1 << 60},
+	{id: AES128GCMSHA256, name: "TLS_AES_128_GCM_SHA256", newHash: sha256.New, hashLen: sha256.Size, keyLen: 16, newAEAD: newAESGCM, rekeyAfter: 1 << 23},
+	{id: AES256GCMSHA384, name: "TLS_AES_256_GCM_SHA384", newHash: sha512.New384, hashLen: sha512.Size384, keyLen: 32, newAEAD: newAESGCM, rekeyAfter: 1 << 23},
+	{id: ChaCha20Poly1305SHA256, name: "TLS_CHACHA20_POLY1305_SHA256", newHash: sha256.New, hashLen: sha256.Size, keyLen: 32, newAEAD: chacha20poly1305.New, rekeyAfter: 1 << 60},
+}
+
+func init() {
+	for i := range suites {
+		suites[i].initKeySchedule()
+	}
 }
 
 func newAESGCM(key []byte) (cipher.AEAD, error) {
