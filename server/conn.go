@@ -1,6 +1,9 @@
 package server
 
-import "lwango/http1"
+import (
+	"lwango/coro"
+	"lwango/http1"
+)
 
 // conn is what the server keeps for a connection: its transport, and while
 // a request is in flight the exchange holding its buffers. An idle plain
@@ -11,7 +14,16 @@ type conn struct {
 	plain     plainTransport // the transport of a plain connection, without allocating
 	ready     bool           // the handshake is over
 	ex        *exchange      // nil while idle
+	// defers are the connection's cleanups (Lwan's coro_defer): a TLS
+	// connection registers the closing of its transport, which wipes the
+	// handshake state or the session keys, when it is opened; Closed runs
+	// them however the connection ends, mid-handshake included.
+	defers coro.Defers
 }
+
+// closeTransport ends the connection's current transport (after a kernel
+// TLS hand-off, the one it was handed to).
+func (s *conn) closeTransport() { s.transport.Close() }
 
 // exchange holds a busy connection's buffers, from the first bytes of a
 // request until the connection goes idle again; then it returns to its

@@ -134,6 +134,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		return nil
 	}
 	s.transport = t
+	s.defers.Defer(s.closeTransport)
 	return s
 }
 
@@ -323,6 +324,6 @@ func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 		s.ex.reset(w.srv.cfg.RequestBufferSize)
 		w.exchanges.Put(s.ex)
 	}
-	s.transport.Close()
+	s.defers.Run()
 	w.release(s)
 }
