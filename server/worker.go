@@ -101,10 +101,13 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			}
 			s.transport = next
 		}
-		if !s.transport.Buffered() {
+		if t, ok := s.transport.(*tlsTransport); ok && !t.Buffered() {
 			// The request follows the client's Finished: rather than a
 			// read that most likely fails, wait for epoll to report it
-			// (at once, if it is already there).
+			// (at once, if it is already there). Not after a hand-off to
+			// kernel TLS, whose Read also reports what the records that
+			// came with the Finished ended with (a close_notify, an
+			// alert), which Buffered does not.
 			w.idle(c, s)
 			return coro.WantRead
 		}
