@@ -43,10 +43,11 @@ type tlsSettings struct {
 func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tlsSettings, probe ulpProbe, log *slog.Logger) (*tlsSettings, error) {
 	t := cfg.TLS
 	st := &tlsSettings{config: &tlsstate.Config{
-		MinVersion:       uint16(t.MinVersion),
-		MaxVersion:       uint16(t.MaxVersion),
-		HandshakeTimeout: handshakeTimeout,
-		SessionTickets:   t.SessionTickets,
+		MinVersion:                  uint16(t.MinVersion),
+		MaxVersion:                  uint16(t.MaxVersion),
+		RequireExtendedMasterSecret: t.RequireExtendedMasterSecret,
+		HandshakeTimeout:            handshakeTimeout,
+		SessionTickets:              t.SessionTickets,
 	}}
 	tc := st.config
 	for i, name := range t.Ciphers {

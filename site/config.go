@@ -65,6 +65,9 @@ type TLSListener struct {
 	// RedirectHTTP makes the cleartext listener answer every request with a
 	// redirect to https.
 	RedirectHTTP bool
+	// RequireExtendedMasterSecret refuses TLS 1.2 clients that do not offer
+	// the extended master secret (RFC 7627) with handshake_failure.
+	RequireExtendedMasterSecret bool
 }
 
 // CertFiles is one certificate of a TLS listener: its PEM chain and key

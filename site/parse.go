@@ -43,6 +43,7 @@ type fileTLSListener struct {
 	MaxVersion     string   `toml:"max_version"`
 	KTLS           string   `toml:"ktls"`
 	RedirectHTTP   bool     `toml:"redirect_http"`
+	RequireEMS     bool     `toml:"require_extended_master_secret"`
 }
 
 type fileSite struct {

@@ -34,7 +34,7 @@ func canonical(known []string, s string) (string, bool) {
 }
 
 func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
-	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP}
+	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, RequireExtendedMasterSecret: raw.RequireEMS}
 	if raw.Address == "" {
 		v.fail("tls_listener.address", "missing; e.g. address = \"*:8443\"")
 	} else {
