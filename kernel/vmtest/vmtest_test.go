@@ -2,7 +2,6 @@ package vmtest
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,29 +17,6 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Helper()
 	l.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
-}
-
-// kernelTests lists the TestKTLS* functions of the kernel package's test
-// files, whatever their build tags: every one of them must run and pass in
-// the guest.
-func kernelTests(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("../ktls*_test.go")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no kernel/ktls*_test.go files (%v)", err)
-	}
-	var names []string
-	re := regexp.MustCompile(`(?m)^func (TestKTLS\w*)\(t \*testing\.T\)`)
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
-			names = append(names, m[1])
-		}
-	}
-	return names
 }
 
 // TestKernelPackageInGuest runs every kTLS test of package kernel, including
@@ -83,7 +59,7 @@ func TestKernelPackageInGuest(t *testing.T) {
 	// The ABI tests compare the package with the uapi header; the guest kernel is Debian 12's, as is the header.
 	hostFiles = append(hostFiles, "/usr/include/linux/tls.h")
 
-	want := kernelTests(t)
+	want := guestTests(t, "../ktls*_test.go") // every one must run and pass in the guest
 	results, err := img.Run(ctx, []Job{{
 		Name:   "kernel.test",
 		Binary: bin,
