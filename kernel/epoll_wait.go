@@ -9,17 +9,28 @@ import (
 // EpollWait waits up to msec milliseconds (-1: forever, 0: not at all) and
 // fills events. An interrupted wait returns 0 events and no error.
 //
-// It first asks for the events already pending without entering the Go
-// runtime's blocking-syscall path (a raw epoll_pwait with timeout 0), and
-// only when there are none sleeps in an ordinary syscall. A busy loop thus
-// never leaves its P: with the runtime's syscall path, every wait that
-// outlasts a sysmon tick (20 µs) lets sysmon hand the P to another thread,
-// and getting it back costs futex wake-ups and context switches on the
-// loop's own CPU, besides keeping sysmon itself polling every 20 µs.
-func EpollWait(epfd int, events []Event, msec int) (int, error) {
-	n, errno := epollPwait(epfd, events, 0, true)
-	if errno == 0 && n > 0 || msec == 0 {
+// It first waits up to holdMsec milliseconds (0: only asks what is pending)
+// in a raw syscall, which keeps the thread's P (processor), and only then
+// goes on sleeping through the Go runtime's syscall path. A P in the
+// runtime's syscall path can be taken by sysmon after 20 µs and handed to
+// another thread, and getting it back costs futex wake-ups and context
+// switches on the loop's own CPU, besides keeping sysmon polling every
+// 20 µs. Holding the P is only right when the program keeps a P to spare
+// for its other goroutines (loop.Group does): one that needs this thread's
+// P meanwhile (a stop-the-world) preempts it with a signal, which ends the
+// raw wait early with 0 events. Long waits still give the P up, so an idle
+// program does not keep its threads waking.
+func EpollWait(epfd int, events []Event, msec, holdMsec int) (int, error) {
+	hold := holdMsec
+	if msec >= 0 {
+		hold = min(hold, msec)
+	}
+	n, errno := epollPwait(epfd, events, hold, true)
+	if errno != 0 || n > 0 || msec == hold {
 		return epollResult(n, errno)
+	}
+	if msec > 0 {
+		msec -= hold
 	}
 	return epollResult(epollPwait(epfd, events, msec, false))
 }

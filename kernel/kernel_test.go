@@ -223,28 +223,28 @@ func TestEpollAndEventfd(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := make([]Event, 4)
-	if n, err := EpollWait(ep, events, 0); n != 0 || err != nil {
+	if n, err := EpollWait(ep, events, 0, 0); n != 0 || err != nil {
 		t.Fatalf("EpollWait before signal = %d, %v", n, err)
 	}
 	go EventfdSignal(efd)
-	n, err := EpollWait(ep, events, 5000)
+	n, err := EpollWait(ep, events, 5000, 0)
 	if n != 1 || err != nil || int(events[0].Fd) != efd || events[0].Events&EventIn == 0 {
 		t.Fatalf("EpollWait = %d, %v, %+v", n, err, events[0])
 	}
 	EventfdDrain(efd)
-	if n, err := EpollWait(ep, events, 0); n != 0 || err != nil {
+	if n, err := EpollWait(ep, events, 0, 0); n != 0 || err != nil {
 		t.Fatalf("EpollWait after drain = %d, %v", n, err)
 	}
 	if err := EpollModify(ep, efd, EventOut); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := EpollWait(ep, events, 0); n != 1 || events[0].Events&EventOut == 0 {
+	if n, _ := EpollWait(ep, events, 0, 0); n != 1 || events[0].Events&EventOut == 0 {
 		t.Fatalf("eventfd not writable after EpollModify: %d %+v", n, events[0])
 	}
 	if err := EpollDelete(ep, efd); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := EpollWait(ep, events, 0); n != 0 {
+	if n, _ := EpollWait(ep, events, 0, 0); n != 0 {
 		t.Fatalf("event after EpollDelete")
 	}
 }

@@ -88,10 +88,15 @@ func (l *Loop[S]) run() {
 		}
 	}
 	defer l.closeLoop()
+	hold := 0 // how long the next wait holds the P: only right after work
 	for {
-		n, err := kernel.EpollWait(l.epfd, l.events, l.waitMillis())
+		n, err := kernel.EpollWait(l.epfd, l.events, l.waitMillis(), hold)
 		if err != nil {
 			panic(fmt.Sprintf("loop %d: epoll_wait: %v", l.id, err))
+		}
+		hold = 0
+		if n > 0 {
+			hold = holdMillis
 		}
 		l.advanceClock()
 		wake := false
@@ -114,6 +119,12 @@ func (l *Loop[S]) run() {
 		}
 	}
 }
+
+// holdMillis is how long a loop that has just had events waits for more
+// holding its P (see kernel.EpollWait; Start leaves a P to spare): the gaps
+// of a busy loop are shorter, and an idle loop, whose waits then give the P
+// up, does not keep the runtime's monitor polling.
+const holdMillis = 1
 
 // waitMillis is how long epoll_wait may sleep: until the next tick while
 // any timeout is pending, forever otherwise.
