@@ -33,6 +33,29 @@ func guestTests(t *testing.T, pattern string) []string {
 	return names
 }
 
+// checkGuestRun fails t unless the guest run of pkg's test binary exited 0,
+// printed PASS, skipped and failed nothing, and passed every test in want.
+func checkGuestRun(t *testing.T, pkg string, r Result, want []string) {
+	t.Helper()
+	if r.ExitCode != 0 {
+		t.Errorf("%s.test exited with status %d in the guest", pkg, r.ExitCode)
+	}
+	for _, name := range want {
+		if !strings.Contains(r.Output, "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass in the guest", name)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(r.Output) {
+		t.Error("guest test binary did not print PASS")
+	}
+	if strings.Contains(r.Output, "--- SKIP") || strings.Contains(r.Output, "--- FAIL") {
+		t.Error("guest output has skipped or failed tests")
+	}
+	if !t.Failed() {
+		t.Logf("all %d TestKTLS* tests of package %s passed in the guest", len(want), pkg)
+	}
+}
+
 // TestServerPackageInGuest runs the server package's kernel TLS tests
 // (server/*ktls*_test.go, vmguest tag) in a QEMU guest whose kernel has
 // tls.ko: the real server, its own handshake, keys handed to the kernel,
@@ -90,22 +113,5 @@ func TestServerPackageInGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := results[0].Output
-	if results[0].ExitCode != 0 {
-		t.Errorf("server.test exited with status %d in the guest", results[0].ExitCode)
-	}
-	for _, name := range want {
-		if !strings.Contains(out, "--- PASS: "+name+" ") {
-			t.Errorf("%s did not pass in the guest", name)
-		}
-	}
-	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(out) {
-		t.Error("guest test binary did not print PASS")
-	}
-	if strings.Contains(out, "--- SKIP") || strings.Contains(out, "--- FAIL") {
-		t.Error("guest output has skipped or failed tests")
-	}
-	if !t.Failed() {
-		t.Logf("all %d TestKTLS* tests of package server passed in the guest", len(want))
-	}
+	checkGuestRun(t, "server", results[0], want)
 }

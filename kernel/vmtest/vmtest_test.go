@@ -4,7 +4,6 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,22 +68,5 @@ func TestKernelPackageInGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := results[0].Output
-	if results[0].ExitCode != 0 {
-		t.Errorf("kernel.test exited with status %d in the guest", results[0].ExitCode)
-	}
-	for _, name := range want {
-		if !strings.Contains(out, "--- PASS: "+name+" ") {
-			t.Errorf("%s did not pass in the guest", name)
-		}
-	}
-	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(out) {
-		t.Error("guest test binary did not print PASS")
-	}
-	if strings.Contains(out, "--- SKIP") || strings.Contains(out, "--- FAIL") {
-		t.Error("guest output has skipped or failed tests")
-	}
-	if !t.Failed() {
-		t.Logf("all %d TestKTLS* tests of package kernel passed in the guest", len(want))
-	}
+	checkGuestRun(t, "kernel", results[0], want)
 }
