@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"lwango/internal/testenv"
 	"lwango/site"
 )
 
@@ -119,16 +120,10 @@ path = %q
 }
 
 // curl runs curl with args and returns its standard output and error. A
-// missing curl fails the test under CI (which installs it).
+// missing curl fails the test under CI and skips it elsewhere (testenv).
 func curl(t *testing.T, args ...string) (stdout, stderr string) {
 	t.Helper()
-	path, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("curl is not installed")
-		}
-		t.Skip("curl is not installed (CI installs it)")
-	}
+	path := testenv.Program(t, "curl")
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(path, append([]string{"-sS", "--max-time", "20"}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 func TestKeepAliveWithNetHTTPClient(t *testing.T) {
@@ -320,7 +322,7 @@ func TestQuietLogsNothing(t *testing.T) {
 }
 
 func TestCurl(t *testing.T) {
-	curl := needClient(t, "curl")
+	curl := testenv.Program(t, "curl")
 	ts := newTestSite(t)
 	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
 	out, err := exec.Command(curl, "-sS", "--fail", "http://"+addr+"/index.html").Output()

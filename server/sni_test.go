@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // sniServer runs a server with two certificates from one CA: the default
@@ -79,6 +81,6 @@ func runClientErr(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, needClient(t, name), args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, testenv.Program(t, name), args...).CombinedOutput()
 	return string(out), err
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // Real TLS clients (curl, OpenSSL, GnuTLS, Python, Chromium) against the
@@ -18,7 +20,7 @@ func runClient(t *testing.T, stdin string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, needClient(t, name), args...)
+	cmd := exec.CommandContext(ctx, testenv.Program(t, name), args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -136,7 +138,7 @@ func TestChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, needClient(t, "chromium"), "--headless", "--no-sandbox", "--disable-gpu",
+	cmd := exec.CommandContext(ctx, testenv.Program(t, "chromium"), "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--user-data-dir="+t.TempDir(), "--ignore-certificate-errors",
 		"--dump-dom", "https://"+s.tlsAddr+"/page.html")

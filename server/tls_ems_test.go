@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // noEMSConf is an OpenSSL configuration whose clients leave the extended
@@ -31,7 +33,7 @@ func opensslWithoutEMS(t *testing.T, addr string) (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, needClient(t, "openssl"), "s_client", "-connect", addr, "-tls1_2", "-ign_eof")
+	cmd := exec.CommandContext(ctx, testenv.Program(t, "openssl"), "s_client", "-connect", addr, "-tls1_2", "-ign_eof")
 	cmd.Env = append(os.Environ(), "OPENSSL_CONF="+conf)
 	cmd.Stdin = strings.NewReader(helloRequest)
 	out, err := cmd.CombinedOutput()

@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -177,18 +176,4 @@ func get(t testing.TB, c net.Conn, r *bufio.Reader, path string) (*http.Response
 		t.Fatalf("GET %s body: %v", path, err)
 	}
 	return resp, body
-}
-
-// needClient finds a real client program. CI installs every one of them,
-// so there a missing one fails the test; elsewhere it skips.
-func needClient(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed, and CI must have it", name)
-		}
-		t.Skipf("%s is not installed (CI installs it; the test fails there without it)", name)
-	}
-	return path
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // Flight coalescing, measured: tcpdump on the loopback counts the TCP
@@ -20,7 +22,7 @@ import (
 // ServerHello … Finished flight in one send; it must not need more
 // server-to-client segments than Go.
 func TestTLSFlightSegments(t *testing.T) {
-	needClient(t, "tcpdump")
+	testenv.Program(t, "tcpdump")
 	certFile, keyFile := certFiles(t, "ecdsa-p256")
 	lw := startTLS(t, certLines(t, "ecdsa-p256")+"session_tickets = 0\n", Options{})
 	lwOut, lwIn := fewestSegments(t, lw.tlsAddr)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // Real TLS 1.2 clients (OpenSSL, GnuTLS, curl) against our TLS 1.2
@@ -29,7 +31,7 @@ var openSSLNames12 = map[CipherSuite]string{
 // the six suites, over x25519, P-256 and P-384 in turn. In TLS 1.2 an ECDSA
 // certificate's curve must be among the client's groups too.
 func TestOpenSSLClient12(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	cases := []struct {
 		suite        CipherSuite
 		groups, cert string
@@ -60,7 +62,7 @@ func TestOpenSSLClient12(t *testing.T) {
 // reports is checked: the server saw the client's alert, the client saw
 // our refusal.
 func TestOpenSSLClient12Renegotiation(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	addr, result := serveOne(t, testConfig("ecdsa-p256"), func([]byte) bool { return false }, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -79,7 +81,7 @@ func TestOpenSSLClient12Renegotiation(t *testing.T) {
 
 // TestGnuTLSClient12: gnutls-cli restricted to TLS 1.2 with each AEAD.
 func TestGnuTLSClient12(t *testing.T) {
-	gnutls := needBinary(t, "gnutls-cli")
+	gnutls := testenv.Program(t, "gnutls-cli")
 	for _, c := range []struct{ cipher, cert string }{
 		{"AES-128-GCM", "ecdsa-p256"}, {"AES-256-GCM", "rsa-2048"}, {"CHACHA20-POLY1305", "ecdsa-p256"}, {"CHACHA20-POLY1305", "rsa-2048"},
 	} {
@@ -97,7 +99,7 @@ func TestGnuTLSClient12(t *testing.T) {
 
 // TestCurlClient12: an HTTPS request with curl --tls-max 1.2.
 func TestCurlClient12(t *testing.T) {
-	curl := needBinary(t, "curl")
+	curl := testenv.Program(t, "curl")
 	body := strings.Repeat("lwango ", 5000)
 	response := []byte("HTTP/1.1 200 OK\r\nContent-Length: 35000\r\nConnection: close\r\n\r\n" + body)
 	addr, result := serveOne(t, testConfig("rsa-2048"), func(b []byte) bool { return bytes.Contains(b, []byte("\r\n\r\n")) }, response)

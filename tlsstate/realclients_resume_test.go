@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // TestOpenSSLResumption: `openssl s_client -sess_out` saves the session
@@ -19,7 +21,7 @@ import (
 // "Reused", for TLS 1.3 and TLS 1.2 with ECDSA and RSA certificates; the
 // resumed connection still carries a request and its response.
 func TestOpenSSLResumption(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	for _, version := range []string{"-tls1_3", "-tls1_2"} {
 		for _, certName := range []string{"ecdsa-p256", "rsa-2048"} {
 			t.Run(version+"/"+certName, func(t *testing.T) {
@@ -89,7 +91,7 @@ func sClientPingPong(t *testing.T, openssl string, args ...string) string {
 // with the session it got, and reports "This is a resumed session"; our
 // side says so too.
 func TestGnuTLSResumption(t *testing.T) {
-	gnutls := needBinary(t, "gnutls-cli")
+	gnutls := testenv.Program(t, "gnutls-cli")
 	for _, version := range []string{"TLS1.3", "TLS1.2"} {
 		t.Run(version, func(t *testing.T) {
 			cfg := ticketConfig("ecdsa-p256", randomTicketKeys(t))

@@ -16,23 +16,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // Real TLS clients (OpenSSL, GnuTLS, curl) against our handshake and record
 // layer through a loopback socket. CI installs all three, so there a
 // missing binary fails its test; elsewhere it skips.
-
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed, and CI must have it", name)
-		}
-		t.Skipf("%s not installed (CI installs it)", name)
-	}
-	return path
-}
 
 // serveOne accepts one connection, runs our handshake and record layer,
 // reads until complete(request) is true, answers with response, sends
@@ -142,7 +132,7 @@ func runInteractive(t *testing.T, name string, args ...string) string {
 // TestOpenSSLClient: every suite × the groups OpenSSL 3.0 has, and a
 // HelloRetryRequest forced by a first share for ffdhe2048.
 func TestOpenSSLClient(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	groups := []string{"X25519", "P-256", "P-384", "ffdhe2048:X25519"}
 	for _, suite := range DefaultCipherSuites {
 		for _, group := range groups {
@@ -163,7 +153,7 @@ func TestOpenSSLClient(t *testing.T) {
 // TestOpenSSLClientRejected: OpenSSL offering only TLS 1.2 to a listener
 // with MinVersion TLS 1.3 gets protocol_version, and reports it.
 func TestOpenSSLClientRejected(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	cfg := testConfig("ecdsa-p256")
 	cfg.MinVersion = VersionTLS13
 	addr, result := serveOne(t, cfg, lineComplete, nil)
@@ -179,7 +169,7 @@ func TestOpenSSLClientRejected(t *testing.T) {
 }
 
 func TestGnuTLSClient(t *testing.T) {
-	gnutls := needBinary(t, "gnutls-cli")
+	gnutls := testenv.Program(t, "gnutls-cli")
 	for _, certName := range []string{"ecdsa-p256", "rsa-2048", "ed25519"} {
 		t.Run(certName, func(t *testing.T) {
 			addr, result := serveOne(t, testConfig(certName), lineComplete, []byte("pong\n"))
@@ -193,7 +183,7 @@ func TestGnuTLSClient(t *testing.T) {
 }
 
 func TestCurlClient(t *testing.T) {
-	curl := needBinary(t, "curl")
+	curl := testenv.Program(t, "curl")
 	cert := certs()["ecdsa-p256"]
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Chain[0]}), 0o600)

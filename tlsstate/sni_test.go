@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // SNI: several certificates per listener, chosen by the client's server
@@ -154,7 +156,7 @@ func TestSNIGoClient(t *testing.T) {
 // TestSNIOpenSSL: `openssl s_client -servername` for two names gets two
 // different certificates, in TLS 1.3 and TLS 1.2.
 func TestSNIOpenSSL(t *testing.T) {
-	openssl := needBinary(t, "openssl")
+	openssl := testenv.Program(t, "openssl")
 	c := namedCerts()
 	cfg := &Config{Certificates: []*Certificate{c["default"], c["exact"], c["wildcard"]}}
 	for _, version := range []string{"-tls1_3", "-tls1_2"} {

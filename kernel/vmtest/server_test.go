@@ -3,12 +3,13 @@ package vmtest
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // guestTests lists the TestKTLS* functions in the files matching pattern,
@@ -84,14 +85,11 @@ func TestServerPackageInGuest(t *testing.T) {
 	}
 	var hostFiles []string
 	env := []string{}
-	for _, tool := range []struct{ name, pkg, env string }{
-		{"openssl", "openssl", "LWANGO_GUEST_OPENSSL"},
-		{"strace", "strace", "LWANGO_GUEST_STRACE"},
+	for _, tool := range []struct{ name, env string }{
+		{"openssl", "LWANGO_GUEST_OPENSSL"},
+		{"strace", "LWANGO_GUEST_STRACE"},
 	} {
-		path, err := exec.LookPath(tool.name)
-		if err != nil {
-			t.Fatalf("%s is needed in the guest (apt-get install %s): %v", tool.name, tool.pkg, err)
-		}
+		path := testenv.Program(t, tool.name) // copied into the guest
 		files, err := WithLibraries(path)
 		if err != nil {
 			t.Fatal(err)

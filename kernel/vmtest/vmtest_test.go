@@ -2,11 +2,12 @@ package vmtest
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // testLog is an io.Writer that logs each write as one test log entry.
@@ -47,10 +48,7 @@ func TestKernelPackageInGuest(t *testing.T) {
 	t.Logf("guest test binary built in %v", time.Since(start).Round(time.Millisecond))
 
 	// openssl s_client is the TLS 1.3 peer that can insist on AES-256-GCM (Go's client cannot).
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Fatalf("openssl is needed in the guest (apt-get install openssl): %v", err)
-	}
+	openssl := testenv.Program(t, "openssl")
 	hostFiles, err := WithLibraries(openssl)
 	if err != nil {
 		t.Fatal(err)
