@@ -1,7 +1,9 @@
 // Command lwango is a web server after Lwan: one pinned epoll loop per CPU,
-// files sent with sendfile, configured by lwan.conf (TOML).
+// files sent with sendfile, configured by lwan.conf (TOML, or Lwan's own
+// configuration syntax, told apart by content).
 //
 //	lwango [-c FILE] [-r ROOT] [-l ADDR] [-L ADDR] [-P CERT] [-K KEY] [-t]
+//	lwango convert FILE     print the TOML equivalent of a file in Lwan's syntax
 //
 // Without -c the built-in configuration serves ./wwwroot on *:8080 and, with
 // a self-signed certificate made in memory, HTTPS on *:8443.
@@ -31,6 +33,9 @@ func main() {
 
 // run is main with its arguments and outputs, returning the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "convert" {
+		return convert(args[1:], stdout, stderr)
+	}
 	flags := flag.NewFlagSet("lwango", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	configFile := flags.String("c", "", "configuration `FILE` (default: the built-in configuration)")
@@ -65,6 +70,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 	reread := func() (*site.Config, error) { return loadConfig(*configFile, o) }
 	if err := serve(cfg, reread); err != nil {
 		slog.Error("lwango stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// convert prints the TOML equivalent of a configuration file written in
+// Lwan's syntax (a TOML file is printed as it is). Constructs lwango does
+// not have are named on stderr with their lines, left out of the output with
+// a comment, and make the exit status 1.
+func convert(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: lwango convert FILE")
+		return 2
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "lwango: %v\n", err)
+		return 1
+	}
+	if !site.IsLwanSyntax(data) {
+		stdout.Write(data)
+		return 0
+	}
+	out, err := site.ConvertLwan(args[0], data)
+	stdout.Write(out)
+	if err == nil {
+		_, err = site.Parse(args[0], data) // the values' checks, with Lwan's lines
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lwango: %v\n", err)
 		return 1
 	}
 	return 0

@@ -52,8 +52,8 @@ var goTypeNames = map[string]string{
 // fromDecodeError turns go-toml's error into an *Error with the file name,
 // the line and the key. go-toml's key has no array indices and loses inline
 // tables' names, so when the document can be indexed the full key written
-// on that line is named instead.
-func fromDecodeError(file string, data []byte, err error) error {
+// on that line is named instead. lines maps the line (see parseTOML).
+func fromDecodeError(file string, data []byte, err error, lines []int) error {
 	var de *toml.DecodeError
 	if !errors.As(err, &de) {
 		return &Error{File: file, Msg: err.Error()}
@@ -79,5 +79,5 @@ func fromDecodeError(file string, data []byte, err error) error {
 			key = pos.keyOnLine(line, k[len(k)-1], key)
 		}
 	}
-	return &Error{File: file, Line: line, Key: key, Msg: msg}
+	return &Error{File: file, Line: mapLine(lines, line), Key: key, Msg: msg}
 }

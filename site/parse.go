@@ -100,9 +100,21 @@ type fileHello struct {
 	Authorization *fileAuthorization `toml:"authorization"`
 }
 
-// Parse parses and validates a configuration. name is the file name used in
-// error messages. Every error is an *Error naming the file, line and key.
+// Parse parses and validates a configuration, in TOML or in Lwan's grammar
+// (told apart by IsLwanSyntax). name is the file name used in error
+// messages. Every error is an *Error naming the file, line and key (a Lwan
+// file with several constructs lwango lacks has one *Error for each, joined).
 func Parse(name string, data []byte) (*Config, error) {
+	if IsLwanSyntax(data) {
+		return parseLwan(name, data, nil)
+	}
+	return parseTOML(name, data, nil)
+}
+
+// parseTOML parses and validates a TOML configuration. lines, when not nil,
+// maps each line of data to the line of the file the error messages should
+// name (data is then the translation of a Lwan file).
+func parseTOML(name string, data []byte, lines []int) (*Config, error) {
 	raw := fileConfig{
 		KeepAliveTimeout:  15,
 		Expires:           "1M 1w",
@@ -113,12 +125,13 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fromDecodeError(name, data, err)
+		return nil, fromDecodeError(name, data, err, lines)
 	}
 	pos, err := indexPositions(data)
 	if err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
+	pos.remap(lines)
 	v := &validator{file: name, pos: pos}
 	cfg := v.config(&raw)
 	if v.err != nil {

@@ -156,6 +156,33 @@ func (ps *positions) has(key string) bool {
 	return ok
 }
 
+// remap replaces every recorded line n by lines[n-1] (nil: no change).
+func (ps *positions) remap(lines []int) {
+	if lines == nil {
+		return
+	}
+	for k, l := range ps.lines {
+		ps.lines[k] = mapLine(lines, l)
+	}
+}
+
+// mapLine returns lines[n-1], or n when lines is nil or too short.
+func mapLine(lines []int, n int) int {
+	if lines == nil || n < 1 || n > len(lines) {
+		return n
+	}
+	return lines[n-1]
+}
+
+// isTOML reports whether data is a well-formed TOML document.
+func isTOML(data []byte) bool {
+	var p unstable.Parser
+	p.Reset(data)
+	for p.NextExpression() {
+	}
+	return p.Error() == nil
+}
+
 func join(path, part string) string {
 	if path == "" {
 		return part
