@@ -3,6 +3,8 @@
 // configuration syntax, told apart by content).
 //
 //	lwango [-c FILE] [-r ROOT] [-l ADDR] [-L ADDR] [-P CERT] [-K KEY] [-t]
+//	lwango -v               print the version and build
+//	lwango -h               list every flag, command and signal
 //	lwango convert FILE     print the TOML equivalent of a file in Lwan's syntax
 //
 // Without -c the built-in configuration serves ./wwwroot on *:8080 and, with
@@ -46,8 +48,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.StringVar(&o.TLSListener, "L", "", "listen for HTTPS on `ADDR`")
 	flags.StringVar(&o.Cert, "P", "", "TLS certificate `PEM` file")
 	flags.StringVar(&o.Key, "K", "", "TLS private key `PEM` file")
+	version := flags.Bool("v", false, "print the version and build (revision, commit time, Go version) and exit")
+	flags.Usage = func() {} // -h prints to stdout below; a bad flag is named by flag itself
 	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, flags)
+			return 0
+		}
+		fmt.Fprintln(stderr, "lwango -h lists the flags")
 		return 2
+	}
+	if *version {
+		printVersion(stdout)
+		return 0
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "lwango: unexpected argument %q\n", flags.Arg(0))
