@@ -137,6 +137,11 @@ func loadConfig(file string, o site.Overrides) (*site.Config, error) {
 // without a restart); a configuration that fails to load or apply is
 // logged with its file, line and key, and the running one keeps serving.
 func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
+	// A reader of the log that goes away (lwango | head) must not kill the
+	// server: with SIGPIPE ignored, a write to the closed pipe on standard
+	// output or error fails with EPIPE instead (the Go runtime otherwise
+	// raises SIGPIPE for fd 1 and 2), and the access log drops its lines.
+	signal.Ignore(syscall.SIGPIPE)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	hup := make(chan os.Signal, 1)

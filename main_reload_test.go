@@ -40,9 +40,16 @@ type serverProcess struct {
 // which must exit 0) and returns once it says where it serves.
 func startServerProcess(t *testing.T, bin string, args ...string) *serverProcess {
 	t.Helper()
+	return startServerProcessOut(t, bin, io.Discard, args...)
+}
+
+// startServerProcessOut is startServerProcess with standard output (the
+// access log) going to stdout.
+func startServerProcessOut(t *testing.T, bin string, stdout io.Writer, args ...string) *serverProcess {
+	t.Helper()
 	p := &serverProcess{cmd: exec.Command(bin, args...)}
 	stderr, _ := p.cmd.StderrPipe()
-	p.cmd.Stdout = io.Discard
+	p.cmd.Stdout = stdout
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

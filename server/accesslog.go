@@ -1,40 +1,27 @@
 package server
 
 import (
-	"io"
 	"strconv"
-	"sync"
 
 	"lwango/http1"
 	"lwango/kernel"
 	"lwango/loop"
 )
 
-// lockedWriter serialises the loops' access-log lines: one Write per line.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // accessLog writes one common-log-format line per request, with the
 // transport appended:
 //
 //	127.0.0.1 - - [02/Jan/2006:15:04:05 +0000] "GET /index.html HTTP/1.1" 200 1234 plain
 //
-// The line is built in a reused buffer and written with one call.
+// The line is built in a reused buffer and queued for the server's log
+// writer in the loop's share (logLines), which never blocks the loop.
 type accessLog struct {
-	w    io.Writer
+	out  *logLines
 	line []byte
 }
 
-func newAccessLog(w io.Writer) *accessLog {
-	return &accessLog{w: w, line: make([]byte, 0, 256)}
+func newAccessLog(out *logLines) *accessLog {
+	return &accessLog{out: out, line: make([]byte, 0, 256)}
 }
 
 var methodNames = [...]string{
@@ -108,7 +95,7 @@ func (a *accessLog) end(c *loop.Conn[conn], b []byte) {
 	}
 	b = append(b, '\n')
 	a.line = b
-	a.w.Write(b)
+	a.out.add(b)
 }
 
 // appendEscaped appends s with quotes, backslashes, control and non-ASCII

@@ -28,7 +28,8 @@ type Options struct {
 	// listener. Without it they run lwango's own TLS (tlsstate).
 	NewTLS NewTLS
 	// AccessLog receives the access log (default: standard output). It is
-	// not used when the configuration says quiet.
+	// not used when the configuration says quiet. One goroutine writes to
+	// it; lines it cannot take in time are dropped and counted (logWriter).
 	AccessLog io.Writer
 	// RequestTimeout overrides the request-read deadline, which is
 	// min(keep_alive_timeout, 10s).
@@ -56,7 +57,7 @@ type Server struct {
 	group   *loop.Group[conn]
 	workers []*worker
 
-	accessLog      io.Writer
+	accessLog      *logWriter    // nil when quiet
 	requestTimeout time.Duration // also the TLS handshake deadline
 	reloads        reloader
 	rotation       ticketRotation
@@ -71,11 +72,11 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
 	if !cfg.Quiet {
-		s.accessLog = opts.AccessLog
-		if s.accessLog == nil {
-			s.accessLog = os.Stdout
+		sink := opts.AccessLog
+		if sink == nil {
+			sink = os.Stdout
 		}
-		s.accessLog = &lockedWriter{w: s.accessLog}
+		s.accessLog = newLogWriter(sink)
 	}
 	gen, err := newGeneration(cfg)
 	if err != nil {
@@ -161,6 +162,9 @@ func (s *Server) TLSAddr() (netip.AddrPort, bool) {
 // Start runs the loops, and the rotation of random session ticket keys.
 func (s *Server) Start() {
 	s.rotation.start(s)
+	if s.accessLog != nil {
+		s.accessLog.start()
+	}
 	s.group.Start()
 }
 
@@ -179,6 +183,9 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	case <-done:
 	case <-time.After(timeout):
 		return errors.New("server: connections still open after the shutdown timeout")
+	}
+	if s.accessLog != nil {
+		s.accessLog.close()
 	}
 	s.rotation.stop()
 	s.reloads.finish()

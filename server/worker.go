@@ -46,7 +46,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 		Date:           l.Date(),
 	}
 	if srv.accessLog != nil {
-		w.log = newAccessLog(srv.accessLog)
+		w.log = newAccessLog(srv.accessLog.forLoop())
 	}
 	return w
 }

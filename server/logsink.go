@@ -1,0 +1,156 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// loopLogSize bounds the access-log bytes one loop holds for the writer:
+// about 600 lines. Past it a loop drops lines instead of waiting.
+const loopLogSize = 64 << 10
+
+// maxLogStopWait bounds how long Shutdown waits for the log writer to
+// write what the loops left, should the sink have stopped draining.
+const maxLogStopWait = time.Second
+
+// logLines is one loop's share of the access log: lines the loop appended,
+// waiting for the writer. The lock is held for a copy (by the loop) or a
+// swap (by the writer), never across a write, so a loop never waits on the
+// sink.
+type logLines struct {
+	mu      sync.Mutex
+	buf     []byte // whole lines, at most loopLogSize bytes
+	dropped uint64 // lines that did not fit since the writer last looked
+	wake    chan<- struct{}
+}
+
+// add queues one line (ending in '\n'), or counts it as dropped when the
+// loop's share is full because the sink is not keeping up.
+func (l *logLines) add(line []byte) {
+	l.mu.Lock()
+	wasEmpty := len(l.buf) == 0
+	if len(l.buf)+len(line) > cap(l.buf) {
+		l.dropped++
+		l.mu.Unlock()
+		return
+	}
+	l.buf = append(l.buf, line...)
+	l.mu.Unlock()
+	if wasEmpty {
+		select {
+		case l.wake <- struct{}{}:
+		default: // the writer is already awake
+		}
+	}
+}
+
+// logWriter is the one goroutine that writes the loops' access-log lines to
+// the sink (standard output by default). When a write blocks (a pipe nobody
+// reads, a slow disk) only this goroutine waits: the loops fill their
+// shares and then drop lines, counted, and once a second the writer adds
+// "access log: N lines dropped" to the log. A write that fails (the reader
+// of a pipe has gone: EPIPE) drops its lines the same way.
+type logWriter struct {
+	w       io.Writer
+	loops   []*logLines
+	wake    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	started bool
+
+	spare   []byte // the buffer swapped in for a loop's full one
+	dropped uint64 // lines dropped since the last report
+	report  []byte
+}
+
+var newline = []byte{'\n'}
+
+func newLogWriter(w io.Writer) *logWriter {
+	return &logWriter{
+		w:       w,
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		spare:   make([]byte, 0, loopLogSize),
+	}
+}
+
+// forLoop makes the share of one more loop. Call it before start.
+func (lw *logWriter) forLoop() *logLines {
+	l := &logLines{buf: make([]byte, 0, loopLogSize), wake: lw.wake}
+	lw.loops = append(lw.loops, l)
+	return l
+}
+
+// start runs the writer until close.
+func (lw *logWriter) start() {
+	lw.started = true
+	go lw.run()
+}
+
+func (lw *logWriter) run() {
+	defer close(lw.stopped)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-lw.wake:
+			lw.drain()
+		case <-tick.C:
+			lw.drain()
+			lw.reportDropped()
+		case <-lw.stop:
+			lw.drain()
+			lw.reportDropped()
+			return
+		}
+	}
+}
+
+// drain writes every loop's queued lines, one write per loop.
+func (lw *logWriter) drain() {
+	for _, l := range lw.loops {
+		l.mu.Lock()
+		lines := l.buf
+		l.buf = lw.spare
+		lw.dropped += l.dropped
+		l.dropped = 0
+		l.mu.Unlock()
+		if len(lines) > 0 {
+			if _, err := lw.w.Write(lines); err != nil {
+				lw.dropped += uint64(bytes.Count(lines, newline))
+			}
+		}
+		lw.spare = lines[:0]
+	}
+}
+
+// reportDropped logs how many lines were dropped since the last report.
+func (lw *logWriter) reportDropped() {
+	if lw.dropped == 0 {
+		return
+	}
+	b := append(lw.report[:0], "access log: "...)
+	b = strconv.AppendUint(b, lw.dropped, 10)
+	b = append(b, " lines dropped (the log sink did not keep up)\n"...)
+	lw.report = b
+	if _, err := lw.w.Write(b); err == nil {
+		lw.dropped = 0
+	}
+}
+
+// close writes what the loops left and stops the writer, waiting at most
+// maxLogStopWait for a sink that does not drain.
+func (lw *logWriter) close() {
+	if !lw.started {
+		return
+	}
+	close(lw.stop)
+	select {
+	case <-lw.stopped:
+	case <-time.After(maxLogStopWait):
+	}
+}
