@@ -59,7 +59,7 @@ func startServerProcessOut(t *testing.T, bin string, stdout io.Writer, args ...s
 			t.Errorf("exit after SIGTERM: %v", err)
 		}
 	})
-	serving := regexp.MustCompile(`msg="lwango serving" http=(\S+) https=(\S+)`)
+	serving := regexp.MustCompile(`msg="lwango serving" http=(\S+)(?: https=(\S+))?`)
 	ready := make(chan struct{})
 	go func() {
 		lines := bufio.NewScanner(stderr)

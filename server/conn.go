@@ -31,7 +31,12 @@ func (s *conn) closeTransport() { s.transport.Close() }
 type exchange struct {
 	in         []byte // in[start:end] is received and not yet answered
 	start, end int
-	out        http1.Output
+	// need is how long in[start:] may grow for the request being read (the
+	// engine's Result.Need): the buffer grows towards it only as bytes
+	// arrive, so a client that announces a large body and sends nothing
+	// holds no more than the buffer it started with.
+	need int
+	out  http1.Output
 
 	unparsed  bool // in[start:end] holds bytes the engine has not seen
 	serveMore bool // the engine stopped to let its output be written first
@@ -53,20 +58,27 @@ func (ex *exchange) reset(bufferSize int) {
 	if len(ex.in) > bufferSize {
 		ex.in = make([]byte, bufferSize)
 	}
-	ex.start, ex.end = 0, 0
+	ex.start, ex.end, ex.need = 0, 0, 0
 	ex.unparsed, ex.serveMore, ex.closing, ex.answered, ex.unflushed = false, false, false, false, false
 }
 
-// compact moves the unanswered input to the front of the buffer and makes
-// the buffer at least need bytes long.
-func (ex *exchange) compact(need int) {
+// compact moves the unanswered input to the front of the buffer.
+func (ex *exchange) compact() {
 	if ex.start > 0 {
 		ex.end = copy(ex.in, ex.in[ex.start:ex.end])
 		ex.start = 0
 	}
-	if need > len(ex.in) {
-		grown := make([]byte, need)
-		copy(grown, ex.in[:ex.end])
-		ex.in = grown
+}
+
+// grow makes room after in[:end] for more of a request that needs up to
+// ex.need bytes: it doubles the buffer, without passing ex.need. It reports
+// false when the buffer already holds all the request may need.
+func (ex *exchange) grow() bool {
+	if ex.need <= len(ex.in) {
+		return false
 	}
+	grown := make([]byte, min(ex.need, 2*len(ex.in)))
+	copy(grown, ex.in[:ex.end])
+	ex.in = grown
+	return true
 }

@@ -199,7 +199,8 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 		ex.start, ex.end = 0, 0
 		c.Set(loop.KeepAlive)
 	case http1.ReadMore:
-		ex.compact(res.Need)
+		ex.compact()
+		ex.need = res.Need
 	case http1.ServeMore:
 		ex.serveMore = true
 	case http1.Close:
@@ -213,8 +214,8 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 func (w *worker) fill(s *conn) coro.Want {
 	ex := s.ex
 	if ex.end == len(ex.in) {
-		ex.compact(0)
-		if ex.end == len(ex.in) {
+		ex.compact()
+		if ex.end == len(ex.in) && !ex.grow() {
 			// The engine bounds requests by the buffer it asked for; a full
 			// buffer it did not answer cannot happen.
 			return coro.Abort
