@@ -11,6 +11,7 @@ import (
 var signals = []struct{ name, meaning string }{
 	{"SIGTERM, SIGINT", "stop: close the listeners, finish the responses in flight (up to keep_alive_timeout), exit 0"},
 	{"SIGHUP", "reload the configuration file, certificates and ticket keys without closing a connection"},
+	{"SIGPIPE", "ignored: a log reader that goes away (lwango | head) costs the log lines, not the server"},
 }
 
 // printUsage writes the -h text: the synopsis, every flag, the convert
