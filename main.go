@@ -13,6 +13,11 @@
 // close, responses in flight finish (for up to keep_alive_timeout).
 // SIGHUP reloads the configuration, certificates and ticket keys without
 // closing a connection (see server.Server.Reload for what needs a restart).
+//
+// Under systemd, a listener written "systemd:NAME" is the socket systemd
+// passes by socket activation with that name, and the service manager is
+// told when the server is ready, reloading and stopping (sd_notify over
+// NOTIFY_SOCKET; Type=notify).
 package main
 
 import (
@@ -25,6 +30,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"lwango/kernel"
 	"lwango/server"
 	"lwango/site"
 )
@@ -147,10 +153,15 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	srv, err := server.New(cfg, server.Options{})
+	inherited, err := systemdListeners()
 	if err != nil {
 		return err
 	}
+	srv, err := server.New(cfg, server.Options{Inherited: inherited})
+	if err != nil {
+		return err
+	}
+	closeUnused(inherited, srv.Sockets())
 	if cfg.Straitjacket != nil {
 		if err := enterStraitjacket(cfg); err != nil {
 			srv.Shutdown(0)
@@ -163,11 +174,13 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 	} else {
 		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
 	}
+	notify("READY=1\nSTATUS=serving")
 
 	for {
 		select {
 		case sig := <-stop:
 			slog.Info("stopping", "signal", sig.String())
+			notify("STOPPING=1")
 			if err := srv.Shutdown(cfg.KeepAliveTimeout); err != nil {
 				return errors.Join(err, errors.New("exiting with connections still open"))
 			}
@@ -179,7 +192,11 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 }
 
 // reload reads the configuration again and applies it, logging the outcome.
+// The service manager sees it begin and end (RELOADING=1, with the
+// monotonic time systemd 253 and later want, then READY=1).
 func reload(srv *server.Server, reread func() (*site.Config, error)) {
+	notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", kernel.MonotonicMicros()))
+	defer notify("READY=1")
 	next, err := reread()
 	if err == nil {
 		err = srv.Reload(next)
@@ -189,4 +206,40 @@ func reload(srv *server.Server, reread func() (*site.Config, error)) {
 		return
 	}
 	slog.Info("configuration reloaded", "file", next.File)
+}
+
+// notify tells the service manager about the server's state (sd_notify);
+// a failure is logged, never fatal.
+func notify(state string) {
+	if err := kernel.Notify(state); err != nil {
+		slog.Warn("cannot notify the service manager", "err", err)
+	}
+}
+
+// systemdListeners are the sockets systemd passed, by the listener address
+// that names them ("systemd:NAME").
+func systemdListeners() (map[string][]int, error) {
+	byName, err := kernel.SystemdListeners()
+	if err != nil {
+		return nil, err
+	}
+	inherited := make(map[string][]int, len(byName))
+	for name, fds := range byName {
+		inherited["systemd:"+name] = fds
+	}
+	return inherited, nil
+}
+
+// closeUnused closes the inherited sockets no listener took (a socket unit
+// listening on more than the configuration names).
+func closeUnused(inherited, used map[string][]int) {
+	for name, fds := range inherited {
+		if _, ok := used[name]; ok {
+			continue
+		}
+		slog.Warn("closing a socket no listener uses", "name", name, "count", len(fds))
+		for _, fd := range fds {
+			kernel.Close(fd)
+		}
+	}
 }

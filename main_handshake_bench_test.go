@@ -234,7 +234,7 @@ func waitListening(b *testing.B, addr string) {
 }
 
 // freePort returns a loopback port nothing listens on now.
-func freePort(b *testing.B) string {
+func freePort(b testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

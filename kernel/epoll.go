@@ -9,6 +9,9 @@ const (
 	EventRDHup = unix.EPOLLRDHUP
 	EventHup   = unix.EPOLLHUP
 	EventErr   = unix.EPOLLERR
+	// EventExclusive (EPOLLEXCLUSIVE, only when adding) wakes one of the
+	// epoll instances that wait on the same socket, not all of them.
+	EventExclusive = unix.EPOLLEXCLUSIVE
 )
 
 // Event is one readiness report from EpollWait.

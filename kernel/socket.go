@@ -17,6 +17,13 @@ type ListenOptions struct {
 	// hands a connection to accept only once it has data (or after about this
 	// many seconds).
 	DeferAcceptSeconds int
+	// Exclusive binds without SO_REUSEPORT and sets it only after the bind:
+	// the bind fails with EADDRINUSE when any socket already listens on the
+	// address (another server, even one that set SO_REUSEPORT itself), while
+	// the sockets bound after this one, with SO_REUSEPORT, join it. The
+	// first socket of every listener is bound this way, so that a second
+	// server on a port is refused instead of sharing its connections.
+	Exclusive bool
 }
 
 // ParseListenAddr parses a listener address as lwan.conf writes it:
@@ -54,9 +61,10 @@ func ParseListenAddr(addr string) (netip.AddrPort, error) {
 }
 
 // Listen opens a non-blocking listening TCP socket on ap with SO_REUSEADDR,
-// SO_REUSEPORT (so that every event loop can own a socket on the same port)
-// and TCP_NODELAY (inherited by accepted sockets). The unspecified IPv6
-// address listens on IPv4 too. The backlog is the system's somaxconn.
+// SO_REUSEPORT (so that every event loop can own a socket on the same port;
+// see ListenOptions.Exclusive) and TCP_NODELAY (inherited by accepted
+// sockets). The unspecified IPv6 address listens on IPv4 too. The backlog
+// is the system's somaxconn.
 func Listen(ap netip.AddrPort, opts ListenOptions) (fd int, err error) {
 	family := unix.AF_INET
 	if ap.Addr().Is6() {
@@ -81,8 +89,10 @@ func Listen(ap netip.AddrPort, opts ListenOptions) (fd int, err error) {
 	if err = set(unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR"); err != nil {
 		return
 	}
-	if err = set(unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"); err != nil {
-		return
+	if !opts.Exclusive {
+		if err = set(unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"); err != nil {
+			return
+		}
 	}
 	if err = set(unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, "TCP_NODELAY"); err != nil {
 		return
@@ -102,12 +112,51 @@ func Listen(ap netip.AddrPort, opts ListenOptions) (fd int, err error) {
 		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	}
 	if err = unix.Bind(fd, sa); err != nil {
+		if err == unix.EADDRINUSE {
+			return -1, fmt.Errorf("bind %s: %w (another server listens there)", ap, err)
+		}
 		return -1, fmt.Errorf("bind %s: %w", ap, err)
+	}
+	if opts.Exclusive {
+		if err = set(unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"); err != nil {
+			return
+		}
 	}
 	if err = unix.Listen(fd, Somaxconn()); err != nil {
 		return -1, fmt.Errorf("listen %s: %w", ap, err)
 	}
 	return fd, nil
+}
+
+// AdoptListener prepares a listening socket this process inherited (from
+// systemd, or from the process it upgrades) for an event loop: it must be a
+// TCP socket in the listening state; it is made non-blocking and
+// close-on-exec.
+func AdoptListener(fd int) error {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("inherited descriptor %d: %w", fd, err)
+	}
+	listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return fmt.Errorf("inherited descriptor %d: %w", fd, err)
+	}
+	if typ != unix.SOCK_STREAM || listening != 1 {
+		return fmt.Errorf("inherited descriptor %d is not a listening stream socket", fd)
+	}
+	if ap, err := LocalAddr(fd); err != nil || !ap.IsValid() {
+		return fmt.Errorf("inherited descriptor %d is not a TCP socket", fd)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return fmt.Errorf("inherited descriptor %d: %w", fd, err)
+	}
+	unix.CloseOnExec(fd)
+	return nil
+}
+
+// Dup duplicates a descriptor (close-on-exec).
+func Dup(fd int) (int, error) {
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // Somaxconn is the kernel's listen backlog ceiling, from

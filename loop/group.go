@@ -18,6 +18,13 @@ type Listener struct {
 	Addr string
 	// HTTPS marks connections accepted here with the TLS flag.
 	HTTPS bool
+	// Inherited are listening sockets this process was given (by systemd,
+	// or by the process it upgrades), used as they are instead of binding
+	// Addr. With at least as many as loops they are dealt out among the
+	// loops; with fewer, every loop gets one (its own duplicate of a shared
+	// socket) and waits on it with EPOLLEXCLUSIVE, so that a connection
+	// wakes one loop.
+	Inherited []int
 }
 
 // Config sets up a Group.
@@ -48,6 +55,7 @@ type Config struct {
 type Group[S any] struct {
 	loops    []*Loop[S]
 	addrs    []netip.AddrPort
+	sockets  [][]int // every listening descriptor of each listener, in configuration order
 	stopping atomic.Bool
 	running  sync.WaitGroup
 	started  bool
@@ -127,40 +135,91 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 		}
 	}
 	for _, ln := range cfg.Listeners {
-		ap, err := kernel.ParseListenAddr(ln.Addr)
+		ap, err := g.listen(ln, cfg, table)
 		if err != nil {
-			return g, err
-		}
-		flags := ListenerHTTP
-		if ln.HTTPS {
-			flags = ListenerHTTPS
-		}
-		opts := kernel.ListenOptions{DeferAcceptSeconds: max(1, int(cfg.KeepAliveTimeout/time.Second))}
-		for _, l := range g.loops {
-			fd, err := kernel.Listen(ap, opts)
-			if err != nil {
-				return g, fmt.Errorf("listener %s: %w", ln.Addr, err)
-			}
-			if fd >= len(table) {
-				kernel.Close(fd)
-				return g, fmt.Errorf("listener %s: descriptor %d beyond the connection table", ln.Addr, fd)
-			}
-			table[fd] = Conn[S]{fd: int32(fd), flags: flags, prev: -1, next: -1}
-			table[fd].owner.Store(int32(l.id + 1))
-			l.listeners = append(l.listeners, fd)
-			if ap.Port() == 0 {
-				if ap, err = kernel.LocalAddr(fd); err != nil {
-					return g, fmt.Errorf("listener %s: %w", ln.Addr, err)
-				}
-			}
-			if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn); err != nil {
-				return g, fmt.Errorf("listener %s: epoll add: %w", ln.Addr, err)
-			}
+			return g, fmt.Errorf("listener %s: %w", ln.Addr, err)
 		}
 		g.addrs = append(g.addrs, ap)
 	}
 	return g, nil
 }
+
+// listen gives every loop its listening sockets for ln, bound now or
+// inherited, and returns the address they are bound to.
+func (g *Group[S]) listen(ln Listener, cfg Config, table []Conn[S]) (netip.AddrPort, error) {
+	flags := ListenerHTTP
+	if ln.HTTPS {
+		flags = ListenerHTTPS
+	}
+	var ap netip.AddrPort
+	if len(ln.Inherited) == 0 {
+		var err error
+		if ap, err = kernel.ParseListenAddr(ln.Addr); err != nil {
+			return ap, err
+		}
+	}
+	opts := kernel.ListenOptions{DeferAcceptSeconds: max(1, int(cfg.KeepAliveTimeout/time.Second))}
+	var sockets []int
+	for i, l := range g.loops {
+		var fds []int
+		events := uint32(kernel.EventIn)
+		switch n := len(ln.Inherited); {
+		case n == 0:
+			// The first socket is bound alone: a port another server
+			// listens on fails here (see kernel.ListenOptions.Exclusive).
+			opts.Exclusive = i == 0
+			fd, err := kernel.Listen(ap, opts)
+			if err != nil {
+				return ap, err
+			}
+			fds = []int{fd}
+		case n >= len(g.loops):
+			for j := i; j < n; j += len(g.loops) {
+				fds = append(fds, ln.Inherited[j])
+			}
+		case i < n:
+			fds, events = []int{ln.Inherited[i]}, kernel.EventIn|kernel.EventExclusive
+		default:
+			fd, err := kernel.Dup(ln.Inherited[i%n])
+			if err != nil {
+				return ap, fmt.Errorf("dup: %w", err)
+			}
+			fds, events = []int{fd}, kernel.EventIn|kernel.EventExclusive
+		}
+		for _, fd := range fds {
+			if len(ln.Inherited) > 0 {
+				if err := kernel.AdoptListener(fd); err != nil {
+					return ap, err
+				}
+			}
+			if fd >= len(table) {
+				kernel.Close(fd)
+				return ap, fmt.Errorf("descriptor %d beyond the connection table", fd)
+			}
+			table[fd] = Conn[S]{fd: int32(fd), flags: flags, prev: -1, next: -1}
+			table[fd].owner.Store(int32(l.id + 1))
+			l.listeners = append(l.listeners, fd)
+			l.listenEvents = append(l.listenEvents, events)
+			sockets = append(sockets, fd)
+			if !ap.IsValid() || ap.Port() == 0 {
+				var err error
+				if ap, err = kernel.LocalAddr(fd); err != nil {
+					return ap, err
+				}
+			}
+			if err := kernel.EpollAdd(l.epfd, fd, events); err != nil {
+				return ap, fmt.Errorf("epoll add: %w", err)
+			}
+		}
+	}
+	g.sockets = append(g.sockets, sockets)
+	return ap, nil
+}
+
+// Sockets lists every listening descriptor of each listener (all loops'),
+// in configuration order, for a process that takes them over. They stay
+// open until the loops stop.
+func (g *Group[S]) Sockets() [][]int { return g.sockets }
 
 // defaultLingerTimeout is how long, at most, a closed connection waits for
 // its peer to close too.

@@ -35,8 +35,9 @@ type Loop[S any] struct {
 	table   []Conn[S]
 
 	epfd, wakefd int
-	listeners    []int // listening descriptors; -1 once closed
-	paused       bool  // listeners out of epoll after EMFILE, until the next tick
+	listeners    []int    // listening descriptors; -1 once closed
+	listenEvents []uint32 // the epoll events each listener is registered with
+	paused       bool     // listeners out of epoll after EMFILE, until the next tick
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity

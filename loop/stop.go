@@ -45,9 +45,9 @@ func (l *Loop[S]) pauseListeners() {
 }
 
 func (l *Loop[S]) resumeListeners() {
-	for _, fd := range l.listeners {
+	for i, fd := range l.listeners {
 		if fd >= 0 {
-			if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn); err != nil {
+			if err := kernel.EpollAdd(l.epfd, fd, l.listenEvents[i]); err != nil {
 				slog.Error("cannot resume listener", "loop", l.id, "err", err)
 			}
 		}

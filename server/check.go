@@ -19,11 +19,11 @@ func Check(cfg *site.Config) error {
 	if err := refuseUnsupported(cfg); err != nil {
 		return err
 	}
-	if _, err := kernel.ParseListenAddr(cfg.Listener.String()); err != nil {
+	if err := checkAddress(cfg.Listener); err != nil {
 		return cfg.Errorf("listener", "%v", err)
 	}
 	if cfg.TLS != nil {
-		if _, err := kernel.ParseListenAddr(cfg.TLS.Address.String()); err != nil {
+		if err := checkAddress(cfg.TLS.Address); err != nil {
 			return cfg.Errorf("tls_listener.address", "%v", err)
 		}
 		st, err := buildTLSSettings(cfg, 0, nil, kernel.ULPAvailable, slog.New(slog.DiscardHandler))
@@ -33,6 +33,16 @@ func Check(cfg *site.Config) error {
 		st.dropNewKeys(nil)
 	}
 	return nil
+}
+
+// checkAddress reports whether the server can listen on a: a socket
+// systemd passes is only known when the server starts.
+func checkAddress(a site.Address) error {
+	if a.Systemd != "" {
+		return nil
+	}
+	_, err := kernel.ParseListenAddr(a.String())
+	return err
 }
 
 // refuseUnsupported refuses what cfg asks for that the server cannot do.

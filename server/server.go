@@ -41,6 +41,12 @@ type Options struct {
 	Tick time.Duration
 	// NoPinning leaves the loops' threads free to run on any CPU.
 	NoPinning bool
+	// Inherited are listening sockets the process was given, by the
+	// address they serve as the configuration writes it ("systemd:NAME"
+	// for those systemd passes, the listener's address for those a process
+	// being upgraded hands over). A listener whose address has some uses
+	// them instead of binding; see Server.Sockets.
+	Inherited map[string][]int
 }
 
 // Server is a running (or ready to run) set of event loops serving a site.
@@ -71,6 +77,17 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
+	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: opts.Inherited[cfg.Listener.String()]}}
+	if cfg.TLS != nil {
+		a := cfg.TLS.Address.String()
+		listeners = append(listeners, loop.Listener{Addr: a, HTTPS: true, Inherited: opts.Inherited[a]})
+	}
+	for i, ln := range listeners {
+		if len(ln.Inherited) == 0 && strings.HasPrefix(ln.Addr, "systemd:") {
+			key := []string{"listener", "tls_listener.address"}[i]
+			return nil, cfg.Errorf(key, "systemd passed no socket named %q (FileDescriptorName= in the socket unit; is the service started by its socket?)", strings.TrimPrefix(ln.Addr, "systemd:"))
+		}
+	}
 	if !cfg.Quiet {
 		sink := opts.AccessLog
 		if sink == nil {
@@ -101,15 +118,12 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		s.newTLS = l.newTransport
 	}
 	lcfg := loop.Config{
-		Listeners:        []loop.Listener{{Addr: cfg.Listener.String()}},
+		Listeners:        listeners,
 		Threads:          cfg.Threads,
 		KeepAliveTimeout: keepAlive,
 		RequestTimeout:   s.requestTimeout,
 		Tick:             opts.Tick,
 		NoPinning:        opts.NoPinning,
-	}
-	if cfg.TLS != nil {
-		lcfg.Listeners = append(lcfg.Listeners, loop.Listener{Addr: cfg.TLS.Address.String(), HTTPS: true})
 	}
 	group, err := loop.New(lcfg, func(l *loop.Loop[conn]) loop.Handler[conn] {
 		w := newWorker(s, l)
@@ -150,6 +164,17 @@ func (s *Server) httpsRedirect(cfg *site.Config) *httpsRedirect {
 // Addr is the cleartext listener's bound address (with the port the kernel
 // chose when the configuration said 0).
 func (s *Server) Addr() netip.AddrPort { return s.group.Addrs()[0] }
+
+// Sockets lists the listening sockets (every loop's) by the address they
+// serve as the configuration writes it: what Options.Inherited takes in
+// the process that upgrades this one.
+func (s *Server) Sockets() map[string][]int {
+	m := map[string][]int{s.cfg.Listener.String(): s.group.Sockets()[0]}
+	if s.cfg.TLS != nil {
+		m[s.cfg.TLS.Address.String()] = s.group.Sockets()[1]
+	}
+	return m
+}
 
 // TLSAddr is the TLS listener's bound address, if there is one.
 func (s *Server) TLSAddr() (netip.AddrPort, bool) {

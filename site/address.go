@@ -12,8 +12,12 @@ import (
 )
 
 // Address is a listening address: "*:8080" (every interface),
-// "host:port" or "[v6]:port".
+// "host:port" or "[v6]:port"; or "systemd:NAME", a socket systemd passes by
+// socket activation (FileDescriptorName=NAME in the socket unit).
 type Address struct {
+	// Systemd is the name of the socket systemd passes; Host and Port are
+	// then unused.
+	Systemd string
 	// Host is empty for every interface ("*"), "localhost" (127.0.0.1), or
 	// an IP literal (IPv6 without brackets). A host name in the
 	// configuration is resolved when it is parsed and stored as the address
@@ -33,6 +37,12 @@ const resolveTimeout = 5 * time.Second
 // that does not resolve is an error, so that checking a configuration
 // (lwango -t) and starting from it agree.
 func ParseAddress(s string) (Address, error) {
+	if name, ok := strings.CutPrefix(s, systemdPrefix); ok {
+		if name == "" || len(name) > 255 || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return Address{}, errors.New("bad socket name in " + strconv.Quote(s) + ": want systemd:NAME, NAME as FileDescriptorName= in the socket unit")
+		}
+		return Address{Systemd: name}, nil
+	}
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		return Address{}, errors.New("bad address " + strconv.Quote(s) + ": want \"*:port\", \"host:port\" or \"[v6]:port\"")
@@ -119,8 +129,14 @@ func resolve(name string) (string, error) {
 	return "", fmt.Errorf("host %q has no address to listen on", name)
 }
 
+// systemdPrefix starts the address of a socket passed by systemd.
+const systemdPrefix = "systemd:"
+
 // String formats the address the way it is written in the configuration.
 func (a Address) String() string {
+	if a.Systemd != "" {
+		return systemdPrefix + a.Systemd
+	}
 	host := a.Host
 	if host == "" {
 		host = "*"
