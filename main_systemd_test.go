@@ -16,22 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// needProgram finds a program a test runs. CI installs every one of them
-// (.ci/run, test.sh): there a missing one fails the test; elsewhere the
-// test says why it cannot run and is skipped.
-func needProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed, and CI must have it", name)
-		}
-		t.Skipf("%s is not installed (CI installs it; the test fails there without it)", name)
-	}
-	return path
-}
+	"lwango/internal/testenv"
+)
 
 // A second server on a port the first one serves does not start (SO_REUSEPORT
 // would otherwise let the kernel split the connections between the two):
@@ -111,7 +98,7 @@ func (n *notifySocket) next(t *testing.T) string {
 // included, and tells the service manager it is ready, reloading (with
 // MONOTONIC_USEC) and stopping over the NOTIFY_SOCKET the test listens on.
 func TestBinarySystemdSocketActivation(t *testing.T) {
-	activate := needProgram(t, "systemd-socket-activate")
+	activate := testenv.Program(t, "systemd-socket-activate")
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("activated\n"), 0o644)

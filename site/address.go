@@ -15,15 +15,15 @@ import (
 // "host:port" or "[v6]:port"; or "systemd:NAME", a socket systemd passes by
 // socket activation (FileDescriptorName=NAME in the socket unit).
 type Address struct {
-	// Systemd is the name of the socket systemd passes; Host and Port are
-	// then unused.
-	Systemd string
 	// Host is empty for every interface ("*"), "localhost" (127.0.0.1), or
 	// an IP literal (IPv6 without brackets). A host name in the
 	// configuration is resolved when it is parsed and stored as the address
 	// chosen (see ParseAddress).
 	Host string
 	Port int // 0 asks the kernel for a free port
+	// Systemd is the name of the socket systemd passes; Host and Port are
+	// then unused.
+	Systemd string
 }
 
 // resolveTimeout bounds the lookup of a listener's host name.
