@@ -309,8 +309,8 @@ func TestApplyOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Routes[0].ServeFiles.Path != "/srv/site" || cfg.Listener != (Address{"127.0.0.1", 9000}) ||
-		cfg.TLS.Address != (Address{"::", 9443}) || cfg.TLS.Cert != "c.pem" || cfg.TLS.Key != "k.pem" {
+	if cfg.Routes[0].ServeFiles.Path != "/srv/site" || cfg.Listener != (Address{Host: "127.0.0.1", Port: 9000}) ||
+		cfg.TLS.Address != (Address{Host: "::", Port: 9443}) || cfg.TLS.Cert != "c.pem" || cfg.TLS.Key != "k.pem" {
 		t.Fatalf("after Apply: %+v %+v", cfg, cfg.TLS)
 	}
 
@@ -370,17 +370,19 @@ func TestParseAddress(t *testing.T) {
 		want Address
 		dial string
 	}{
-		{"*:8080", Address{"", 8080}, ":8080"},
-		{"localhost:80", Address{"localhost", 80}, "localhost:80"},
-		{"[::1]:443", Address{"::1", 443}, "[::1]:443"},
-		{"0.0.0.0:0", Address{"0.0.0.0", 0}, "0.0.0.0:0"},
+		{"*:8080", Address{Host: "", Port: 8080}, ":8080"},
+		{"localhost:80", Address{Host: "localhost", Port: 80}, "localhost:80"},
+		{"[::1]:443", Address{Host: "::1", Port: 443}, "[::1]:443"},
+		{"0.0.0.0:0", Address{Host: "0.0.0.0", Port: 0}, "0.0.0.0:0"},
+		{"systemd:web", Address{Systemd: "web"}, ":0"},
+		{"systemd:a b", Address{Systemd: "a b"}, ":0"},
 	} {
 		got, err := ParseAddress(tt.in)
 		if err != nil || got != tt.want || got.Dial() != tt.dial || got.String() != tt.in {
 			t.Errorf("ParseAddress(%q) = %+v, %v (dial %q, string %q)", tt.in, got, err, got.Dial(), got.String())
 		}
 	}
-	for _, bad := range []string{"", "8080", "*:", "*:-1", "*:+80", "*:65536", "[::1:80", "a b:80", "::1:80", ":80"} {
+	for _, bad := range []string{"", "8080", "*:", "*:-1", "*:+80", "*:65536", "[::1:80", "a b:80", "::1:80", ":80", "systemd:", "systemd:a\nb"} {
 		if got, err := ParseAddress(bad); err == nil {
 			t.Errorf("ParseAddress(%q) = %+v, want an error", bad, got)
 		}
