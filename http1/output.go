@@ -27,8 +27,8 @@ type Output struct {
 	fileSent int64
 
 	// CloseFile closes a response's file descriptor once it is sent or
-	// dropped. Nil means syscall.Close; tests and servers that track
-	// descriptors set their own.
+	// dropped, unless the response has a FileOwner. Nil means
+	// syscall.Close; tests and servers that track descriptors set their own.
 	CloseFile func(fd int)
 }
 
@@ -37,7 +37,7 @@ type fileRange struct {
 	at             int
 	fd             int
 	offset, length int64
-	close          bool
+	owner          FileOwner // nil: the Output closes fd
 }
 
 // Segment is the next thing to write: Bytes, or when File >= 0 the range
@@ -134,9 +134,9 @@ func (o *Output) empty() {
 }
 
 // appendFile queues length bytes of fd from offset after what is rendered
-// so far. A zero-length range is not queued (but fd is still closed).
-func (o *Output) appendFile(fd int, offset, length int64, close bool) {
-	f := fileRange{at: len(o.buf), fd: fd, offset: offset, length: length, close: close}
+// so far. A zero-length range is not queued (but fd is still released).
+func (o *Output) appendFile(fd int, offset, length int64, owner FileOwner) {
+	f := fileRange{at: len(o.buf), fd: fd, offset: offset, length: length, owner: owner}
 	if length == 0 {
 		o.closeFile(f)
 		return
@@ -144,8 +144,10 @@ func (o *Output) appendFile(fd int, offset, length int64, close bool) {
 	o.files = append(o.files, f)
 }
 
+// closeFile hands a file range's descriptor back to its owner, or closes it.
 func (o *Output) closeFile(f fileRange) {
-	if !f.close {
+	if f.owner != nil {
+		f.owner.ReleaseFile(f.fd)
 		return
 	}
 	if o.CloseFile != nil {

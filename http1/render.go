@@ -47,7 +47,7 @@ func (e *Engine) render(req *Request, resp *Response, closing, https bool, out *
 	out.buf = b
 	if resp.File >= 0 {
 		if sendBody {
-			out.appendFile(resp.File, resp.FileOffset, resp.FileLength, !resp.KeepFile)
+			out.appendFile(resp.File, resp.FileOffset, resp.FileLength, resp.FileOwner)
 		} else {
 			e.dropFile(resp, out)
 		}
@@ -110,10 +110,10 @@ func (e *Engine) appendConfiguredHeaders(b []byte, https bool) []byte {
 	return b
 }
 
-// dropFile closes the response's file when it will not be sent.
+// dropFile releases the response's file when it will not be sent.
 func (e *Engine) dropFile(resp *Response, out *Output) {
 	if resp.File >= 0 {
-		out.closeFile(fileRange{fd: resp.File, close: !resp.KeepFile})
+		out.closeFile(fileRange{fd: resp.File, owner: resp.FileOwner})
 	}
 }
 

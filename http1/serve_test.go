@@ -300,11 +300,19 @@ func TestHeadAndBodylessStatuses(t *testing.T) {
 	}
 }
 
+// releases is a FileOwner that records the descriptors handed back to it.
+type releases []int
+
+func (r *releases) ReleaseFile(fd int) { *r = append(*r, fd) }
+
 func TestFileBodies(t *testing.T) {
 	var closed []int
+	var released releases
 	e := newTestEngine(func(req *Request, resp *Response) {
 		resp.File, resp.FileOffset, resp.FileLength = 40, 10, 1000
-		resp.KeepFile = string(req.Path) == "/cached"
+		if string(req.Path) == "/cached" {
+			resp.FileOwner = &released
+		}
 	})
 	out := Output{CloseFile: func(fd int) { closed = append(closed, fd) }}
 	in := []byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /cached HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -336,8 +344,8 @@ func TestFileBodies(t *testing.T) {
 	if !strings.HasPrefix(rest, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(rest, "<file 40 10+1000>") {
 		t.Fatalf("second response %q", rest)
 	}
-	if len(closed) != 1 {
-		t.Fatalf("a kept file was closed: %v", closed)
+	if len(closed) != 1 || len(released) != 1 || released[0] != 40 {
+		t.Fatalf("a file with an owner was closed (%v) or not handed back once (%v)", closed, released)
 	}
 	// A connection that dies with a file pending closes it.
 	e.Serve([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out)
@@ -401,7 +409,7 @@ func TestBodyNeedsBiggerBuffer(t *testing.T) {
 func TestServeMoreBoundsQueuedOutput(t *testing.T) {
 	e := newTestEngine(func(req *Request, resp *Response) {
 		resp.File, resp.FileLength = 3, 10
-		resp.KeepFile = true
+		resp.FileOwner = new(releases)
 	})
 	var in strings.Builder
 	for range maxQueuedFiles + 5 {

@@ -95,15 +95,25 @@ type Response struct {
 
 	// File, when >= 0, is an open descriptor whose bytes
 	// [FileOffset, FileOffset+FileLength) form the body; the server sends it
-	// with sendfile and closes it when done (at once for HEAD), unless
-	// KeepFile is set because the handler caches the descriptor.
+	// with sendfile and, when done (at once for HEAD), closes it, or, when
+	// FileOwner is set because the handler keeps descriptors open across
+	// requests, hands it back to FileOwner.
 	File       int
 	FileOffset int64
 	FileLength int64
-	KeepFile   bool
+	FileOwner  FileOwner
 
 	// Close asks the server to close the connection after this response.
 	Close bool
+}
+
+// FileOwner takes back a response's File once the server is done with it
+// (sent, dropped for HEAD or a dead connection), instead of the server
+// closing it: a handler that caches open descriptors counts its responses in
+// flight with it. ReleaseFile is called exactly once per response, on the
+// loop that served it.
+type FileOwner interface {
+	ReleaseFile(fd int)
 }
 
 // AddHeader appends the header line "name: value".
