@@ -43,10 +43,14 @@ func waitOpenFiles(t *testing.T, path string, want int, what string) {
 }
 
 // A client that resets its connection in the middle of a sendfile response
-// leaves no descriptor of the file open in the server.
+// leaves no descriptor of the file open in the server: the site keeps one
+// descriptor of the file open across requests (its open-file cache) and
+// every response hands its reference back, so once a reload retires the
+// site the file is not open at all.
 func TestAbortMidSendfileClosesTheFile(t *testing.T) {
 	ts := newTestSite(t)
-	_, addr := startServer(t, testConfig(t, ts, ""), Options{})
+	cfg := testConfig(t, ts, "")
+	srv, addr := startServer(t, cfg, Options{RequestTimeout: time.Second})
 	big, err := filepath.EvalSymlinks(filepath.Join(ts.dir, "big.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +65,9 @@ func TestAbortMidSendfileClosesTheFile(t *testing.T) {
 	}
 	warm.Close()
 	baseline := openFilesOf(t, big)
+	if baseline != 1 {
+		t.Fatalf("after one response big.bin is open %d times, want 1 (kept open by the site)", baseline)
+	}
 
 	for i := range 3 {
 		c, err := net.Dial("tcp", addr)
@@ -77,12 +84,20 @@ func TestAbortMidSendfileClosesTheFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The 6 MiB response cannot fit in the socket buffers: the server
-		// holds the file open, waiting to write the rest.
-		waitOpenFiles(t, big, baseline+1, "during the response")
+		// is sending the file from the descriptor the site keeps.
+		if got := openFilesOf(t, big); got != baseline {
+			t.Fatalf("during the response: big.bin open %d times, want %d", got, baseline)
+		}
 		tc.SetLinger(0) // close with RST
 		c.Close()
 		waitOpenFiles(t, big, baseline, fmt.Sprintf("after the client reset connection %d", i+1))
 	}
+	if err := srv.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The retired site drops its descriptor a request timeout after the
+	// reload; a reference a reset response kept would keep the file open.
+	waitOpenFiles(t, big, 0, "after the site holding it was retired")
 }
 
 // resetAfterFirstWrite is a client connection that resets itself instead

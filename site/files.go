@@ -33,6 +33,7 @@ type serveFiles struct {
 	vary         string
 
 	cache   fileCache
+	open    openFileCache // large files kept open
 	expires expiresCache
 }
 
@@ -54,7 +55,10 @@ func newServeFiles(o *ServeFilesOptions, expires time.Duration, s *Site) (*serve
 	return h, nil
 }
 
-func (h *serveFiles) close() error { return h.root.close() }
+func (h *serveFiles) close() error {
+	h.open.closeAll()
+	return h.root.close()
+}
 
 // Serve answers GET and HEAD for the file named by rest.
 func (h *serveFiles) Serve(req *http1.Request, rest []byte, resp *http1.Response) {
@@ -65,6 +69,13 @@ func (h *serveFiles) Serve(req *http1.Request, rest []byte, resp *http1.Response
 	if e := h.cache.lookup(rest); e != nil && h.current(e, now) {
 		h.serveEntry(req, resp, e, now)
 		return
+	}
+	if f := h.open.get(rest); f != nil {
+		if h.openCurrent(f, now) {
+			h.serveOpen(req, resp, f, now)
+			return
+		}
+		f.ReleaseFile(f.fd)
 	}
 	h.serveFromDisk(req, rest, resp, now)
 }
@@ -172,7 +183,7 @@ func (h *serveFiles) serveFile(req *http1.Request, rest []byte, resp *http1.Resp
 				break
 			}
 			if st.Size > smallFileLimit {
-				h.serveLarge(req, resp, name, fd, st, now)
+				h.serveLarge(req, resp, rest, name, fd, st, now)
 				return
 			}
 			e, err = h.load(string(rest), name, fd, st)
@@ -187,7 +198,7 @@ func (h *serveFiles) serveFile(req *http1.Request, rest []byte, resp *http1.Resp
 		h.serveEntry(req, resp, e, now)
 		return
 	}
-	h.serveLarge(req, resp, name, fd, st, now)
+	h.serveLarge(req, resp, rest, name, fd, st, now)
 }
 
 // serveEntry answers from a cached file. It allocates nothing.

@@ -500,6 +500,7 @@ func TestNoDescriptorLeaks(t *testing.T) {
 	writeFile(t, dir, "big.js.br", []byte("BR"), fileTime)
 	writeFile(t, dir, "big.js.gz", []byte("GZIP"), fileTime)
 	etag := get(t, s, "/big.js").header("ETag")
+	get(t, s, "/big.txt") // kept open from now on (no precompressed sibling)
 	before := openFDs(t)
 	for i := 0; i < 20; i++ {
 		for _, p := range []string{"/big.js", "/big.txt", "/style.css", "/", "/sub/", "/sub", "/missing", "/.hidden"} {

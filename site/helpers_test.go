@@ -59,7 +59,8 @@ func request(method http1.Method, target string, headers ...string) *http1.Reque
 	return req
 }
 
-// result is a response with its body read and its descriptor closed.
+// result is a response with its body read and its descriptor closed (or
+// handed back to its owner, as the engine does).
 type result struct {
 	*http1.Response
 	body    []byte
@@ -79,7 +80,11 @@ func serve(t testing.TB, s *Site, req *http1.Request) result {
 	if resp.File >= 0 {
 		r.body = make([]byte, resp.FileLength)
 		n, err := unix.Pread(resp.File, r.body, resp.FileOffset)
-		unix.Close(resp.File)
+		if resp.FileOwner != nil {
+			resp.FileOwner.ReleaseFile(resp.File)
+		} else {
+			unix.Close(resp.File)
+		}
 		if err != nil || int64(n) != resp.FileLength {
 			t.Fatalf("reading the response's file: %d bytes, %v", n, err)
 		}
