@@ -199,13 +199,7 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 // connection closes after it.
 func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
 	resp := &e.resp
-	resp.Reset()
-	if req.Method == MethodUnknown {
-		resp.Status = StatusMethodNotAllowed
-		resp.Extra = append(resp.Extra, allowHeader...)
-	} else {
-		e.Handler.ServeHTTP1(req, resp)
-	}
+	e.Answer(req, resp)
 	closing = resp.Close || !req.KeepAlive || e.Closing
 	e.render(req, resp, closing, https, out)
 	if e.Observer != nil {

@@ -7,16 +7,8 @@ import "strconv"
 // handler's headers, the empty line and the body (none for HEAD, 1xx, 204
 // and 304; for HEAD the length of the body it would have had).
 func (e *Engine) render(req *Request, resp *Response, closing, https bool, out *Output) {
-	if resp.Status < 200 || resp.Status >= 600 || (resp.File >= 0 && (resp.FileOffset < 0 || resp.FileLength < 0)) {
-		e.dropFile(resp, out)
-		resp.Reset()
-		resp.Status = StatusInternalServerError
-	}
+	e.Settle(resp, out)
 	status := resp.Status
-	if status >= 400 && len(resp.Body) == 0 && resp.File < 0 && resp.ContentType == "" {
-		resp.Body = ErrorPage(status)
-		resp.ContentType = errorPageType
-	}
 	bodyAllowed := status != StatusNoContent && status != StatusNotModified
 
 	b := e.appendCommonHeaders(out.buf, status)

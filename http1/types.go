@@ -62,6 +62,7 @@ type Request struct {
 	KeepAlive      bool // the client allows the connection to stay open
 	ExpectContinue bool // an HTTP/1.1 client sent "Expect: 100-continue"
 	HTTPS          bool // the request arrived over TLS
+	HTTP2          bool // the request arrived on an HTTP/2 stream (Minor is 1)
 
 	facts headFacts // gathered while parsing, judged once the head is complete
 }
@@ -164,6 +165,6 @@ func (r *Request) reset() {
 	r.Authorization, r.ContentType, r.ContentLength = nil, nil, -1
 	r.NumHeaders = 0
 	r.Body = nil
-	r.KeepAlive, r.ExpectContinue, r.HTTPS = false, false, false
+	r.KeepAlive, r.ExpectContinue, r.HTTPS, r.HTTP2 = false, false, false, false
 	r.facts = headFacts{}
 }

@@ -66,8 +66,12 @@ func appendRequestLine(b []byte, req *http1.Request) []byte {
 		b = append(b, '?')
 		b = appendEscaped(b, req.Query)
 	}
-	b = append(b, " HTTP/1."...)
-	b = append(b, '0'+req.Minor)
+	if req.HTTP2 {
+		b = append(b, " HTTP/2.0"...)
+	} else {
+		b = append(b, " HTTP/1."...)
+		b = append(b, '0'+req.Minor)
+	}
 	return append(b, "\" "...)
 }
 

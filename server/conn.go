@@ -3,6 +3,7 @@ package server
 import (
 	"lwango/coro"
 	"lwango/http1"
+	"lwango/http2"
 )
 
 // conn is what the server keeps for a connection: its transport, and while
@@ -13,7 +14,12 @@ type conn struct {
 	transport Transport
 	plain     plainTransport // the transport of a plain connection, without allocating
 	ready     bool           // the handshake is over
-	ex        *exchange      // nil while idle
+	// h2 is the HTTP/2 state of a connection that negotiated h2 (or sent
+	// the preface on an h2c listener); nil for HTTP/1. It outlives the
+	// exchange: an idle HTTP/2 connection keeps its HPACK tables.
+	h2    *http2.Conn
+	sniff bool      // a plain connection on an h2c listener, first bytes not yet seen
+	ex    *exchange // nil while idle
 	// defers are the connection's cleanups (Lwan's coro_defer): a TLS
 	// connection registers the closing of its transport, which wipes the
 	// handshake state or the session keys, when it is opened; Closed runs

@@ -49,6 +49,9 @@ func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tl
 		HandshakeTimeout:            handshakeTimeout,
 		SessionTickets:              t.SessionTickets,
 	}}
+	if t.HTTP2 {
+		st.config.NextProtos = []string{"h2", "http/1.1"} // RFC 9113 §3.2
+	}
 	tc := st.config
 	for i, name := range t.Ciphers {
 		suite, ok := tlsstate.CipherSuiteByName(name)

@@ -328,6 +328,14 @@ func (t *tlsTransport) Close() error {
 // Name is "tls": records in user space.
 func (t *tlsTransport) Name() string { return "tls" }
 
+// protocol is the application protocol ALPN chose, "" when none.
+func (t *tlsTransport) protocol() string {
+	if t.rec == nil {
+		return ""
+	}
+	return t.rec.Session().ALPN
+}
+
 // fill reads more ciphertext from the socket after what the input holds.
 func (t *tlsTransport) fill() error {
 	if t.in == nil {

@@ -6,6 +6,7 @@ import (
 
 	"lwango/coro"
 	"lwango/http1"
+	"lwango/http2"
 	"lwango/loop"
 )
 
@@ -23,6 +24,7 @@ type worker struct {
 	srv       *Server
 	loop      *loop.Loop[conn]
 	engine    http1.Engine
+	h2        http2.Engine // shares engine's handler, limits and headers
 	conns     *loop.Pool[conn]
 	exchanges *loop.Pool[exchange]
 	log       *accessLog // nil when quiet
@@ -45,6 +47,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 		MaxRequestSize: size,
 		Date:           l.Date(),
 	}
+	w.h2 = http2.Engine{HTTP1: &w.engine}
 	if srv.accessLog != nil {
 		w.log = newAccessLog(srv.accessLog.forLoop())
 	}
@@ -94,6 +97,9 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			return coro.Abort
 		}
 		s.ready = true
+		if t, ok := s.transport.(*tlsTransport); ok && t.protocol() == "h2" {
+			s.h2 = w.h2.NewConn(true)
+		}
 		if h, ok := s.transport.(handOffer); ok {
 			next, err := h.handOff()
 			if err != nil {
@@ -115,6 +121,9 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 	if s.ex == nil {
 		s.ex = w.exchanges.Get()
 	}
+	if s.h2 != nil {
+		return w.step2(c, s)
+	}
 	return w.step(c, s)
 }
 
@@ -125,6 +134,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		s.plain.fd = c.Fd()
 		s.transport = &s.plain
 		s.ready = true
+		s.sniff = w.srv.cfg.H2C
 		return s
 	}
 	if w.srv.newTLS == nil {
@@ -156,6 +166,15 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 		}
 		if ex.closing {
 			return coro.Done
+		}
+		if ex.unparsed && s.sniff {
+			if !w.sniff(s) {
+				c.Set(loop.RequestPending)
+				return coro.WantRead
+			}
+			if s.h2 != nil {
+				return w.step2(c, s)
+			}
 		}
 		if ex.unparsed || ex.serveMore {
 			w.serve(c, s)
@@ -289,7 +308,7 @@ func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 		w.exchanges.Put(s.ex)
 		s.ex = nil
 	}
-	if s.transport == &s.plain {
+	if s.transport == &s.plain && s.h2 == nil && !s.sniff {
 		w.release(s)
 		c.State = nil
 	}
@@ -307,6 +326,10 @@ func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s := c.State
 	if s == nil || !s.ready || s.ex == nil {
 		return // nothing started, or a TLS handshake: no HTTP to answer with
+	}
+	if s.h2 != nil {
+		w.expired2(s)
+		return
 	}
 	s.ex.out.Discard()
 	w.engine.AppendError(&s.ex.out, 408, c.Has(loop.TLS))
@@ -327,6 +350,9 @@ func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	if s.ex != nil {
 		s.ex.reset(w.srv.cfg.RequestBufferSize)
 		w.exchanges.Put(s.ex)
+	}
+	if s.h2 != nil {
+		s.h2.Close()
 	}
 	s.defers.Run()
 	w.release(s)

@@ -19,6 +19,10 @@ type Config struct {
 	RequestBufferSize int
 	MaxPostDataSize   int
 	AllowCORS         bool
+	// H2C serves HTTP/2 with prior knowledge on the cleartext listener
+	// (a client that opens with the HTTP/2 connection preface); off by
+	// default. There is no Upgrade: h2c (RFC 9113 removed it).
+	H2C bool
 
 	Listener Address
 	// TLS is nil when there is no [tls_listener].
@@ -68,6 +72,9 @@ type TLSListener struct {
 	// RequireExtendedMasterSecret refuses TLS 1.2 clients that do not offer
 	// the extended master secret (RFC 7627) with handshake_failure.
 	RequireExtendedMasterSecret bool
+	// HTTP2 offers h2 before http/1.1 in ALPN (the default); false offers
+	// only http/1.1.
+	HTTP2 bool
 }
 
 // CertFiles is one certificate of a TLS listener: its PEM chain and key

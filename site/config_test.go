@@ -51,7 +51,7 @@ func TestParseIssueExample(t *testing.T) {
 			Address: Address{Port: 8443}, Cert: "cert.pem", Key: "key.pem",
 			Certs:          []CertFiles{{Cert: "cert.pem", Key: "key.pem", ConfigKey: "tls_listener.cert", Line: 7}},
 			SessionTickets: 2,
-			MinVersion:     TLS12, MaxVersion: TLS13, KTLS: KTLSAuto,
+			MinVersion:     TLS12, MaxVersion: TLS13, KTLS: KTLSAuto, HTTP2: true,
 		},
 		Headers:      []HeaderField{{"Server", "lwango"}},
 		Straitjacket: &Straitjacket{User: "nobody", Chroot: "/srv/www"},
@@ -79,6 +79,7 @@ proxy_protocol = false
 request_buffer_size = 8192
 max_post_data_size = 1000
 allow_cors = true
+h2c = true
 listener = "[::1]:80"
 
 [tls_listener]
@@ -94,6 +95,7 @@ min_version = "1.3"
 max_version = "1.3"
 ktls = "require"
 redirect_http = true
+http2 = false
 
 [headers]
 X-Frame-Options = "DENY"
@@ -136,14 +138,14 @@ to = "https://example.com/"
 		t.Fatal(err)
 	}
 	if cfg.KeepAliveTimeout != 30*time.Second || cfg.Threads != 2 || !cfg.Quiet || cfg.Expires != time.Hour ||
-		cfg.RequestBufferSize != 8192 || cfg.MaxPostDataSize != 1000 || !cfg.AllowCORS ||
+		cfg.RequestBufferSize != 8192 || cfg.MaxPostDataSize != 1000 || !cfg.AllowCORS || !cfg.H2C ||
 		cfg.Listener != (Address{Host: "::1", Port: 80}) {
 		t.Errorf("top level: %+v", cfg)
 	}
 	wantTLS := &TLSListener{
 		Address: Address{Host: "127.0.0.1", Port: 443}, Cert: "c.pem", Key: "k.pem",
-		Certs:         []CertFiles{{Cert: "c.pem", Key: "k.pem", ConfigKey: "tls_listener.cert", Line: 13}},
-		TicketKeyFile: "/etc/lwango/ticket.key", TicketKeyFileLine: 15, SessionTickets: 4,
+		Certs:         []CertFiles{{Cert: "c.pem", Key: "k.pem", ConfigKey: "tls_listener.cert", Line: 14}},
+		TicketKeyFile: "/etc/lwango/ticket.key", TicketKeyFileLine: 16, SessionTickets: 4,
 		Ciphers: []string{"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"},
 		Groups:  []string{"X25519MLKEM768", "x25519"},
 		HSTS:    true, MinVersion: TLS13, MaxVersion: TLS13, KTLS: KTLSRequire, RedirectHTTP: true,
@@ -165,13 +167,13 @@ to = "https://example.com/"
 		*sf.Auth != (Authorization{Realm: "Files", PasswordFile: "pw"}) {
 		t.Errorf("serve_files: %+v %+v %+v", sf, sf.ServeFiles, sf.Auth)
 	}
-	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 41 {
+	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 43 {
 		t.Errorf("response: %+v", r)
 	}
 	rw := cfg.Routes[2]
 	wantPatterns := []RewritePattern{
-		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 47},
-		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 50},
+		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 49},
+		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 52},
 	}
 	if rw.Kind != KindRewrite || !reflect.DeepEqual(rw.Rewrite.Patterns, wantPatterns) ||
 		*rw.Auth != (Authorization{Realm: defaultRealm, PasswordFile: "pw2"}) {

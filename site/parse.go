@@ -21,6 +21,7 @@ type fileConfig struct {
 	RequestBufferSize int               `toml:"request_buffer_size"`
 	MaxPostDataSize   int               `toml:"max_post_data_size"`
 	AllowCORS         bool              `toml:"allow_cors"`
+	H2C               bool              `toml:"h2c"`
 	Listener          string            `toml:"listener"`
 	TLSListener       *fileTLSListener  `toml:"tls_listener"`
 	Headers           map[string]string `toml:"headers"`
@@ -44,6 +45,7 @@ type fileTLSListener struct {
 	KTLS           string   `toml:"ktls"`
 	RedirectHTTP   bool     `toml:"redirect_http"`
 	RequireEMS     bool     `toml:"require_extended_master_secret"`
+	HTTP2          *bool    `toml:"http2"`
 }
 
 type fileSite struct {
@@ -165,6 +167,7 @@ func (v *validator) config(raw *fileConfig) *Config {
 		RequestBufferSize: raw.RequestBufferSize,
 		MaxPostDataSize:   raw.MaxPostDataSize,
 		AllowCORS:         raw.AllowCORS,
+		H2C:               raw.H2C,
 	}
 	if raw.KeepAliveTimeout < 1 || raw.KeepAliveTimeout > 3600 {
 		v.fail("keep_alive_timeout", "must be 1..3600 seconds, got %d", raw.KeepAliveTimeout)

@@ -34,7 +34,10 @@ func canonical(known []string, s string) (string, bool) {
 }
 
 func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
-	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, RequireExtendedMasterSecret: raw.RequireEMS}
+	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, RequireExtendedMasterSecret: raw.RequireEMS, HTTP2: true}
+	if raw.HTTP2 != nil {
+		t.HTTP2 = *raw.HTTP2
+	}
 	if raw.Address == "" {
 		v.fail("tls_listener.address", "missing; e.g. address = \"*:8443\"")
 	} else {
