@@ -71,6 +71,7 @@ func startE2ESite(t *testing.T) *e2eSite {
 	text := fmt.Sprintf(`listener = "127.0.0.1:0"
 quiet = true
 threads = 1
+h2c = true
 allow_cors = true
 expires = "1h"
 max_post_data_size = 2000000

@@ -76,12 +76,25 @@ func checkLeafKind(t *testing.T, pub any, kind string) {
 	}
 }
 
-// ALPN: a client offering http/1.1 gets it.
+// ALPN: h2 is preferred when offered; a client offering only http/1.1
+// gets it; with http2 = false h2 is not offered.
 func TestTLSALPN(t *testing.T) {
-	s := startTLS(t, "", Options{})
-	c := tlsDial(t, s.tlsAddr, &tls.Config{NextProtos: []string{"h2", "http/1.1"}})
-	if p := c.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
-		t.Fatalf("ALPN %q", p)
+	for _, tc := range []struct {
+		lines  string
+		offer  []string
+		chosen string
+	}{
+		{"", []string{"http/1.1", "h2"}, "h2"},
+		{"", []string{"http/1.1"}, "http/1.1"},
+		{"http2 = false\n", []string{"h2", "http/1.1"}, "http/1.1"},
+	} {
+		s := startTLS(t, tc.lines, Options{})
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			c := tlsDial(t, s.tlsAddr, &tls.Config{NextProtos: tc.offer, MinVersion: v, MaxVersion: v})
+			if p := c.ConnectionState().NegotiatedProtocol; p != tc.chosen {
+				t.Fatalf("%q, offer %v, TLS %x: ALPN %q, want %q", tc.lines, tc.offer, v, p, tc.chosen)
+			}
+		}
 	}
 }
 
