@@ -39,9 +39,7 @@ func (w *worker) sniff(s *conn) bool {
 // finished) is cut off like a slow HTTP/1 client.
 func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 	ex, h := s.ex, s.h2
-	if len(ex.in) < http2.InputSize {
-		ex.compact(http2.InputSize)
-	}
+	ex.need = http2.InputSize // a whole frame: the buffer grows towards it as bytes arrive
 	h.Start(&ex.out)
 	budget := writeBudget
 	for {
@@ -62,7 +60,7 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 		if ex.unparsed {
 			ex.unparsed = false
 			ex.start += h.Receive(ex.in[ex.start:ex.end], &ex.out)
-			ex.compact(0)
+			ex.compact()
 		} else if !h.Produce(&ex.out, produceBudget) {
 			if want := w.read2(c, s); want != 0 {
 				return want

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"lwango/internal/testenv"
 )
 
 // h2Client is Go's HTTP/2 client (golang.org/x/net/http2) for addr: over
@@ -33,11 +35,11 @@ func h2Client(t testing.TB, useTLS bool) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 
-// run runs a real client program (needClient finds it) and returns its
+// run runs a real client program (testenv.Program finds it) and returns its
 // standard output; a failure fails the test with its standard error.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	path := needClient(t, name)
+	path := testenv.Program(t, name)
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
