@@ -94,13 +94,23 @@ func (e *Engine) Settle(resp *Response, out *Output) {
 func (o *Output) AppendBytes(b ...byte) { o.buf = append(o.buf, b...) }
 
 // AppendFile queues length bytes of the open file fd from offset after
-// what is pending; close says the Output closes fd once they are written
-// (or dropped). A zero-length range is not queued (but fd is still closed
-// when close is set).
-func (o *Output) AppendFile(fd int, offset, length int64, close bool) {
-	o.appendFile(fd, offset, length, close)
+// what is pending, one piece of a response's file body. When last is set
+// the Output is done with fd once they are written (or dropped): it hands
+// fd to owner, or closes it when owner is nil, as for HTTP/1 responses;
+// before the last piece fd stays open. A zero-length range is not queued.
+func (o *Output) AppendFile(fd int, offset, length int64, last bool, owner FileOwner) {
+	if !last {
+		owner = stillSending{}
+	}
+	o.appendFile(fd, offset, length, owner)
 }
 
-// CloseFileNow closes fd as the Output closes the files it drops (through
-// CloseFile when set).
-func (o *Output) CloseFileNow(fd int) { o.closeFile(fileRange{fd: fd, close: true}) }
+// ReleaseFile is what the Output does with a response's file it will not
+// send: hand it to owner, or close it when owner is nil.
+func (o *Output) ReleaseFile(fd int, owner FileOwner) { o.closeFile(fileRange{fd: fd, owner: owner}) }
+
+// stillSending owns the pieces of a file body before its last one: the
+// descriptor stays open for the pieces still to come.
+type stillSending struct{}
+
+func (stillSending) ReleaseFile(int) {}

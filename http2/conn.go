@@ -626,8 +626,12 @@ func (c *Conn) queue(out *http1.Output, typ FrameType, flags uint8, stream uint3
 
 // release forgets a stream, closing the file of a response not yet framed.
 func (c *Conn) release(s *stream) {
-	if s.fileLeft > 0 && !s.keepFile {
-		c.e.closeFile(s.file)
+	if s.fileLeft > 0 {
+		if s.owner != nil {
+			s.owner.ReleaseFile(s.file)
+		} else {
+			c.e.closeFile(s.file)
+		}
 	}
 	for i, t := range c.streams {
 		if t == s {

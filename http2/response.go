@@ -66,10 +66,10 @@ func (c *Conn) respond(s *stream, resp *http1.Response, out *http1.Output) {
 	c.e.scratch = block[:0]
 
 	if sendBody && resp.File >= 0 && length > 0 {
-		s.file, s.fileOff, s.fileLeft, s.keepFile = resp.File, resp.FileOffset, length, resp.KeepFile
+		s.file, s.fileOff, s.fileLeft, s.owner = resp.File, resp.FileOffset, length, resp.FileOwner
 	} else {
-		if resp.File >= 0 && !resp.KeepFile {
-			c.e.closeFile(resp.File)
+		if resp.File >= 0 {
+			out.ReleaseFile(resp.File, resp.FileOwner)
 		}
 		if sendBody {
 			s.data = append(s.data[:0], resp.Body...)
@@ -235,7 +235,7 @@ func (c *Conn) queueData(s *stream, size int, out *http1.Output) {
 		out.AppendBytes(s.data[s.dataSent : s.dataSent+size]...)
 		s.dataSent += size
 	} else {
-		out.AppendFile(s.file, s.fileOff, int64(size), last && !s.keepFile)
+		out.AppendFile(s.file, s.fileOff, int64(size), last, s.owner)
 		s.fileOff += int64(size)
 		s.fileLeft -= int64(size)
 	}

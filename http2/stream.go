@@ -111,7 +111,7 @@ type stream struct {
 	file     int // -1 when none
 	fileOff  int64
 	fileLeft int64
-	keepFile bool
+	owner    http1.FileOwner // takes file back when done; nil: it is closed
 	ending   bool // END_STREAM goes with the last DATA frame
 }
 
