@@ -112,7 +112,7 @@ type stream struct {
 	fileOff  int64
 	fileLeft int64
 	owner    http1.FileOwner // takes file back when done; nil: it is closed
-	ending   bool // END_STREAM goes with the last DATA frame
+	ending   bool            // END_STREAM goes with the last DATA frame
 }
 
 const (
