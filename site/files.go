@@ -19,9 +19,10 @@ import (
 // Names beginning with '.' (dotfiles such as .git or .htpasswd) are never
 // served or listed, except the ".well-known" directory (RFC 8615, needed
 // for ACME). Symbolic links are followed only while they stay inside the
-// root. Files up to 16 KiB are kept in memory, with their precompressed
-// siblings, and re-checked on disk every cache_for; larger files are sent
-// from an open descriptor with sendfile.
+// root. Files up to 16 KiB are kept in memory (16 MiB per handler, the
+// files asked for most), with their precompressed siblings, and re-checked
+// on disk every cache_for; larger files, and small ones the cache has no
+// room for, are sent from an open descriptor with sendfile.
 type serveFiles struct {
 	root         *root
 	opts         ServeFilesOptions
@@ -32,7 +33,7 @@ type serveFiles struct {
 	cacheControl string
 	vary         string
 
-	cache   fileCache
+	cache   *fileCache
 	open    openFileCache // large files kept open
 	expires expiresCache
 }
@@ -47,6 +48,7 @@ func newServeFiles(o *ServeFilesOptions, expires time.Duration, s *Site) (*serve
 		opts:         *o,
 		expiresAfter: expires,
 		site:         s,
+		cache:        newFileCache(cacheBytes),
 		cacheControl: "Cache-Control: max-age=" + strconv.FormatInt(int64(expires/time.Second), 10) + "\r\n",
 	}
 	if o.ServePrecompressedFiles {
@@ -174,7 +176,7 @@ func (h *serveFiles) serveDirectory(req *http1.Request, rest []byte, resp *http1
 
 // serveFile answers with a regular file. It takes ownership of fd.
 func (h *serveFiles) serveFile(req *http1.Request, rest []byte, resp *http1.Response, name string, fd int, st *unix.Stat_t, now time.Time) {
-	if st.Size <= smallFileLimit {
+	if st.Size <= smallFileLimit && h.cache.admit(rest, st.Size) {
 		e, err := h.load(string(rest), name, fd, st)
 		// A file rewritten in place can shrink while it is read: read it
 		// again at its new size, a few times, before giving up.
