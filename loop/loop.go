@@ -38,6 +38,7 @@ type Loop[S any] struct {
 	listeners    []int    // listening descriptors; -1 once closed
 	listenEvents []uint32 // the epoll events each listener is registered with
 	paused       bool     // listeners out of epoll after EMFILE, until the next tick
+	shortage     shortage
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
@@ -180,8 +181,19 @@ func (l *Loop[S]) accept(listener *Conn[S]) {
 		case err == nil:
 		case errors.Is(err, unix.EAGAIN):
 			return
-		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
-			slog.Warn("accept: out of resources; pausing listeners for a tick", "loop", l.id, "err", err)
+		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE):
+			// Out of descriptors: make room by closing the oldest idle
+			// connections, as nginx does, rather than keep new clients
+			// waiting for a keep-alive timeout.
+			if n := l.reclaimIdle(); n > 0 {
+				l.logShortage(err, n, false)
+				continue
+			}
+			l.logShortage(err, 0, true)
+			l.pauseListeners()
+			return
+		case errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+			l.logShortage(err, 0, true)
 			l.pauseListeners()
 			return
 		default: // ECONNABORTED and the errors accept(2) passes on from the new socket

@@ -8,4 +8,7 @@ type Stats struct {
 	Closed   atomic.Uint64 // connections closed, for any reason
 	Expired  atomic.Uint64 // of those, closed by a timeout
 	Refused  atomic.Uint64 // connections closed at once: descriptor beyond the table
+	// Reclaimed counts idle connections closed to free descriptors when
+	// accept ran out of them.
+	Reclaimed atomic.Uint64
 }
