@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -42,7 +45,9 @@ func (h lineHandler) Serve(l *Loop[lineState], c *Conn[lineState]) coro.Want {
 	s := c.State
 	for {
 		for len(s.out) > 0 {
-			n, err := unix.Write(c.Fd(), s.out)
+			// At most 64 KiB a call: under the race detector a write
+			// checks its whole buffer, however little the kernel takes.
+			n, err := unix.Write(c.Fd(), s.out[:min(len(s.out), 64<<10)])
 			if errors.Is(err, unix.EAGAIN) {
 				return coro.WantWrite
 			}
@@ -100,8 +105,50 @@ func (h lineHandler) Closed(l *Loop[lineState], c *Conn[lineState]) {
 	}
 }
 
-// bigAnswer is larger than a loopback connection's socket buffers.
-const bigAnswer = 32 << 20
+// smallWindow is the receive buffer dialSmallWindow asks for.
+const smallWindow = 64 << 10
+
+// bigAnswer is larger than what a loopback connection's socket buffers hold
+// when the client's receive buffer is small (dialSmallWindow): twice the
+// server's largest send buffer (tcp_wmem's maximum) and the client's window,
+// plus 1 MiB.
+var bigAnswer = func() int {
+	wmem, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem")
+	if err != nil {
+		panic(err)
+	}
+	fields := strings.Fields(string(wmem))
+	maxSend, err := strconv.Atoi(fields[len(fields)-1])
+	if err != nil {
+		panic(fmt.Sprintf("tcp_wmem %q: %v", wmem, err))
+	}
+	return 2*(maxSend+smallWindow) + 1<<20
+}()
+
+// dialSmallWindow connects with a small receive buffer, set before connect
+// so that the kernel neither autotunes it nor scales the window past it:
+// what the server has sent but the client not read is then bounded by it
+// and the server's send buffer, less than bigAnswer. Reads may take a
+// minute (the race detector on a loaded machine).
+func dialSmallWindow(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, smallWindow)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(time.Minute))
+	return c.(*net.TCPConn)
+}
 
 type testGroup struct {
 	*Group[lineState]
@@ -357,7 +404,7 @@ func TestStopFinishesInFlightAndClosesIdle(t *testing.T) {
 	if got := roundTrip(t, idle, "idle"); got != "IDLE\n" {
 		t.Fatalf("got %q", got)
 	}
-	busy := dial(t, g.addr)
+	busy := dialSmallWindow(t, g.addr)
 	io.WriteString(busy, "big\n")
 	head := make([]byte, 1000)
 	if _, err := io.ReadFull(busy, head); err != nil {
@@ -369,8 +416,9 @@ func TestStopFinishesInFlightAndClosesIdle(t *testing.T) {
 	}
 	idle.Close()
 	waitFor(t, func() bool { return g.closed.Load() == 1 }, "the idle connection's Closed")
-	// The answer is larger than both sockets' buffers: the server is still
-	// writing it, and Stop must not cut it short.
+	// The answer is larger than both sockets' buffers (the client's is
+	// small and fixed): the server is still writing it, and Stop must not
+	// cut it short.
 	time.Sleep(50 * time.Millisecond)
 	if g.closed.Load() != 1 {
 		t.Fatal("Stop closed the busy connection")
