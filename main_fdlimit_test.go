@@ -6,11 +6,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"lwango/internal/testenv"
 )
 
 // Out of descriptors with the table full of idle keep-alive connections,
@@ -18,9 +19,7 @@ import (
 // does) instead of keeping them waiting for keep_alive_timeout, and says so
 // once, not once per accept.
 func TestBinaryOutOfDescriptorsClosesOldestIdle(t *testing.T) {
-	if _, err := exec.LookPath("prlimit"); err != nil {
-		t.Fatal("prlimit (util-linux) is required:", err)
-	}
+	prlimit := testenv.Program(t, "prlimit")
 	bin := buildBinary(t)
 	conf := filepath.Join(t.TempDir(), "lwan.conf")
 	os.WriteFile(conf, []byte(`listener = "127.0.0.1:0"
@@ -31,7 +30,7 @@ quiet = true
 prefix = "/hello"
 `), 0o644)
 	// The Go runtime raises the soft limit to the hard one: set both.
-	p := startServerProcess(t, "prlimit", "--nofile=256:256", "--", bin, "-c", conf)
+	p := startServerProcess(t, prlimit, "--nofile=256:256", "--", bin, "-c", conf)
 
 	const clients = 400 // well over the 256 descriptors the server may hold
 	conns := make([]net.Conn, 0, clients)
