@@ -74,8 +74,13 @@ func (h *serveFiles) Serve(req *http1.Request, rest []byte, resp *http1.Response
 	}
 	if f := h.open.get(rest); f != nil {
 		if h.openCurrent(f, now) {
-			h.serveOpen(req, resp, f, now)
-			return
+			if f.size > smallFileLimit || !h.cache.admit(rest, f.size) {
+				h.serveOpen(req, resp, f, now)
+				return
+			}
+			// A small file kept open because the memory cache had no room
+			// for it moves there once it is asked for often enough.
+			h.open.remove(f)
 		}
 		f.ReleaseFile(f.fd)
 	}
