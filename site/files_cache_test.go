@@ -47,7 +47,10 @@ func BenchmarkServeFilesWorkingSet(b *testing.B) {
 				if resp.Status != 200 {
 					b.Fatalf("status %d", resp.Status)
 				}
-				if resp.File >= 0 {
+				switch {
+				case resp.FileOwner != nil:
+					resp.FileOwner.ReleaseFile(resp.File)
+				case resp.File >= 0:
 					unix.Close(resp.File)
 				}
 				i++
