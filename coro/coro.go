@@ -17,6 +17,10 @@ const (
 	Done
 	// Abort says the connection must be closed at once; deferred cleanups run.
 	Abort
+	// Finished says the connection's work is finished and the peer sends
+	// nothing more (it asked for the close, and all it sent was read): it is
+	// closed at once, without the lingering read of Done, as nginx does.
+	Finished
 )
 
 // String names the value, for logs and test failures.
@@ -30,6 +34,8 @@ func (w Want) String() string {
 		return "Done"
 	case Abort:
 		return "Abort"
+	case Finished:
+		return "Finished"
 	}
 	return "Want(?)"
 }

@@ -53,7 +53,7 @@ func TestWantOf(t *testing.T) {
 			t.Errorf("WantOf(%v) = %v, want %v", err, got, want)
 		}
 	}
-	for w, name := range map[Want]string{WantRead: "WantRead", WantWrite: "WantWrite", Done: "Done", Abort: "Abort", 0: "Want(?)"} {
+	for w, name := range map[Want]string{WantRead: "WantRead", WantWrite: "WantWrite", Done: "Done", Abort: "Abort", Finished: "Finished", 0: "Want(?)"} {
 		if w.String() != name {
 			t.Errorf("%d.String() = %q", w, w.String())
 		}

@@ -121,6 +121,12 @@ type Result struct {
 	// MaxRequestSize+MaxBodySize. It is 0 otherwise, and then MaxRequestSize
 	// bytes of buffer are enough to finish the head.
 	Need int
+	// ClientClose, with Close, says the client itself asked for the close
+	// (Connection: close, or HTTP/1.0 without keep-alive) on a request read
+	// whole, and nothing followed it in the input: a client that asks for
+	// the close sends no more requests (RFC 9112 §9.6), so the server need
+	// not linger for more input before closing.
+	ClientClose bool
 }
 
 // continueLine is the interim response to "Expect: 100-continue".
@@ -189,7 +195,7 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 		consumed += total
 		served++
 		if closing := e.answer(req, https, out); closing {
-			return Result{Consumed: consumed, Next: Close}
+			return Result{Consumed: consumed, Next: Close, ClientClose: !req.KeepAlive && consumed == len(in)}
 		}
 	}
 }

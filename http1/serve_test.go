@@ -500,3 +500,27 @@ func TestDateAndServerOmittedWhenUnset(t *testing.T) {
 	}
 	readResponses(t, raw, "GET")
 }
+
+// TestClientClose: Serve says the client asked for the close only when it
+// did, on a request read whole with nothing after it.
+func TestClientClose(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		closing bool
+		want    bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false, true},
+		{"GET / HTTP/1.0\r\n\r\n", false, true},
+		{"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n", false, false},
+		{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true, false},                       // the server stops
+		{"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n", false, false}, // 400
+	} {
+		e := newTestEngine(helloHandler)
+		e.Closing = c.closing
+		var out Output
+		res := e.Serve([]byte(c.in), false, &out)
+		if res.Next != Close || res.ClientClose != c.want {
+			t.Errorf("%q (closing %v): %+v, want Close with ClientClose %v", c.in, c.closing, res, c.want)
+		}
+	}
+}

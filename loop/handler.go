@@ -10,6 +10,7 @@ import "lwango/coro"
 //	coro.WantWrite → EPOLLOUT|EPOLLRDHUP
 //	coro.Done      → graceful close (FIN, then drain the peer's input)
 //	coro.Abort     → close at once
+//	coro.Finished  → close at once (the peer sends nothing more)
 //
 // Every method runs on the loop's thread.
 type Handler[S any] interface {

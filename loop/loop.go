@@ -230,7 +230,7 @@ func (l *Loop[S]) resume(c *Conn[S]) {
 	case coro.Done:
 		l.close(c, true)
 		return
-	case coro.Abort:
+	case coro.Abort, coro.Finished:
 		l.close(c, false)
 		return
 	default:

@@ -47,8 +47,11 @@ type exchange struct {
 	unparsed  bool // in[start:end] holds bytes the engine has not seen
 	serveMore bool // the engine stopped to let its output be written first
 	closing   bool // close once the output is written
-	unflushed bool // output was taken but the transport's Flush has not succeeded
-	answered  bool // a response was completed in this step
+	// clientClose: the client asked for the close and sent nothing more;
+	// the connection closes without lingering.
+	clientClose bool
+	unflushed   bool // output was taken but the transport's Flush has not succeeded
+	answered    bool // a response was completed in this step
 }
 
 func newExchange(bufferSize int) *exchange {
@@ -65,7 +68,7 @@ func (ex *exchange) reset(bufferSize int) {
 		ex.in = make([]byte, bufferSize)
 	}
 	ex.start, ex.end, ex.need = 0, 0, 0
-	ex.unparsed, ex.serveMore, ex.closing, ex.answered, ex.unflushed = false, false, false, false, false
+	ex.unparsed, ex.serveMore, ex.closing, ex.clientClose, ex.answered, ex.unflushed = false, false, false, false, false, false
 }
 
 // compact moves the unanswered input to the front of the buffer.

@@ -165,6 +165,9 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 			ex.unflushed = false
 		}
 		if ex.closing {
+			if ex.clientClose && ex.start == ex.end && !s.transport.Buffered() {
+				return coro.Finished
+			}
 			return coro.Done
 		}
 		if ex.unparsed && s.sniff {
@@ -224,6 +227,7 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 		ex.serveMore = true
 	case http1.Close:
 		ex.closing = true
+		ex.clientClose = res.ClientClose
 		c.Clear(loop.KeepAlive)
 	}
 }
