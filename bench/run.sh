@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh — lwango's benchmark rig.
 #
-# Builds lwango and a Go net/http peer, writes an nginx config, and measures all
-# three in the same run on the same machine: each server pinned to CPU 0, wrk
-# pinned to CPU 1. Prints req/s (or CPU time, or bytes) per server and the ratio
-# lwango / peer. See bench/README.md for what each scenario means.
+# Builds lwango and a Go net/http peer, writes nginx (and, with LWAN=path, Lwan)
+# configs, starts every server at once, each pinned to CPU 0, and measures them
+# in turn within every round, wrk pinned to CPU 1. The headline is the server's
+# CPU time per request (utime+stime from /proc/PID/stat), median of the rounds;
+# req/s follow. See bench/README.md for what each scenario means.
 #
 # Exit status: 0 only if every requested measurement produced a number.
 set -euo pipefail
@@ -13,42 +14,52 @@ usage() {
 	cat <<'EOF'
 usage: bench/run.sh [options] [scenario ...]
 
-scenarios (default: hello close static):
-  hello          keep-alive GET /hello                      req/s
-  close          GET /hello with "Connection: close"        req/s
-  static         keep-alive GET of a 1 KiB static file      req/s
-  tls-hello      keep-alive GET /hello over TLS 1.3         req/s
-  tls-handshake  server CPU per full TLS 1.3 handshake      µs  (lower is better)
-  memory         resident memory per idle keep-alive conn   bytes (lower is better)
+scenarios (default: every one but memory):
+  hello          keep-alive GET /hello
+  static         keep-alive GET of a 1 KiB static file
+  large          keep-alive GET of a 1 MiB static file
+  close          GET /hello with "Connection: close"
+  tls-hello      keep-alive GET /hello over TLS 1.3 (user-space records)
+  tls-handshake  one full TLS 1.3 handshake (+ GET /hello) per connection
+  memory         resident memory per idle keep-alive conn   bytes
   all            every scenario above
+Each wrk scenario reports server CPU µs per request (the headline) and req/s.
+
+environment:
+  LWAN=PATH    also measure Lwan (the lwan binary built from its sources;
+               cleartext scenarios only)
 
 options:
   -d DURATION  wrk duration per measurement (default 10s)
-  -w DURATION  wrk warm-up before each measurement, 0 to skip (default 2s)
+  -w DURATION  wrk warm-up before each measurement, 0 to skip (default 1s)
   -c N         wrk connections (default 64)
-  -r N         repeat each measurement N times and report the median (default 1)
+  -r N         rounds; each round measures every server once per scenario, in
+               an order rotated from round to round; medians are reported
+               (default 5)
   -n N         idle connections for the memory scenario (default 10000)
-  -s LIST      servers, comma-separated (default lwango,nethttp,nginx)
+  -s LIST      servers, comma-separated (default lwango,nginx,nethttp, and
+               lwan when LWAN is set)
   -g GROUP     TLS key exchange group, IANA name (default x25519)
   -q SECONDS   before each measurement wait up to SECONDS for the CPUs to be
                quiet (other processes under 5 % user time), 0 not to wait
                (default 30); figures taken under load are flagged either way
   -P N         GOMAXPROCS for the net/http peer (default: unset; the runtime
                then follows the one-CPU affinity mask, i.e. 1)
-  -p PORT      first loopback port: PORT..PORT+2 cleartext (lwango, net/http,
-               nginx), PORT+10..PORT+12 TLS (default 29100); keep them out of
-               the ephemeral range (net.ipv4.ip_local_port_range)
+  -p PORT      first loopback port: PORT..PORT+3 cleartext (lwango, net/http,
+               nginx, lwan), PORT+10..PORT+12 TLS (default 29100); keep them
+               out of the ephemeral range (net.ipv4.ip_local_port_range)
   -k           keep the temporary directory (configs, logs, wrk output)
   -h           this help
 EOF
 }
 
 duration=10s
-warmup=2s
+warmup=1s
 connections=64
-repeats=1
+repeats=5
 idle_connections=10000
-servers=lwango,nethttp,nginx
+servers=lwango,nginx,nethttp
+[[ -n ${LWAN:-} ]] && servers+=,lwan
 tls_group=x25519
 # Go's crypto/tls cannot be told which TLS 1.3 suite to use; on hardware with
 # AES instructions it picks this one, so every server is held to it.
@@ -76,16 +87,16 @@ while getopts d:w:c:r:n:s:g:q:p:P:kh option; do
 done
 shift $((OPTIND - 1))
 
-all_scenarios=(hello close static tls-hello tls-handshake memory)
+all_scenarios=(hello static large close tls-hello tls-handshake memory)
 scenarios=("$@")
-[[ ${#scenarios[@]} -eq 0 ]] && scenarios=(hello close static)
+[[ ${#scenarios[@]} -eq 0 ]] && scenarios=(hello static large close tls-hello tls-handshake)
 [[ " ${scenarios[*]} " == *" all "* ]] && scenarios=("${all_scenarios[@]}")
 for scenario in "${scenarios[@]}"; do
 	[[ " ${all_scenarios[*]} " == *" $scenario "* ]] || { echo "run.sh: unknown scenario '$scenario'" >&2; usage >&2; exit 2; }
 done
 IFS=, read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
-	case $server in lwango | nethttp | nginx) ;; *) echo "run.sh: unknown server '$server'" >&2; exit 2 ;; esac
+	case $server in lwango | nethttp | nginx) ;; lwan) [[ -x ${LWAN:-} ]] || { echo "run.sh: server lwan needs LWAN=path to the lwan binary" >&2; exit 2; } ;; *) echo "run.sh: unknown server '$server'" >&2; exit 2 ;; esac
 done
 for number in "$repeats" "$connections" "$idle_connections" "$base_port"; do
 	[[ $number =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: '$number' is not a positive integer" >&2; exit 2; }
@@ -121,11 +132,13 @@ need openssl
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/lwango-bench.XXXXXX)
 chmod 755 "$work" # nginx workers may run as nobody and must read the static dir
-server_pid=
+declare -A pid=() # running servers
+server_pid=       # the server being measured
 start_error=
 
 cleanup() {
-	[[ -n $server_pid ]] && stop_server
+	local name
+	for name in "${!pid[@]}"; do stop_server "$name"; done
 	if [[ $keep_temp == 1 ]]; then
 		echo "kept $work"
 	else
@@ -141,8 +154,13 @@ hello_body='Hello, World!'
 www=$work/www
 mkdir -p "$www"
 chmod 755 "$www"
-# A 1 KiB text file: the "small static file" every server serves.
+# A 1 KiB text file: the "small static file" every server serves; a 1 MiB
+# one for the large-file scenario.
 (set +o pipefail; yes 'lwango benchmark static file, 1 KiB of text.' | head -c 1024 >"$www/small.txt")
+(set +o pipefail; yes 'lwango benchmark static file, 1 MiB of text.' | head -c 1048576 >"$www/large.bin")
+# Lwan has no handler answering a fixed body; it serves /hello from this file
+# (the other servers answer /hello from a handler before any file lookup).
+printf '%s' "$hello_body" >"$www/hello"
 echo '<!doctype html><title>bench</title>' >"$www/index.html"
 chmod 644 "$www"/*
 
@@ -163,7 +181,7 @@ fi
 
 # ----------------------------------------------------------------- configs
 
-declare -A plain_port=([lwango]=$base_port [nethttp]=$((base_port + 1)) [nginx]=$((base_port + 2)))
+declare -A plain_port=([lwango]=$base_port [nethttp]=$((base_port + 1)) [nginx]=$((base_port + 2)) [lwan]=$((base_port + 3)))
 declare -A tls_port=([lwango]=$((base_port + 10)) [nethttp]=$((base_port + 11)) [nginx]=$((base_port + 12)))
 
 # nginx_group maps an IANA group name onto OpenSSL's spelling.
@@ -220,6 +238,10 @@ write_nginx_config() {
 	else
 		listen="listen 127.0.0.1:${plain_port[nginx]};"
 	fi
+	# nginx at its best for each file size: open_file_cache keeps the
+	# descriptors and stat results; small files are read and sent with the
+	# headers in one writev (sendfile off), large ones go by sendfile with
+	# TCP_CORK (tcp_nopush) so the headers share the first segment.
 	cat >"$prefix/nginx.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile 20000;
@@ -234,6 +256,8 @@ http {
 	access_log off;
 	server_tokens off;
 	sendfile on;
+	open_file_cache max=1000 inactive=60s;
+	open_file_cache_valid 60s;
 	keepalive_requests 100000000;
 	keepalive_timeout 120s;
 	types {
@@ -255,10 +279,36 @@ http {
 		location / {
 			root $www;
 		}
+		location = /small.txt {
+			root $www;
+			sendfile off;
+		}
+		location = /large.bin {
+			root $www;
+			sendfile on;
+			tcp_nopush on;
+		}
 	}
 }
 EOF
 	echo "$prefix"
+}
+
+# write_lwan_config writes Lwan's configuration (cleartext only).
+write_lwan_config() {
+	local file=$work/lwan.conf
+	cat >"$file" <<EOF
+keep_alive_timeout = 120
+quiet = true
+threads = 1
+listener 127.0.0.1:${plain_port[lwan]}
+site {
+	serve_files / {
+		path = $www
+	}
+}
+EOF
+	echo "$file"
 }
 
 # ------------------------------------------------------ server lifecycle
@@ -297,8 +347,12 @@ start_server() {
 		taskset -c 0 nginx -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" >"$log" 2>&1 &
 		log=$prefix/logs/error.log
 		;;
+	lwan)
+		taskset -c 0 "$LWAN" -c "$(write_lwan_config)" >"$log" 2>&1 &
+		;;
 	esac
-	server_pid=$!
+	local server_pid=$!
+	pid[$name]=$server_pid
 
 	local scheme=http curl_tls=()
 	[[ $mode == tls ]] && scheme=https curl_tls=(-k --tlsv1.3)
@@ -310,7 +364,7 @@ start_server() {
 	done
 	if ! kill -0 "$server_pid" 2>/dev/null; then
 		wait "$server_pid" 2>/dev/null || true
-		server_pid=
+		unset "pid[$name]"
 		start_error="exited at start: $(tail -n 1 "$log" 2>/dev/null)"
 		[[ $name == lwango && $mode == tls ]] && start_error="no TLS: exits when given a [tls_listener]: ${start_error#exited at start: }"
 		return 1
@@ -325,33 +379,37 @@ start_server() {
 		else
 			start_error="not answering $url/hello: $(tail -n 1 "$log" 2>/dev/null)"
 		fi
-		stop_server
+		stop_server "$name"
 		return 1
 	fi
 	if [[ $body != "$hello_body" ]]; then
 		start_error="/hello answered '${body:0:40}', not '$hello_body'"
-		stop_server
+		stop_server "$name"
 		return 1
 	fi
-	if ! curl -sf "${curl_tls[@]}" -o "$work/fetched.txt" "$url/small.txt" || ! cmp -s "$work/fetched.txt" "$www/small.txt"; then
-		start_error="/small.txt is not served byte for byte"
-		stop_server
-		return 1
-	fi
+	local file
+	for file in small.txt large.bin; do
+		if ! curl -sf "${curl_tls[@]}" -o "$work/fetched" "$url/$file" || ! cmp -s "$work/fetched" "$www/$file"; then
+			start_error="/$file is not served byte for byte"
+			stop_server "$name"
+			return 1
+		fi
+	done
 	local negotiated
 	if [[ $mode == tls ]]; then
 		negotiated=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null | grep -m1 -E '^(New|Reused),' || true)
 		if [[ $negotiated != *"TLSv1.3, Cipher is $tls_suite"* ]]; then
 			start_error="negotiated '${negotiated:-nothing}', not TLSv1.3 with $tls_suite"
-			stop_server
+			stop_server "$name"
 			return 1
 		fi
 	fi
 	return 0
 }
 
-# stop_server stops the running server (SIGTERM, then SIGKILL after 5 s).
+# stop_server NAME stops the server NAME (SIGTERM, then SIGKILL after 5 s).
 stop_server() {
+	local server_pid=${pid[$1]:-}
 	[[ -n $server_pid ]] || return 0
 	kill -TERM "$server_pid" 2>/dev/null || true
 	for _ in $(seq 50); do
@@ -360,7 +418,7 @@ stop_server() {
 	done
 	kill -KILL "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
-	server_pid=
+	unset "pid[$1]"
 }
 
 # ---------------------------------------------------------------- probes
@@ -514,13 +572,16 @@ measure() {
 	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]}
 	expected_body=${#hello_body}
 	[[ $scenario == static ]] && expected_body=$(stat -c %s "$www/small.txt")
+	[[ $scenario == large ]] && expected_body=$(stat -c %s "$www/large.bin")
+	server_pid=${pid[$name]}
 	case $scenario in
-	hello) wrk_run "$plain/hello" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
-	close) wrk_run "$plain/hello" -H 'Connection: close' && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
-	static) wrk_run "$plain/small.txt" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
-	tls-hello) wrk_run "$secure/hello" && echo "$wrk_rps $wrk_foreign $wrk_server_us" ;;
+	hello) wrk_run "$plain/hello" ;;
+	static) wrk_run "$plain/small.txt" ;;
+	large) wrk_run "$plain/large.bin" --timeout 10s ;; # 64 MiB in flight: wrk's 2 s default is tight
+	close) wrk_run "$plain/hello" -H 'Connection: close' ;;
+	tls-hello) wrk_run "$secure/hello" ;;
 	# one request per connection: each completed request is one full handshake
-	tls-handshake) wrk_run "$secure/hello" -H 'Connection: close' && echo "$wrk_server_us $wrk_foreign -" ;;
+	tls-handshake) wrk_run "$secure/hello" -H 'Connection: close' ;;
 	memory)
 		local out=$work/idlemem-$name-$3.out
 		if ! taskset -c 1 "$work/idlemem" -addr "127.0.0.1:$port" -pid "$server_pid" -n "$idle_connections" >"$out" 2>&1; then
@@ -529,8 +590,10 @@ measure() {
 		fi
 		cat "$out" >&2
 		awk -F': ' '/^bytes per idle connection:/ { print $2, 0, "-" }' "$out"
+		return 0
 		;;
-	esac
+	esac || return 1
+	echo "$wrk_server_us $wrk_foreign $wrk_rps"
 }
 
 # warm SCENARIO NAME warms the server up the way SCENARIO will load it.
@@ -540,6 +603,7 @@ warm() {
 	hello) warm_up "$plain/hello" ;;
 	close) warm_up "$plain/hello" -H 'Connection: close' ;;
 	static) warm_up "$plain/small.txt" ;;
+	large) warm_up "$plain/large.bin" --timeout 10s ;;
 	tls-hello) warm_up "$secure/hello" ;;
 	tls-handshake) warm_up "$secure/hello" -H 'Connection: close' ;;
 	esac
@@ -566,13 +630,13 @@ median() {
 
 phase_of() {
 	case $1 in
-	hello | close | static) echo plain ;;
+	hello | static | large | close) echo plain ;;
 	tls-hello | tls-handshake) echo tls ;;
 	memory) echo memory ;;
 	esac
 }
 
-declare -A result=() failure=() foreign=()
+declare -A result=() failure=() foreign=() spread=()
 noisy_percent=5 # foreign user-mode load above which a figure is flagged
 failed=0
 
@@ -582,9 +646,15 @@ record_failure() { # SCENARIO NAME REASON
 	echo "  $2 $1: FAILED: $3"
 }
 
+# run_phase PHASE measures the scenarios of PHASE (plain, tls, memory). For
+# plain and tls every server is started once and they all stay up, idle but
+# for the one measured; each round measures every scenario on every server,
+# the servers in an order rotated by one from round to round, so a slow drift
+# in the machine's load spreads over all of them. For memory every
+# measurement gets a fresh server.
 run_phase() {
-	local phase=$1 name scenario outcome values value run loads load costs cost
-	local wanted=()
+	local phase=$1 name scenario outcome value load rate round i key
+	local wanted=() up=() order=()
 	for scenario in "${scenarios[@]}"; do
 		[[ $(phase_of "$scenario") == "$phase" ]] && wanted+=("$scenario")
 	done
@@ -592,55 +662,62 @@ run_phase() {
 	local mode=plain
 	[[ $phase == tls ]] && mode=tls
 	for name in "${server_list[@]}"; do
-		echo "== $name ($phase)"
+		[[ $name == lwan && $mode == tls ]] && continue # Lwan is measured in cleartext only
+		if [[ $phase == memory ]]; then
+			up+=("$name")
+			continue
+		fi
+		echo "== starting $name ($phase)"
 		if ! start_server "$name" "$mode"; then
 			for scenario in "${wanted[@]}"; do record_failure "$scenario" "$name" "did not start: $start_error"; done
 			continue
 		fi
+		up+=("$name")
+		if [[ " ${wanted[*]} " == *" tls-handshake "* ]] && ! outcome=$(full_handshakes_only "${tls_port[$name]}"); then
+			record_failure tls-handshake "$name" "$outcome"
+		fi
+	done
+	declare -A values=() loads=() rates=()
+	for round in $(seq "$repeats"); do
+		wait_for_quiet
+		order=()
+		for i in "${!up[@]}"; do order+=("${up[(i + round - 1) % ${#up[@]}]}"); done
+		echo "== round $round of $repeats ($phase): ${order[*]}"
 		for scenario in "${wanted[@]}"; do
-			if [[ $scenario == tls-handshake ]] && ! outcome=$(full_handshakes_only "${tls_port[$name]}"); then
-				record_failure "$scenario" "$name" "$outcome"
-				continue
-			fi
-			wait_for_quiet
-			warm "$scenario" "$name"
-			values=()
-			loads=()
-			costs=()
-			for run in $(seq "$repeats"); do
-				# memory a server has once used stays resident: every memory
-				# measurement needs a fresh server
-				if [[ $scenario == memory ]] && ((run > 1)); then
-					stop_server
+			for name in "${order[@]}"; do
+				[[ -n ${failure[$scenario/$name]:-} ]] && continue
+				if [[ $phase == memory ]]; then
+					# memory a server has once used stays resident
 					if ! start_server "$name" "$mode"; then
-						record_failure "$scenario" "$name" "did not restart: $start_error"
-						values=()
-						costs=()
-						break
+						record_failure "$scenario" "$name" "did not start: $start_error"
+						continue
 					fi
+				else
+					warm "$scenario" "$name"
 				fi
-				if ! outcome=$(measure "$scenario" "$name" "$run"); then
-					record_failure "$scenario" "$name" "$outcome"
-					values=()
-					costs=()
-					break
-				fi
-				read -r value load cost <<<"$outcome"
-				values+=("$value")
-				loads+=("$load")
-				[[ $cost != - ]] && costs+=("$cost")
+				outcome=$(measure "$scenario" "$name" "$round") || { record_failure "$scenario" "$name" "$outcome"; outcome=; }
+				[[ $phase == memory ]] && stop_server "$name"
+				[[ -n $outcome ]] || continue
+				read -r value load rate <<<"$outcome"
+				values[$scenario/$name]+=" $value"
+				loads[$scenario/$name]+=" $load"
+				[[ $rate != - ]] && rates[$scenario/$name]+=" $rate"
+				printf '  %-13s %-8s %10s %s' "$scenario" "$name" "$value" "$(unit_of "$scenario")"
+				[[ $rate != - ]] && printf ', %s req/s' "$rate"
+				printf ', foreign CPU load %s %%\n' "$load"
 			done
-			if [[ ${#values[@]} -gt 0 ]]; then
-				result[$scenario/$name]=$(median "${values[@]}")
-				foreign[$scenario/$name]=$(printf '%s\n' "${loads[@]}" | sort -n | tail -n 1)
-				echo "  $scenario: ${values[*]} (foreign CPU load ${loads[*]} %)${costs:+, server CPU ${costs[*]} µs/request}"
-			fi
-			if [[ ${#costs[@]} -gt 0 ]]; then
-				result[$scenario:cpu/$name]=$(median "${costs[@]}")
-				foreign[$scenario:cpu/$name]=${foreign[$scenario/$name]}
-			fi
 		done
-		stop_server
+	done
+	for name in "${up[@]}"; do stop_server "$name"; done
+	for key in "${!values[@]}"; do
+		[[ -n ${failure[$key]:-} ]] && continue # a server that failed once gets no figure
+		result[$key]=$(median ${values[$key]})
+		foreign[$key]=$(printf '%s\n' ${loads[$key]} | sort -n | tail -n 1)
+		spread[$key]=${values[$key]# }
+		if [[ -n ${rates[$key]:-} ]]; then
+			result[${key%/*}:rps/${key#*/}]=$(median ${rates[$key]})
+			foreign[${key%/*}:rps/${key#*/}]=${foreign[$key]}
+		fi
 	done
 }
 
@@ -648,94 +725,127 @@ run_phase() {
 
 unit_of() {
 	case $1 in
-	*:cpu) echo 'server CPU µs/req' ;;
-	tls-handshake) echo 'CPU µs/handshake' ;;
+	*:rps) echo 'req/s' ;;
 	memory) echo 'bytes/idle conn' ;;
-	*) echo 'req/s' ;;
+	*) echo 'server CPU µs/req' ;;
 	esac
 }
 
-# cell SCENARIO NAME prints the figure (with * when other processes loaded the
-# CPUs during it), or FAILED / no TLS.
+# cell SCENARIO NAME prints the median (with * when other processes loaded
+# the CPUs during a round of it), FAILED, no TLS, or - when not measured.
 cell() {
 	if [[ -n ${result[$1/$2]:-} ]]; then
-		if [[ $1 == *:cpu ]]; then
-			printf '%.2f' "${result[$1/$2]}"
-		else
-			printf '%.0f' "${result[$1/$2]}"
-		fi
+		case $1 in
+		*:rps | memory) printf '%.0f' "${result[$1/$2]}" ;;
+		*) printf '%.2f' "${result[$1/$2]}" ;;
+		esac
 		((${foreign[$1/$2]:-0} > noisy_percent)) && printf '*'
 		return 0
-	elif [[ ${failure[${1%:cpu}/$2]:-} == *"no TLS"* ]]; then
-		echo 'no TLS'
-	else
-		echo 'FAILED'
 	fi
+	case ${failure[${1%:rps}/$2]:-} in
+	'') echo - ;;
+	*"no TLS"*) echo 'no TLS' ;;
+	*) echo FAILED ;;
+	esac
 }
 
-# ratio SCENARIO A B prints A / B, or - when either is missing.
+# best_c SCENARIO prints the C server with the best figure for SCENARIO (the
+# lowest, or for req/s the highest), among nginx and Lwan.
+best_c() {
+	local name best= value
+	for name in nginx lwan; do
+		value=${result[$1/$name]:-}
+		[[ -n $value ]] || continue
+		if [[ -z $best ]] || awk -v a="$value" -v b="${result[$1/$best]}" -v up="$([[ $1 == *:rps ]] && echo 1)" \
+			'BEGIN { exit !(up ? a > b : a < b) }'; then
+			best=$name
+		fi
+	done
+	echo "$best"
+}
+
+# ratio SCENARIO A B prints A / B, or - when either is missing. B may be
+# "best", the best C server for the scenario.
 ratio() {
-	local a=${result[$1/$2]:-} b=${result[$1/$3]:-}
+	local peer=$3
+	[[ $peer == best ]] && peer=$(best_c "$1")
+	local a=${result[$1/$2]:-} b=${result[$1/${peer:-none}]:-}
 	if [[ -n $a && -n $b ]]; then
 		awk -v a="$a" -v b="$b" 'BEGIN { if (b <= 0) print "-"; else if (a / b < 0.1) printf "%.2g", a / b; else printf "%.2f", a / b }'
+		[[ $3 == best ]] && printf ' (%s)' "${label[$peer]}"
 	else
 		echo -
 	fi
+	return 0
 }
 
 has_server() { [[ ",$servers," == *",$1,"* ]]; }
 
-declare -A label=([lwango]=lwango [nethttp]=net/http [nginx]=nginx)
+declare -A label=([lwango]=lwango [nethttp]=net/http [nginx]=nginx [lwan]=Lwan)
+
+# table SUFFIX prints the table of the rows SCENARIO+SUFFIX ("" for CPU per
+# request and memory, ":rps" for requests per second).
+table() {
+	local header=(scenario unit) name peer scenario row
+	for name in "${server_list[@]}"; do header+=("${label[$name]}"); done
+	local ratios=()
+	if has_server lwango; then
+		has_server nginx && has_server lwan && ratios+=("lwango/best")
+		for peer in nginx lwan nethttp; do has_server "$peer" && ratios+=("lwango/$peer"); done
+	fi
+	for peer in "${ratios[@]}"; do
+		peer=${peer//nethttp/net\/http}
+		header+=("${peer//best/best C}")
+	done
+	{
+		(IFS=$'\t'; echo "${header[*]}")
+		for scenario in "${scenarios[@]}"; do
+			[[ $1 == :rps && $scenario == memory ]] && continue
+			row=("$scenario" "$(unit_of "$scenario$1")")
+			for name in "${server_list[@]}"; do row+=("$(cell "$scenario$1" "$name")"); done
+			for peer in "${ratios[@]}"; do row+=("$(ratio "$scenario$1" "${peer%/*}" "${peer#*/}")"); done
+			(IFS=$'\t'; echo "${row[*]}")
+		done
+	} | column -t -s $'\t'
+}
 
 print_report() {
 	echo
 	echo "lwango benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
-	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(command -v nginx >/dev/null && nginx -v 2>&1 | cut -d' ' -f3), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
-	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats run(s); TLS 1.3 $tls_suite, ECDSA P-256 certificate, group $tls_group"
-	echo "net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}; load average at start: $load_at_start"
+	echo "lwango $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), $(go version | cut -d' ' -f3), $(command -v nginx >/dev/null && nginx -v 2>&1 | cut -d' ' -f3)${LWAN:+, Lwan $LWAN}, wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+	echo "servers on CPU 0, wrk -t1 -c$connections -d$duration on CPU 1, warm-up $warmup, median of $repeats round(s), servers alternating within each round"
+	echo "TLS 1.3 $tls_suite, ECDSA P-256 certificate, group $tls_group; net/http GOMAXPROCS=${nethttp_gomaxprocs:-default (1 CPU in its affinity mask)}"
+	echo "load average at start: $load_at_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-
-	local header=(scenario unit) name peer
-	for name in "${server_list[@]}"; do header+=("${label[$name]}"); done
-	local ratios=()
-	if has_server lwango; then
-		for peer in nethttp nginx; do has_server "$peer" && ratios+=("lwango/$peer"); done
+	echo "server CPU time per request (utime+stime of the server's processes / requests completed), lower is better:"
+	table ""
+	if [[ " ${scenarios[*]} " != " memory " ]]; then
+		echo
+		echo "requests per second (wrk), higher is better; with one wrk thread the client often saturates first:"
+		table :rps
 	fi
-	has_server nginx && has_server nethttp && ratios+=("nginx/nethttp")
-	for peer in "${ratios[@]}"; do header+=("${peer//nethttp/net\/http}"); done
-
-	{
-		(IFS=$'\t'; echo "${header[*]}")
-		local scenario row
-		local rows=()
-		for scenario in "${scenarios[@]}"; do
-			rows+=("$scenario")
-			case $scenario in hello | close | static | tls-hello) rows+=("$scenario:cpu") ;; esac
-		done
-		for scenario in "${rows[@]}"; do
-			row=("$scenario" "$(unit_of "$scenario")")
-			for name in "${server_list[@]}"; do row+=("$(cell "$scenario" "$name")"); done
-			for peer in "${ratios[@]}"; do row+=("$(ratio "$scenario" "${peer%/*}" "${peer#*/}")"); done
-			(IFS=$'\t'; echo "${row[*]}")
-		done
-	} | column -t -s $'\t'
 	echo
-	echo "ratios are A / B of the figures: above 1 is better for req/s, below 1 is better for µs and bytes."
+	echo "ratios are lwango / peer of the medians; best C is the better of nginx and Lwan for that row."
 	local key noisy=()
 	for key in "${!foreign[@]}"; do
-		[[ $key == *:cpu/* ]] && continue
+		[[ $key == *:rps/* ]] && continue
 		((${foreign[$key]} > noisy_percent)) && noisy+=("${key#*/} ${key%/*} ${foreign[$key]}%")
 	done
 	if [[ ${#noisy[@]} -gt 0 ]]; then
-		echo "* other processes used more than $noisy_percent % of the two CPUs during these measurements; do not trust them:"
+		echo "* other processes used more than $noisy_percent % of the two CPUs during a round of these; do not trust them:"
 		printf '    %s\n' "${noisy[@]}" | sort
 	fi
+	echo
+	echo "every round (server CPU µs/request, or bytes for memory):"
+	for key in "${!spread[@]}"; do
+		printf '  %-13s %-8s %s\n' "${key%/*}" "${label[${key#*/}]}" "${spread[$key]}"
+	done | sort
 
 	if [[ " ${scenarios[*]} " == *" memory "* ]]; then
 		echo
 		echo "server RSS before and with $idle_connections idle keep-alive connections:"
-		local run
+		local name run
 		for name in "${server_list[@]}"; do
 			for run in $(seq "$repeats"); do
 				[[ -s $work/idlemem-$name-$run.out ]] &&
@@ -747,7 +857,6 @@ print_report() {
 	if [[ ${#failure[@]} -gt 0 ]]; then
 		echo
 		echo "failures:"
-		local key
 		for key in "${!failure[@]}"; do
 			echo "  ${key#*/} ${key%/*}: ${failure[$key]}"
 		done | sort
