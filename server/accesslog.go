@@ -84,7 +84,7 @@ func (a *accessLog) expired(c *loop.Conn[conn], when []byte) {
 }
 
 func (a *accessLog) begin(c *loop.Conn[conn], when []byte) []byte {
-	b := kernel.AppendPeerAddr(a.line[:0], c.Fd())
+	b := appendClientAddr(a.line[:0], c)
 	b = append(b, " - - ["...)
 	b = append(b, when...)
 	return append(b, "] "...)
@@ -100,6 +100,15 @@ func (a *accessLog) end(c *loop.Conn[conn], b []byte) {
 	b = append(b, '\n')
 	a.line = b
 	a.out.add(b)
+}
+
+// appendClientAddr appends the client's IP address: the one a PROXY
+// protocol header carried, else the socket's peer.
+func appendClientAddr(b []byte, c *loop.Conn[conn]) []byte {
+	if s := c.State; s != nil && s.client.IsValid() {
+		return s.client.Addr().AppendTo(b)
+	}
+	return kernel.AppendPeerAddr(b, c.Fd())
 }
 
 // appendEscaped appends s with quotes, backslashes, control and non-ASCII

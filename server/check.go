@@ -16,9 +16,6 @@ func Check(cfg *site.Config) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	if err := refuseUnsupported(cfg); err != nil {
-		return err
-	}
 	if err := checkAddress(cfg.Listener); err != nil {
 		return cfg.Errorf("listener", "%v", err)
 	}
@@ -43,14 +40,4 @@ func checkAddress(a site.Address) error {
 	}
 	_, err := kernel.ParseListenAddr(a.String())
 	return err
-}
-
-// refuseUnsupported refuses what cfg asks for that the server cannot do.
-// Parsing refuses proxy_protocol already; Check, New and Reload also see
-// Configs built in code.
-func refuseUnsupported(cfg *site.Config) error {
-	if cfg.ProxyProtocol {
-		return cfg.Errorf("proxy_protocol", "the PROXY protocol is not supported yet")
-	}
-	return nil
 }

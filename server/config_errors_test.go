@@ -72,29 +72,3 @@ func TestBindErrorNamesTheListenerKey(t *testing.T) {
 		t.Errorf("TLS bind: %v", err)
 	}
 }
-
-// proxy_protocol is refused when the file is parsed; a Config built in code
-// that asks for it is refused by Check, New and Reload alike.
-func TestProxyProtocolRefused(t *testing.T) {
-	ts := newTestSite(t)
-	cfg := testConfig(t, ts, "")
-	cfg.ProxyProtocol = true
-	const want = "test.conf: proxy_protocol: the PROXY protocol is not supported yet"
-	if err := Check(cfg); err == nil || err.Error() != want {
-		t.Errorf("Check: %v", err)
-	}
-	if srv, err := New(cfg, Options{}); err == nil || err.Error() != want {
-		if srv != nil {
-			srv.Shutdown(time.Second)
-		}
-		t.Errorf("New: %v", err)
-	}
-	srv, err := New(testConfig(t, ts, ""), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(time.Second)
-	if err := srv.Reload(cfg); err == nil || err.Error() != want {
-		t.Errorf("Reload: %v", err)
-	}
-}

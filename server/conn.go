@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/netip"
+
 	"lwango/coro"
 	"lwango/http1"
 	"lwango/http2"
@@ -18,8 +20,14 @@ type conn struct {
 	// the preface on an h2c listener); nil for HTTP/1. It outlives the
 	// exchange: an idle HTTP/2 connection keeps its HPACK tables.
 	h2    *http2.Conn
-	sniff bool      // a plain connection on an h2c listener, first bytes not yet seen
-	ex    *exchange // nil while idle
+	sniff bool // a plain connection on an h2c listener, first bytes not yet seen
+	// proxyPending says the PROXY protocol header has yet to be read
+	// (proxy_protocol = true): the connection's first phase.
+	proxyPending bool
+	// client is the client's address the PROXY header carried; not valid
+	// without one (then the socket's peer is the client).
+	client netip.AddrPort
+	ex     *exchange // nil while idle
 	// defers are the connection's cleanups (Lwan's coro_defer): a TLS
 	// connection registers the closing of its transport, which wipes the
 	// handshake state or the session keys, when it is opened; Closed runs

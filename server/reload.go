@@ -45,9 +45,6 @@ func (s *Server) Reload(cfg *site.Config) error {
 		return errors.New("server: reload after shutdown")
 	}
 	log := slog.Default()
-	if err := refuseUnsupported(cfg); err != nil {
-		return err
-	}
 	gen, err := newGeneration(cfg)
 	if err != nil {
 		return err

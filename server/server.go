@@ -73,9 +73,6 @@ type Server struct {
 // the same port) and prepares the loops. Nothing is served until Start, so
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
-	if err := refuseUnsupported(cfg); err != nil {
-		return nil, err
-	}
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
 	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: opts.Inherited[cfg.Listener.String()]}}
 	if cfg.TLS != nil {

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"sync/atomic"
 
 	"lwango/coro"
 	"lwango/http1"
 	"lwango/http2"
+	"lwango/kernel"
 	"lwango/loop"
 )
 
@@ -31,6 +33,11 @@ type worker struct {
 	current   *loop.Conn[conn]
 	gen       *generation // the site and headers this loop answers with
 	requests  atomic.Uint64
+	// proxy says every connection starts with a PROXY protocol header
+	// (proxy_protocol; it needs a restart, so it is read once).
+	proxy bool
+	// proxyRejected counts the connections closed for their PROXY header.
+	proxyRejected [proxyRejectKinds]counter
 }
 
 func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
@@ -40,6 +47,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 		loop:      l,
 		conns:     loop.NewPool(4096, func() *conn { return &conn{} }),
 		exchanges: loop.NewPool(256, func() *exchange { return newExchange(size) }),
+		proxy:     srv.cfg.ProxyProtocol,
 	}
 	w.engine = http1.Engine{
 		Handler:        w,
@@ -84,6 +92,11 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			return coro.Abort
 		}
 		c.State = s
+	}
+	if s.proxyPending {
+		if want := w.readProxyHeader(c, s); want != 0 {
+			return want
+		}
 	}
 	if !s.ready {
 		if err := s.transport.Handshake(); err != nil {
@@ -130,6 +143,10 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 // open makes the server's state for a new connection.
 func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s := w.conns.Get()
+	if w.proxy {
+		s.proxyPending = true
+		c.Set(loop.RequestPending) // the header must arrive within the request deadline
+	}
 	if !c.Has(loop.TLS) {
 		s.plain.fd = c.Fd()
 		s.transport = &s.plain
@@ -149,6 +166,55 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s.transport = t
 	s.defers.Defer(s.closeTransport)
 	return s
+}
+
+// readProxyHeader runs the PROXY protocol phase: it takes the header from
+// the socket, and nothing after it (what follows is the TLS handshake or
+// the first request), keeping a header that arrives in pieces in the
+// exchange's input buffer. It returns 0 once the header is read, or what
+// the connection waits for. A connection without a valid header is closed
+// without a response and counted.
+func (w *worker) readProxyHeader(c *loop.Conn[conn], s *conn) coro.Want {
+	if s.ex == nil {
+		s.ex = w.exchanges.Get()
+	}
+	ex := s.ex
+	buf := ex.in[:min(len(ex.in), proxyMaxHeader)]
+	n, err := kernel.Peek(c.Fd(), buf[ex.end:])
+	switch {
+	case errors.Is(err, kernel.EAGAIN):
+		return coro.WantRead
+	case err != nil:
+		return coro.Abort
+	case n == 0:
+		if ex.end > 0 {
+			w.proxyRejected[proxyMalformed].inc() // closed within the header
+		}
+		return coro.Abort
+	}
+	have := ex.end + n
+	end, client, err := parseProxyHeader(buf[:have])
+	if err != nil {
+		var pe *proxyError
+		errors.As(err, &pe)
+		w.proxyRejected[pe.kind].inc()
+		return coro.Abort
+	}
+	take := n // the header goes on past what arrived: take it all
+	if end > 0 {
+		take = end - ex.end
+	}
+	if m, err := kernel.Read(c.Fd(), buf[ex.end:ex.end+take]); err != nil || m != take {
+		return coro.Abort // the kernel had these bytes a moment ago
+	}
+	if end == 0 {
+		ex.end += take
+		return coro.WantRead
+	}
+	ex.start, ex.end = 0, 0
+	s.client = client
+	s.proxyPending = false
+	return 0
 }
 
 // step runs the exchange until it must wait or close.
@@ -312,7 +378,8 @@ func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 		w.exchanges.Put(s.ex)
 		s.ex = nil
 	}
-	if s.transport == &s.plain && s.h2 == nil && !s.sniff {
+	if s.transport == &s.plain && s.h2 == nil && !s.sniff && !w.proxy {
+		// Behind a balancer the state stays: it holds the client's address.
 		w.release(s)
 		c.State = nil
 	}
@@ -328,6 +395,10 @@ func (w *worker) release(s *conn) {
 // without waiting for the socket: the loop closes it next.
 func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s := c.State
+	if s != nil && s.proxyPending {
+		w.proxyRejected[proxyTimeout].inc() // closed without a response
+		return
+	}
 	if s == nil || !s.ready || s.ex == nil {
 		return // nothing started, or a TLS handshake: no HTTP to answer with
 	}

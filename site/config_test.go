@@ -202,7 +202,6 @@ func TestParseErrors(t *testing.T) {
 		{"threads = 257\n", "c.conf:1: threads: must be 0 (one per CPU) to 256, got 257"},
 		{"quiet = true\nexpires = \"10\"\n", `c.conf:2: expires: bad time "10": number without a unit (s, m, h, d, w, M or y)`},
 		{"expires = \"1x\"\n", `c.conf:1: expires: bad time "1x": unknown unit "x" (want s, m, h, d, w, M or y)`},
-		{"# comment\nproxy_protocol = true\n", "c.conf:2: proxy_protocol: proxy_protocol is not supported yet"},
 		{"request_buffer_size = 100\n", "c.conf:1: request_buffer_size: must be 4096..16777216 bytes, got 100"},
 		{"request_buffer_size = 16777217\n", "c.conf:1: request_buffer_size: must be 4096..16777216 bytes, got 16777217"},
 		{"max_post_data_size = 134217729\n", "c.conf:1: max_post_data_size: must be 0..134217728 bytes, got 134217729"},

@@ -277,16 +277,18 @@ func TestLwanTestrunnerConf(t *testing.T) {
 		t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	// What remains translates; it loads but for proxy_protocol, which lwango
-	// does not have yet (named with its line in the Lwan file).
+	// What remains translates and loads.
 	text, err := ConvertLwan("testrunner.conf", data)
 	if text == nil || err == nil {
 		t.Fatalf("ConvertLwan: %v", err)
 	}
 	out, _ := convertLwan("testrunner.conf", data, nil)
-	_, err = parseTOML("testrunner.conf", text, out.lines)
-	if err == nil || err.Error() != "testrunner.conf:22: proxy_protocol: proxy_protocol is not supported yet" {
+	cfg, err := parseTOML("testrunner.conf", text, out.lines)
+	if err != nil {
 		t.Fatalf("translation: %v\n%s", err, text)
+	}
+	if !cfg.ProxyProtocol || cfg.RequestBufferSize != 1000000 || len(cfg.Routes) != 7 || cfg.Routes[0].Line != 61 {
+		t.Fatalf("translation: %+v %+v", cfg, cfg.Routes)
 	}
 	for _, want := range []string{
 		"keep_alive_timeout = 15\n", "max_post_data_size = 1000000\n", "request_buffer_size = 1000000\n",

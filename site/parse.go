@@ -177,9 +177,6 @@ func (v *validator) config(raw *fileConfig) *Config {
 		v.fail("threads", "must be 0 (one per CPU) to 256, got %d", raw.Threads)
 	}
 	cfg.Expires = v.duration("expires", raw.Expires)
-	if raw.ProxyProtocol {
-		v.fail("proxy_protocol", "proxy_protocol is not supported yet")
-	}
 	if raw.RequestBufferSize < 4096 || raw.RequestBufferSize > 16<<20 {
 		v.fail("request_buffer_size", "must be 4096..16777216 bytes, got %d", raw.RequestBufferSize)
 	}
