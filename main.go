@@ -13,6 +13,8 @@
 // close, responses in flight finish (for up to keep_alive_timeout).
 // SIGHUP reloads the configuration, certificates and ticket keys without
 // closing a connection (see server.Server.Reload for what needs a restart).
+// SIGUSR2 upgrades to the binary now at the program's path without closing
+// a connection (upgrade.go).
 //
 // Under systemd, a listener written "systemd:NAME" is the socket systemd
 // passes by socket activation with that name, and the service manager is
@@ -21,6 +23,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	reread := func() (*site.Config, error) { return loadConfig(*configFile, o) }
-	if err := serve(cfg, reread); err != nil {
+	if err := serve(cfg, reread, args); err != nil {
 		slog.Error("lwango stopped", "err", err)
 		return 1
 	}
@@ -142,7 +145,10 @@ func loadConfig(file string, o site.Overrides) (*site.Config, error) {
 // overrides) and the server applies it (server.Reload says what changes
 // without a restart); a configuration that fails to load or apply is
 // logged with its file, line and key, and the running one keeps serving.
-func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
+//
+// On SIGUSR2 it upgrades to the binary at its own path (see upgrade.go),
+// started with args.
+func serve(cfg *site.Config, reread func() (*site.Config, error), args []string) error {
 	// A reader of the log that goes away (lwango | head) must not kill the
 	// server: with SIGPIPE ignored, a write to the closed pipe on standard
 	// output or error fails with EPIPE instead (the Go runtime otherwise
@@ -152,10 +158,20 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	exe, exeErr := os.Executable() // now: a chroot (straitjacket) hides it later
 
 	inherited, err := systemdListeners()
 	if err != nil {
 		return err
+	}
+	from, ctl, err := inheritUpgrade()
+	if err != nil {
+		return err
+	}
+	if from != nil {
+		inherited = from.Listeners
 	}
 	srv, err := server.New(cfg, server.Options{Inherited: inherited})
 	if err != nil {
@@ -174,12 +190,38 @@ func serve(cfg *site.Config, reread func() (*site.Config, error)) error {
 	} else {
 		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
 	}
-	notify("READY=1\nSTATUS=serving")
+	if ctl != nil {
+		go adoptConnections(srv, ctl) // the old process tells the service manager
+	} else {
+		notify("READY=1\nSTATUS=serving")
+	}
 
+	ctx, cancelUpgrade := context.WithCancel(context.Background())
+	defer cancelUpgrade()
+	var ready chan upgraded // non-nil while an upgrade is under way
 	for {
 		select {
+		case <-usr2:
+			switch {
+			case ready != nil:
+				slog.Warn("upgrade: one is already under way; SIGUSR2 ignored")
+			case exeErr != nil:
+				slog.Error("upgrade: cannot find this program's binary", "err", exeErr)
+			default:
+				slog.Info("upgrade: starting", "binary", exe)
+				ready = make(chan upgraded, 1)
+				go func(ready chan<- upgraded) { ready <- startUpgrade(ctx, exe, args, srv.Sockets()) }(ready)
+			}
+		case u := <-ready:
+			ready = nil
+			if u.err != nil {
+				slog.Error("upgrade failed; this process keeps serving", "err", u.err)
+				continue
+			}
+			return handOver(srv, u, cfg.KeepAliveTimeout)
 		case sig := <-stop:
 			slog.Info("stopping", "signal", sig.String())
+			cancelUpgrade()
 			notify("STOPPING=1")
 			if err := srv.Shutdown(cfg.KeepAliveTimeout); err != nil {
 				return errors.Join(err, errors.New("exiting with connections still open"))

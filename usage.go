@@ -11,6 +11,7 @@ import (
 var signals = []struct{ name, meaning string }{
 	{"SIGTERM, SIGINT", "stop: close the listeners, finish the responses in flight (up to keep_alive_timeout), exit 0"},
 	{"SIGHUP", "reload the configuration file, certificates and ticket keys without closing a connection"},
+	{"SIGUSR2", "upgrade to the binary now at this one's path (checked with -t first): the new process takes the listening sockets and the idle connections, this one exits 0"},
 	{"SIGPIPE", "ignored: a log reader that goes away (lwango | head) costs the log lines, not the server"},
 }
 

@@ -57,6 +57,7 @@ type Group[S any] struct {
 	addrs    []netip.AddrPort
 	sockets  [][]int // every listening descriptor of each listener, in configuration order
 	stopping atomic.Bool
+	pass     PassFunc // set by HandOff before stopping
 	running  sync.WaitGroup
 	started  bool
 }

@@ -50,7 +50,8 @@ type Loop[S any] struct {
 	clock   clock
 	scratch []byte // where lingering connections' input is discarded
 
-	live     int // open client connections, lingering ones included
+	inbox    inbox[S] // connections passed in by Adopt
+	live     int      // open client connections, lingering ones included
 	stopping bool
 	stats    Stats
 }
@@ -76,8 +77,11 @@ func (l *Loop[S]) CommonLogTime() []byte { return l.clock.common }
 // Stopping reports whether the group is stopping: a handler should not keep
 // the connection alive after the response in flight. It is true from the
 // moment Stop is called, before the loop itself has acted on it (another
-// loop may already have closed its idle connections).
-func (l *Loop[S]) Stopping() bool { return l.stopping || l.group.stopping.Load() }
+// loop may already have closed its idle connections). It stays false during
+// a HandOff, whose connections live on in another process.
+func (l *Loop[S]) Stopping() bool {
+	return (l.stopping || l.group.stopping.Load()) && l.group.pass == nil
+}
 
 // Live reports how many client connections the loop holds open.
 func (l *Loop[S]) Live() int { return l.live }
@@ -111,6 +115,7 @@ func (l *Loop[S]) run() {
 		}
 		if wake {
 			kernel.EventfdDrain(l.wakefd)
+			l.adoptPending()
 			if l.group.stopping.Load() && !l.stopping {
 				l.beginStop()
 			}
@@ -237,7 +242,7 @@ func (l *Loop[S]) resume(c *Conn[S]) {
 		panic(fmt.Sprintf("loop: handler returned %v", want))
 	}
 	if l.stopping && l.isIdle(c) {
-		l.close(c, false)
+		l.retire(c)
 		return
 	}
 	l.schedule(c)

@@ -27,7 +27,7 @@ func (l *Loop[S]) beginStop() {
 		c := &l.table[fd]
 		fd = c.next
 		if l.isIdle(c) {
-			l.close(c, false)
+			l.retire(c)
 		}
 	}
 }

@@ -196,6 +196,12 @@ func (s *Server) Start() {
 // replaced by a reload too) and zeroes the session ticket keys.
 func (s *Server) Shutdown(timeout time.Duration) error {
 	s.group.Stop()
+	return s.finish(timeout)
+}
+
+// finish waits up to timeout for the stopping loops to return, then
+// releases the server's resources.
+func (s *Server) finish(timeout time.Duration) error {
 	done := make(chan struct{})
 	go func() {
 		s.group.Wait()
