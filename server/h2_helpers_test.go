@@ -79,9 +79,16 @@ func dialH2(t testing.TB, addr string, settings ...http2.Setting) *h2Raw {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startH2(t, c, settings...)
+}
+
+// startH2 begins HTTP/2 on c: the client preface and SETTINGS.
+func startH2(t testing.TB, c net.Conn, settings ...http2.Setting) *h2Raw {
+	t.Helper()
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	r := &h2Raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
+	r.fr.AllowIllegalWrites = true // the tests send what no client should
 	r.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	r.fr.MaxHeaderListSize = 1 << 20
 	r.enc = hpack.NewEncoder(&r.buf)

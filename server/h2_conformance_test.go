@@ -1,0 +1,504 @@
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/binary"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// The MUSTs of RFC 9113 §§3–8 and RFC 7541 a server can be tested on, with
+// raw frames over a socket (h2c with prior knowledge), each with the exact
+// GOAWAY or RST_STREAM code, and the server still serving afterwards.
+
+// raw frame helpers
+
+func frame(typ http2.FrameType, flags http2.Flags, stream uint32, payload ...byte) []byte {
+	b := []byte{byte(len(payload) >> 16), byte(len(payload) >> 8), byte(len(payload)), byte(typ), byte(flags)}
+	b = binary.BigEndian.AppendUint32(b, stream)
+	return append(b, payload...)
+}
+
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func setting(id http2.SettingID, v uint32) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(id)), u32(v)...)
+}
+
+// A connection error: the frames after the preface end the connection
+// with GOAWAY and the code (RFC 9113 §5.4.1).
+func TestH2ConnectionErrors(t *testing.T) {
+	_, addr, _ := startH2C(t, "max_post_data_size = 70000\n")
+	get := func(r *h2Raw) []byte { return r.block(getFields("/hello")...) }
+	cases := []struct {
+		name string
+		send func(r *h2Raw) []byte
+		code http2.ErrCode
+	}{
+		{"§4.2 frame larger than SETTINGS_MAX_FRAME_SIZE", func(r *h2Raw) []byte {
+			return frame(http2.FrameData, 0, 1, make([]byte, 16385)...)
+		}, http2.ErrCodeFrameSize},
+		{"§6.1 DATA on stream 0", func(r *h2Raw) []byte { return frame(http2.FrameData, 0, 0, 'x') }, http2.ErrCodeProtocol},
+		{"§5.1 DATA on an idle stream", func(r *h2Raw) []byte { return frame(http2.FrameData, 0, 1, 'x') }, http2.ErrCodeProtocol},
+		{"§6.2 HEADERS on stream 0", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 0, get(r)...)
+		}, http2.ErrCodeProtocol},
+		{"§5.1.1 even stream id from a client", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 2, get(r)...)
+		}, http2.ErrCodeProtocol},
+		{"§5.1.1 stream id lower than one used", func(r *h2Raw) []byte {
+			b := frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 5, get(r)...)
+			return append(b, frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 3, get(r)...)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.2 padding as long as the payload", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersPadded, 1, 4, 'a', 'b', 'c')
+		}, http2.ErrCodeProtocol},
+		{"§6.10 CONTINUATION without HEADERS", func(r *h2Raw) []byte {
+			return frame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 1, get(r)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.10 another frame inside a header block", func(r *h2Raw) []byte {
+			b := frame(http2.FrameHeaders, http2.FlagHeadersEndStream, 1, get(r)...)
+			return append(b, frame(http2.FramePing, 0, 0, make([]byte, 8)...)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.10 CONTINUATION on another stream", func(r *h2Raw) []byte {
+			b := frame(http2.FrameHeaders, http2.FlagHeadersEndStream, 1, get(r)...)
+			return append(b, frame(http2.FrameContinuation, http2.FlagContinuationEndHeaders, 3)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.5 SETTINGS on a stream", func(r *h2Raw) []byte { return frame(http2.FrameSettings, 0, 1) }, http2.ErrCodeProtocol},
+		{"§6.5 SETTINGS length not a multiple of 6", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, 0, 0, 0, 3, 0, 0, 0)
+		}, http2.ErrCodeFrameSize},
+		{"§6.5 SETTINGS ACK with a payload", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, http2.FlagSettingsAck, 0, setting(http2.SettingEnablePush, 0)...)
+		}, http2.ErrCodeFrameSize},
+		{"§6.5.2 SETTINGS_ENABLE_PUSH 2", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, 0, 0, setting(http2.SettingEnablePush, 2)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.5.2 SETTINGS_INITIAL_WINDOW_SIZE 2^31", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, 0, 0, setting(http2.SettingInitialWindowSize, 1<<31)...)
+		}, http2.ErrCodeFlowControl},
+		{"§6.5.2 SETTINGS_MAX_FRAME_SIZE below 2^14", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, 0, 0, setting(http2.SettingMaxFrameSize, 1<<14-1)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.5.2 SETTINGS_MAX_FRAME_SIZE above 2^24-1", func(r *h2Raw) []byte {
+			return frame(http2.FrameSettings, 0, 0, setting(http2.SettingMaxFrameSize, 1<<24)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.7 PING on a stream", func(r *h2Raw) []byte { return frame(http2.FramePing, 0, 1, make([]byte, 8)...) }, http2.ErrCodeProtocol},
+		{"§6.7 PING of 7 bytes", func(r *h2Raw) []byte { return frame(http2.FramePing, 0, 0, make([]byte, 7)...) }, http2.ErrCodeFrameSize},
+		{"§6.8 GOAWAY on a stream", func(r *h2Raw) []byte {
+			return frame(http2.FrameGoAway, 0, 1, make([]byte, 8)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.9 WINDOW_UPDATE of 0 on the connection", func(r *h2Raw) []byte {
+			return frame(http2.FrameWindowUpdate, 0, 0, u32(0)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.9 WINDOW_UPDATE of 3 bytes", func(r *h2Raw) []byte {
+			return frame(http2.FrameWindowUpdate, 0, 0, 0, 0, 1)
+		}, http2.ErrCodeFrameSize},
+		{"§6.9.1 connection window above 2^31-1", func(r *h2Raw) []byte {
+			return frame(http2.FrameWindowUpdate, 0, 0, u32(1<<31-1)...)
+		}, http2.ErrCodeFlowControl},
+		{"§5.1 WINDOW_UPDATE on an idle stream", func(r *h2Raw) []byte {
+			return frame(http2.FrameWindowUpdate, 0, 7, u32(1)...)
+		}, http2.ErrCodeProtocol},
+		{"§6.4 RST_STREAM on stream 0", func(r *h2Raw) []byte { return frame(http2.FrameRSTStream, 0, 0, u32(8)...) }, http2.ErrCodeProtocol},
+		{"§5.1 RST_STREAM on an idle stream", func(r *h2Raw) []byte { return frame(http2.FrameRSTStream, 0, 9, u32(8)...) }, http2.ErrCodeProtocol},
+		{"§6.4 RST_STREAM of 3 bytes", func(r *h2Raw) []byte {
+			b := frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders, 1,
+				r.block(":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a")...)
+			return append(b, frame(http2.FrameRSTStream, 0, 1, 0, 0, 8)...)
+		}, http2.ErrCodeFrameSize},
+		{"§6.3 PRIORITY on stream 0", func(r *h2Raw) []byte { return frame(http2.FramePriority, 0, 0, 0, 0, 0, 1, 16) }, http2.ErrCodeProtocol},
+		{"§8.4 PUSH_PROMISE from a client", func(r *h2Raw) []byte {
+			return frame(http2.FramePushPromise, http2.FlagPushPromiseEndHeaders, 1, append(u32(2), get(r)...)...)
+		}, http2.ErrCodeProtocol},
+		{"RFC 7541 §2.3.3 index beyond the tables", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, 0xbf)
+		}, http2.ErrCodeCompression},
+		{"RFC 7541 §4.2 table size update above the setting", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1,
+				append([]byte{0x3f, 0xe1, 0x7f}, get(r)...)...)
+		}, http2.ErrCodeCompression},
+		{"RFC 7541 §5.2 truncated string", func(r *h2Raw) []byte {
+			return frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, 0x40, 0x05, 'a')
+		}, http2.ErrCodeCompression},
+		{"§6.9.2 SETTINGS_INITIAL_WINDOW_SIZE pushes a stream window above 2^31-1", func(r *h2Raw) []byte {
+			b := frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, r.block(getFields("/big.bin")...)...)
+			b = append(b, frame(http2.FrameSettings, 0, 0, setting(http2.SettingInitialWindowSize, 0)...)...)
+			b = append(b, frame(http2.FrameWindowUpdate, 0, 1, u32(1<<31-1)...)...)
+			return append(b, frame(http2.FrameSettings, 0, 0, setting(http2.SettingInitialWindowSize, 100)...)...)
+		}, http2.ErrCodeFlowControl},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dialH2(t, addr)
+			r.raw(tc.send(r))
+			r.expectGoAway(tc.code)
+		})
+	}
+	// §3.4 The client's first frame must be SETTINGS; §5.1 HEADERS on a
+	// stream that has closed.
+	t.Run("§3.4 first frame not SETTINGS", func(t *testing.T) {
+		c := dialRawConn(t, addr)
+		c.Write(append([]byte(http2.ClientPreface), frame(http2.FramePing, 0, 0, make([]byte, 8)...)...))
+		r := &h2Raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
+		r.expectGoAway(http2.ErrCodeProtocol)
+	})
+	t.Run("§5.1 HEADERS on a closed stream", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(1, true, getFields("/hello")...)
+		r.response(1)
+		r.headers(1, true, getFields("/hello")...)
+		r.expectGoAway(http2.ErrCodeStreamClosed)
+	})
+	serves(t, addr)
+}
+
+// dialRawConn is a TCP connection closed when the test ends.
+func dialRawConn(t *testing.T, addr string) *rawConn {
+	r := dialRaw(t, addr)
+	t.Cleanup(func() { r.Close() })
+	r.SetDeadline(time.Now().Add(30 * time.Second))
+	return r
+}
+
+// serves checks that the server still answers a new HTTP/2 connection.
+func serves(t *testing.T, addr string) {
+	t.Helper()
+	r := dialH2(t, addr)
+	r.headers(1, true, getFields("/hello")...)
+	if status, body := r.response(1); status != "200" || string(body) != "Hello, World!" {
+		t.Fatalf("after the errors: %s %q", status, body)
+	}
+}
+
+// A stream error: RST_STREAM with the code on that stream (RFC 9113
+// §5.4.2), and the connection goes on (a PING is answered, a new stream
+// served).
+func TestH2StreamErrors(t *testing.T) {
+	_, addr, _ := startH2C(t, "max_post_data_size = 70000\n")
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a"}
+	withGet := func(extra ...string) []string { return append(getFields("/hello"), extra...) }
+	malformed := map[string][]string{
+		"§8.3.1 no :method":                 {":scheme", "http", ":path", "/", ":authority", "a"},
+		"§8.3.1 no :path":                   {":method", "GET", ":scheme", "http", ":authority", "a"},
+		"§8.3.1 no :scheme":                 {":method", "GET", ":path", "/", ":authority", "a"},
+		"§8.3.1 empty :path":                {":method", "GET", ":scheme", "http", ":path", "", ":authority", "a"},
+		"§8.3 unknown pseudo-header":        withGet(":foo", "bar"),
+		"§8.3 response pseudo-header":       withGet(":status", "200"),
+		"§8.3 pseudo-header after field":    append([]string{"accept", "*/*"}, getFields("/hello")...),
+		"§8.3.1 repeated :path":             withGet(":path", "/x"),
+		"§8.2 uppercase field name":         withGet("Accept", "*/*"),
+		"§8.2.2 connection":                 withGet("connection", "keep-alive"),
+		"§8.2.2 keep-alive":                 withGet("keep-alive", "5"),
+		"§8.2.2 transfer-encoding":          withGet("transfer-encoding", "chunked"),
+		"§8.2.2 upgrade":                    withGet("upgrade", "h2c"),
+		"§8.2.2 te other than trailers":     withGet("te", "gzip"),
+		"§8.2.1 value with a leading space": withGet("accept", " */*"),
+		"§8.2.1 name with a space":          withGet("a b", "c"),
+	}
+	r := dialH2(t, addr)
+	id := uint32(1)
+	for name, fields := range malformed {
+		t.Run(name, func(t *testing.T) {
+			r.headers(id, true, fields...)
+			r.expectRST(id, http2.ErrCodeProtocol)
+			id += 2
+		})
+	}
+	step := func(name string, fn func(id uint32)) {
+		t.Run(name, func(t *testing.T) {
+			fn(id)
+			id += 2
+		})
+	}
+	step("§8.1.1 content-length above the DATA", func(id uint32) {
+		r.headers(id, false, append(post, "content-length", "10")...)
+		r.fr.WriteData(id, true, []byte("short"))
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§8.1.1 DATA beyond content-length", func(id uint32) {
+		r.headers(id, false, append(post, "content-length", "2")...)
+		r.fr.WriteData(id, false, []byte("longer"))
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§8.1 trailers with a pseudo-header", func(id uint32) {
+		r.headers(id, false, post...)
+		r.fr.WriteData(id, false, []byte("body"))
+		r.headers(id, true, ":path", "/x")
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§8.1 trailers without END_STREAM", func(id uint32) {
+		r.headers(id, false, post...)
+		r.headers(id, false, "x-trailer", "1")
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§8.1 trailers end the request", func(id uint32) {
+		r.headers(id, false, post...)
+		r.fr.WriteData(id, false, []byte("body"))
+		r.headers(id, true, "x-checksum", "abc")
+		if status, _ := r.response(id); status != "418" {
+			t.Fatalf("status %s", status)
+		}
+	})
+	step("§5.3.1 HEADERS depending on itself", func(id uint32) {
+		r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: r.block(getFields("/hello")...),
+			EndStream: true, EndHeaders: true, Priority: http2.PriorityParam{StreamDep: id, Weight: 1}})
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§5.3.1 PRIORITY depending on itself", func(id uint32) {
+		r.raw(frame(http2.FramePriority, 0, id, append(u32(id), 16)...))
+		r.expectRST(id, http2.ErrCodeProtocol)
+	})
+	step("§6.3 PRIORITY of 4 bytes", func(id uint32) {
+		r.raw(frame(http2.FramePriority, 0, id, u32(0)...))
+		r.expectRST(id, http2.ErrCodeFrameSize)
+	})
+	step("§6.3 PRIORITY parsed and ignored", func(id uint32) {
+		r.raw(frame(http2.FramePriority, 0, id+2, append(u32(id), 16)...))
+		r.headers(id, true, getFields("/hello")...)
+		if status, _ := r.response(id); status != "200" {
+			t.Fatalf("status %s", status)
+		}
+	})
+	id += 2 // the PRIORITY above made id+2 known; it stays unused (idle)
+	step("§6.9.1 DATA beyond the stream window", func(id uint32) {
+		// max_post_data_size = 70000: the server gives back only what the
+		// body may still grow by, so 70001 bytes of window in all.
+		r.headers(id, false, post...)
+		for range 5 {
+			r.fr.WriteData(id, false, make([]byte, 16384))
+		}
+		r.expectRST(id, http2.ErrCodeFlowControl)
+	})
+	r.alive()
+
+	// A stream whose response is held by a zero window stays half-closed
+	// (remote): DATA on it, a WINDOW_UPDATE of 0 and a window overflow.
+	held := func(r *h2Raw, id uint32) {
+		r.headers(id, true, getFields("/big.bin")...)
+		r.until(func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	}
+	r2 := dialH2(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	t.Run("§5.1 DATA on a half-closed (remote) stream", func(t *testing.T) {
+		held(r2, 1)
+		r2.fr.WriteData(1, false, []byte("x"))
+		r2.expectRST(1, http2.ErrCodeStreamClosed)
+	})
+	t.Run("§6.9 WINDOW_UPDATE of 0 on a stream", func(t *testing.T) {
+		held(r2, 3)
+		r2.fr.WriteWindowUpdate(3, 0)
+		r2.expectRST(3, http2.ErrCodeProtocol)
+	})
+	t.Run("§6.9.1 stream window above 2^31-1", func(t *testing.T) {
+		held(r2, 5)
+		// One write: both are read before any DATA could use the window.
+		r2.raw(append(frame(http2.FrameWindowUpdate, 0, 5, u32(1<<31-1)...), frame(http2.FrameWindowUpdate, 0, 5, u32(1)...)...))
+		r2.expectRST(5, http2.ErrCodeFlowControl)
+	})
+	t.Run("§5.1 WINDOW_UPDATE and RST_STREAM on closed streams are ignored", func(t *testing.T) {
+		r2.fr.WriteWindowUpdate(1, 10)
+		r2.fr.WriteRSTStream(3, http2.ErrCodeCancel)
+		r2.alive()
+	})
+	serves(t, addr)
+}
+
+// §5.1.2: streams past SETTINGS_MAX_CONCURRENT_STREAMS (100) are refused
+// with REFUSED_STREAM; once one closes, a new one is served.
+func TestH2MaxConcurrentStreams(t *testing.T) {
+	_, addr, _ := startH2C(t, "")
+	r := dialH2(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	var b []byte
+	for id := uint32(1); id <= 201; id += 2 {
+		b = append(b, frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, id, r.block(getFields("/big.bin")...)...)...)
+	}
+	r.raw(b)
+	r.expectRST(201, http2.ErrCodeRefusedStream)
+	r.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+	r.headers(203, true, getFields("/hello")...)
+	r.fr.WriteWindowUpdate(203, 100)
+	if status, body := r.response(203); status != "200" || string(body) != "Hello, World!" {
+		t.Fatalf("after a stream closed: %s %q", status, body)
+	}
+}
+
+// The server's preface over TLS: a client that negotiated h2 and sends
+// anything but the connection preface gets GOAWAY PROTOCOL_ERROR (§3.4).
+func TestH2BadPrefaceOverTLS(t *testing.T) {
+	s := startTLS(t, "", Options{})
+	c := tlsDial(t, s.tlsAddr, &tls.Config{NextProtos: []string{"h2"}})
+	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Fatalf("ALPN %q", p)
+	}
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	r := &h2Raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
+	r.expectGoAway(http2.ErrCodeProtocol)
+}
+
+// Requests the server refuses without a stream error: a field section
+// larger than request_buffer_size gets 431, a body larger than
+// max_post_data_size 413 (then RST_STREAM NO_ERROR, §8.1), and the
+// connection goes on.
+func TestH2TooLarge(t *testing.T) {
+	_, addr, _ := startH2C(t, "max_post_data_size = 1000\n")
+	r := dialH2(t, addr)
+	r.headers(1, true, append(getFields("/hello"), "cookie", strings.Repeat("c", 5000))...)
+	if status, _ := r.response(1); status != "431" {
+		t.Fatalf("5000-byte cookie: %s, want 431", status)
+	}
+	r.headers(3, false, ":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a")
+	r.fr.WriteData(3, false, make([]byte, 1001))
+	if status, _ := r.response(3); status != "413" {
+		t.Fatalf("1001-byte body: %s, want 413", status)
+	}
+	r.expectRST(3, http2.ErrCodeNo)
+	r.headers(5, false, ":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a", "content-length", "1001")
+	if status, _ := r.response(5); status != "413" {
+		t.Fatalf("content-length 1001: %s, want 413", status)
+	}
+	r.expectRST(5, http2.ErrCodeNo)
+	r.headers(7, false, ":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a", "content-length", "1000")
+	r.fr.WriteData(7, true, make([]byte, 1000))
+	if status, _ := r.response(7); status != "418" {
+		t.Fatalf("a body at the limit: %s", status)
+	}
+	r.alive()
+}
+
+// Defences: each abuse ends the connection with ENHANCE_YOUR_CALM (or is
+// answered without cost) and the server goes on serving others.
+func TestH2Defences(t *testing.T) {
+	_, addr, _ := startH2C(t, "")
+	t.Run("CVE-2023-44487 rapid reset", func(t *testing.T) {
+		r := dialH2(t, addr)
+		var b []byte
+		for id := uint32(1); id < 2*1000; id += 2 {
+			b = append(b, frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, id, r.block(getFields("/medium.bin")...)...)...)
+			b = append(b, frame(http2.FrameRSTStream, 0, id, u32(uint32(http2.ErrCodeCancel))...)...)
+		}
+		go r.conn.Write(b)
+		r.expectGoAway(http2.ErrCodeEnhanceYourCalm)
+	})
+	t.Run("CONTINUATION flood", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.raw(frame(http2.FrameHeaders, 0, 1, r.block(getFields("/hello")...)...))
+		field := r.block("x-flood", "1")
+		var b []byte
+		for range 4000 {
+			b = append(b, frame(http2.FrameContinuation, 0, 1, field...)...)
+		}
+		go r.conn.Write(b)
+		r.expectGoAway(http2.ErrCodeEnhanceYourCalm)
+	})
+	t.Run("HPACK bomb", func(t *testing.T) {
+		// One 4000-byte entry in the dynamic table, referenced 1000 times:
+		// 4 MB decoded from 1 KB. The field section is bounded (431) and
+		// the connection goes on.
+		r := dialH2(t, addr)
+		var blk bytes.Buffer
+		blk.Write(r.block(getFields("/hello")...))
+		blk.Write(r.block("x-bomb", strings.Repeat("b", 4000))) // indexed: 62
+		blk.Write(bytes.Repeat([]byte{0x80 | 62}, 1000))
+		r.raw(frame(http2.FrameHeaders, http2.FlagHeadersEndHeaders|http2.FlagHeadersEndStream, 1, blk.Bytes()...))
+		if status, _ := r.response(1); status != "431" {
+			t.Fatalf("status %s, want 431", status)
+		}
+		r.alive()
+	})
+	floods := map[string][]byte{
+		"SETTINGS flood":   frame(http2.FrameSettings, 0, 0),
+		"PING flood":       frame(http2.FramePing, 0, 0, make([]byte, 8)...),
+		"PRIORITY flood":   frame(http2.FramePriority, 0, 1, 0, 0, 0, 0, 16),
+		"unknown frames":   frame(0xfa, 0, 0, 1, 2, 3),
+		"empty DATA flood": frame(http2.FrameData, 0, 1),
+	}
+	for name, one := range floods {
+		t.Run(name, func(t *testing.T) {
+			r := dialH2(t, addr)
+			if name == "empty DATA flood" {
+				r.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a")
+			}
+			go r.conn.Write(bytes.Repeat(one, 5000))
+			r.expectGoAway(http2.ErrCodeEnhanceYourCalm)
+		})
+	}
+	serves(t, addr)
+}
+
+// A client that stalls is cut off by the request deadline like a slow
+// HTTP/1 client: a zero window held forever, a header block never
+// finished. An idle connection is closed by the keep-alive timeout.
+func TestH2Stalls(t *testing.T) {
+	cfg := testConfig(t, newTestSite(t), "h2c = true\nthreads = 1\n")
+	_, addr := startServer(t, cfg, Options{RequestTimeout: 300 * time.Millisecond, KeepAliveTimeout: 600 * time.Millisecond})
+	for name, stall := range map[string]func(r *h2Raw){
+		"zero window": func(r *h2Raw) {
+			r.headers(1, true, getFields("/big.bin")...)
+		},
+		"half-sent header block": func(r *h2Raw) {
+			r.raw(frame(http2.FrameHeaders, 0, 1, r.block(getFields("/hello")...)...))
+		},
+		"idle": func(r *h2Raw) {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			r := dialH2(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			stall(r)
+			r.expectEOF()
+			if d := time.Since(start); d < 250*time.Millisecond {
+				t.Fatalf("closed after %v, before its deadline", d)
+			}
+		})
+	}
+}
+
+// Shutdown (SIGTERM) sends GOAWAY NO_ERROR naming the last stream, lets
+// the stream in flight finish, then closes.
+func TestH2ShutdownGoAway(t *testing.T) {
+	ts := newTestSite(t)
+	srv, err := New(testConfig(t, ts, "h2c = true\nthreads = 1\n"), Options{Tick: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	r := dialH2(t, srv.Addr().String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	r.headers(1, true, getFields("/big.bin")...)
+	r.until(func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(20 * time.Second) }()
+	// A connection waiting on its client learns of the stop at its next
+	// frame: PINGs until the GOAWAY comes.
+	sawGoAway := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-sawGoAway:
+				return
+			case <-time.After(20 * time.Millisecond):
+				r.conn.Write(frame(http2.FramePing, 0, 0, make([]byte, 8)...))
+			}
+		}
+	}()
+	r.until(func(f http2.Frame) bool {
+		g, ok := f.(*http2.GoAwayFrame)
+		if ok && (g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 1) {
+			t.Fatalf("GOAWAY %v last stream %d", g.ErrCode, g.LastStreamID)
+		}
+		return ok
+	})
+	close(sawGoAway)
+	r.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	r.fr.WriteWindowUpdate(0, 16<<20)
+	// Its HEADERS came before the GOAWAY; now the body.
+	if _, body := r.response(1); !bytes.Equal(body, ts.big) {
+		t.Fatalf("stream in flight: %d bytes of %d", len(body), len(ts.big))
+	}
+	r.expectEOF()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
