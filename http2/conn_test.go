@@ -3,6 +3,7 @@ package http2
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
 	"testing"
 
 	"golang.org/x/net/http2/hpack"
@@ -217,4 +218,51 @@ func FuzzFrameHeader(f *testing.F) {
 			t.Fatalf("%+v read back as %+v", h, again)
 		}
 	})
+}
+
+// An idle connection, after a request like a browser's, holds no stream
+// and no buffer: only its struct and HPACK tables. The test measures the Go
+// heap each one keeps (1000 connections, sans-I/O) and bounds it.
+func TestIdleConnMemory(t *testing.T) {
+	e := testEngine()
+	e.HTTP1.Date = []byte("Sat, 05 Dec 2026 11:00:00 GMT")
+	e.HTTP1.ServerName = "lwango"
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "example.com"},
+		{"user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		{"accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+		{"accept-encoding", "gzip, deflate, br, zstd"}, {"accept-language", "en-GB,en;q=0.9"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	in := append([]byte(Preface), AppendFrame(nil, FrameSettings, 0, 0, nil)...)
+	in = AppendFrame(in, FrameHeaders, FlagEndHeaders|FlagEndStream, 1, buf.Bytes())
+	var out http1.Output
+	const n = 1000
+	conns := make([]*Conn, n)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range conns {
+		c := e.NewConn(true)
+		c.Start(&out)
+		if used := c.Receive(in, &out); used != len(in) {
+			t.Fatalf("consumed %d of %d", used, len(in))
+		}
+		for c.Produce(&out, 1<<16) {
+		}
+		frames(t, &out)
+		if !c.Idle() || c.streams != nil {
+			t.Fatal("a stream is held after its response")
+		}
+		conns[i] = c
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("idle HTTP/2 connection after one browser-like request: %.0f bytes of Go heap (struct, HPACK decoder and encoder tables)", per)
+	if per > 8<<10 {
+		t.Errorf("%.0f bytes per idle connection, want at most 8 KiB", per)
+	}
+	runtime.KeepAlive(conns)
 }
