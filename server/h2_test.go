@@ -15,7 +15,7 @@ import (
 )
 
 // Go's HTTP/2 client, h2c and over TLS: fifty requests at once on one
-// connection (small, 100 KiB and 6 MiB files, hello), every body whole,
+// connection (small and 100 KiB files, hello, and two 6 MiB files), every body whole,
 // one connection accepted, and one access log line per stream saying
 // HTTP/2.0.
 func TestH2GoClientConcurrentStreams(t *testing.T) {
@@ -38,34 +38,34 @@ func TestH2GoClientConcurrentStreams(t *testing.T) {
 				base = "http://" + addr
 			}
 			client := h2Client(t, useTLS)
-			paths := map[string][]byte{"/small.txt": []byte("small file\n"), "/medium.bin": ts.medium,
+			bodies := map[string][]byte{"/small.txt": []byte("small file\n"), "/medium.bin": ts.medium,
 				"/big.bin": ts.big, "/hello": []byte("Hello, World!")}
+			paths := []string{"/small.txt", "/medium.bin", "/hello"}
 			var wg sync.WaitGroup
 			errs := make(chan error, 50)
-			i := 0
-			for range 50 {
-				for path, want := range paths {
-					if i++; i > 50 {
-						break
-					}
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						resp, err := client.Get(base + path)
-						if err != nil {
-							errs <- err
-							return
-						}
-						defer resp.Body.Close()
-						body, err := io.ReadAll(resp.Body)
-						switch {
-						case err != nil:
-							errs <- fmt.Errorf("%s: %v", path, err)
-						case resp.ProtoMajor != 2 || resp.StatusCode != 200 || !bytes.Equal(body, want):
-							errs <- fmt.Errorf("%s: %s %d, %d bytes, want %d", path, resp.Proto, resp.StatusCode, len(body), len(want))
-						}
-					}()
+			for i := range 50 {
+				path := paths[i%len(paths)]
+				if i%25 == 0 {
+					path = "/big.bin"
 				}
+				want := bodies[path]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := client.Get(base + path)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer resp.Body.Close()
+					body, err := io.ReadAll(resp.Body)
+					switch {
+					case err != nil:
+						errs <- fmt.Errorf("%s: %v", path, err)
+					case resp.ProtoMajor != 2 || resp.StatusCode != 200 || !bytes.Equal(body, want):
+						errs <- fmt.Errorf("%s: %s %d, %d bytes, want %d", path, resp.Proto, resp.StatusCode, len(body), len(want))
+					}
+				}()
 			}
 			wg.Wait()
 			close(errs)

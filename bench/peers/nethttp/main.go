@@ -33,6 +33,7 @@ func main() {
 	keyFile := flag.String("key", "", "PEM private key for -tls-addr")
 	groups := flag.String("groups", "x25519", "comma-separated TLS key exchange groups by IANA name, in preference order")
 	tickets := flag.Bool("tickets", false, "issue TLS session tickets (off: every connection is a full handshake)")
+	h2 := flag.Bool("h2", false, "serve HTTP/2: h2 by ALPN on -tls-addr, and h2c with prior knowledge on -addr")
 	flag.Parse()
 
 	if *addr == "" && *tlsAddr == "" {
@@ -49,12 +50,21 @@ func main() {
 		if err != nil {
 			log.Fatalf("nethttp: %v", err)
 		}
-		go func() { errs <- (&http.Server{Handler: mux}).Serve(listener) }()
+		server := &http.Server{Handler: mux}
+		if *h2 {
+			server.Protocols = new(http.Protocols)
+			server.Protocols.SetHTTP1(true)
+			server.Protocols.SetUnencryptedHTTP2(true)
+		}
+		go func() { errs <- server.Serve(listener) }()
 	}
 	if *tlsAddr != "" {
 		config, err := tlsConfig(*certFile, *keyFile, *groups, *tickets)
 		if err != nil {
 			log.Fatalf("nethttp: %v", err)
+		}
+		if *h2 {
+			config.NextProtos = []string{"h2", "http/1.1"}
 		}
 		listener, err := net.Listen("tcp", *tlsAddr)
 		if err != nil {
