@@ -83,6 +83,11 @@ func (l *Loop[S]) Stopping() bool {
 	return (l.stopping || l.group.stopping.Load()) && l.group.pass == nil
 }
 
+// Draining reports whether the group is stopping or handing its
+// connections off (HandOff): a connection that cannot leave the process
+// should finish what is in flight and end (an HTTP/2 GOAWAY).
+func (l *Loop[S]) Draining() bool { return l.stopping || l.group.stopping.Load() }
+
 // Live reports how many client connections the loop holds open.
 func (l *Loop[S]) Live() int { return l.live }
 

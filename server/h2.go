@@ -53,7 +53,7 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 		if h.Done() {
 			return coro.Done
 		}
-		if w.loop.Stopping() {
+		if w.loop.Draining() {
 			h.Shutdown(&ex.out)
 		}
 		w.current = c

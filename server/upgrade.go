@@ -18,33 +18,38 @@ import (
 
 // A binary upgrade passes each connection idle between requests to the new
 // process over a unix socket: its descriptor (SCM_RIGHTS) with a few bytes
-// of state, handedState.
+// of state: the format, the kind, the TLS version (kernel TLS), flags, and
+// the client's address a PROXY header gave (netip.AddrPort's binary form),
+// if any.
 const (
-	handedFormat = 1 // the first byte: the layout below
+	handedFormat = 1 // the first byte: the layout above
 	handedPlain  = 1 // cleartext HTTP/1
-	handedKTLS   = 2 // TLS with its records in the kernel; bytes 2-3: the TLS version
-	handedSize   = 4
+	handedKTLS   = 2 // TLS with its records in the kernel
+	handedSniff  = 1 // flag: h2c prior knowledge, the first bytes not seen yet
+	handedHead   = 5 // format, kind, version (2), flags
 )
 
 // Detach lets a connection idle between requests leave the process (see
-// loop.Detacher): a plain connection, or one on kernel TLS that holds
-// nothing in user space (no bytes read ahead, no partial record, no
-// pending alert). A user-space TLS connection holds its keys here and
-// cannot leave: it is closed with close_notify.
+// loop.Detacher): a plain HTTP/1 connection, or one on kernel TLS that holds
+// nothing in user space (no bytes read ahead, no partial record, no pending
+// alert). A user-space TLS connection holds its keys here and cannot leave:
+// it is closed with close_notify. An HTTP/2 connection (its HPACK state is
+// here) is not passed either: it is closed as at shutdown, after its
+// streams in flight and a GOAWAY (see loop.Loop.Draining).
 func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 	s := c.State
+	state := []byte{handedFormat, handedPlain, 0, 0, 0}
 	if s == nil {
-		if c.Has(loop.TLS) {
-			return nil, false
-		}
-		return []byte{handedFormat, handedPlain, 0, 0}, true
+		return state, !c.Has(loop.TLS)
 	}
-	if s.ex != nil {
+	if s.ex != nil || s.h2 != nil || s.proxyPending || !s.ready {
 		return nil, false
 	}
-	state := []byte{handedFormat, handedPlain, 0, 0}
 	switch t := s.transport.(type) {
 	case *plainTransport:
+		if s.sniff {
+			state[4] |= handedSniff
+		}
 	case *ktlsTransport:
 		if !t.detachable() {
 			return nil, false
@@ -53,6 +58,9 @@ func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 		binary.BigEndian.PutUint16(state[2:], t.version)
 	default:
 		return nil, false
+	}
+	if s.client.IsValid() {
+		state, _ = s.client.AppendBinary(state)
 	}
 	w.release(s) // without its defers: the socket and its kernel keys live on elsewhere
 	return state, true
@@ -202,15 +210,22 @@ func receivedFds(oob []byte) []int {
 
 // adopt gives one passed connection to l, rebuilding its state.
 func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
-	if len(state) != handedSize || state[0] != handedFormat {
+	if len(state) < handedHead || state[0] != handedFormat {
 		return errors.New("upgrade: connection state of an unknown format")
 	}
 	unix.CloseOnExec(fd)
+	c := &conn{ready: true, sniff: state[4]&handedSniff != 0}
+	if len(state) > handedHead {
+		if err := c.client.UnmarshalBinary(state[handedHead:]); err != nil {
+			return fmt.Errorf("upgrade: client address: %w", err)
+		}
+	}
 	switch state[1] {
 	case handedPlain:
-		l.Adopt(fd, 0, nil)
+		c.plain.fd = fd
+		c.transport = &c.plain
+		l.Adopt(fd, 0, c)
 	case handedKTLS:
-		c := &conn{ready: true}
 		c.transport = &ktlsTransport{fd: fd, version: binary.BigEndian.Uint16(state[2:]), log: slog.Default()}
 		c.defers.Defer(c.closeTransport)
 		l.Adopt(fd, loop.TLS, c)
