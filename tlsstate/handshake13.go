@@ -418,8 +418,9 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	clear(early)
 	clear(shared)
 	helloHash := t.Sum(nil)
-	clientHS := suite.deriveSecret(handshakeSecret, "c hs traffic", helloHash)
-	serverHS := suite.deriveSecret(handshakeSecret, "s hs traffic", helloHash)
+	fromHandshake := suite.labels(handshakeSecret)
+	clientHS := fromHandshake.derive("c hs traffic", helloHash)
+	serverHS := fromHandshake.derive("s hs traffic", helloHash)
 	defer clear(clientHS)
 	defer clear(serverHS)
 	rx, err := cipherFromSecret(suite, clientHS)
@@ -441,14 +442,15 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	master := suite.nextStageSecret(handshakeSecret, nil)
 	clear(handshakeSecret)
 	flightHash := t.Sum(nil)
-	s.hs.clientAppSecret = suite.deriveSecret(master, "c ap traffic", flightHash)
-	s.hs.serverAppSecret = suite.deriveSecret(master, "s ap traffic", flightHash)
+	fromMaster := suite.labels(master)
+	s.hs.clientAppSecret = fromMaster.derive("c ap traffic", flightHash)
+	s.hs.serverAppSecret = fromMaster.derive("s ap traffic", flightHash)
 	s.hs.expectedFinished = suite.finishedVerifyData(clientHS, flightHash)
 	if s.cfg.TicketKeys != nil {
 		// §4.6.1: resumption_master_secret covers the client's Finished,
 		// which is known now: no client certificate can come before it.
 		t.Write(finishedMessage(s.hs.expectedFinished))
-		s.hs.resumptionSecret = suite.deriveSecret(master, "res master", t.Sum(nil))
+		s.hs.resumptionSecret = fromMaster.derive("res master", t.Sum(nil))
 	}
 	clear(master)
 	s.hs.alpn, s.hs.serverName = neg.alpn, ch.serverName

@@ -3,35 +3,70 @@ package tlsstate
 import (
 	"crypto/hkdf"
 	"crypto/hmac"
+	"hash"
 )
 
-// The TLS 1.3 key schedule (RFC 8446 §7.1), built on crypto/hkdf. The
-// HKDF-Expand-Label and Derive-Secret wrappers are not exported by the
-// standard library, so they are written here.
+// The TLS 1.3 key schedule (RFC 8446 §7.1), built on crypto/hkdf and
+// crypto/hmac. The HKDF-Expand-Label and Derive-Secret wrappers are not
+// exported by the standard library, so they are written here.
 
-// expandLabel is HKDF-Expand-Label(secret, label, context, length).
-func (s *suiteInfo) expandLabel(secret []byte, label string, context []byte, length int) []byte {
+// labels computes HKDF-Expand-Label outputs from one secret with a single
+// HMAC keyed by it, reset between labels: crypto/hkdf's Expand sets up a new
+// HMAC (two hash states and the pads) on every call, and the key schedule
+// takes up to three labels from one secret. Every output of the TLS 1.3
+// key schedule is at most one hash long, so HKDF-Expand is one HMAC block,
+// T(1) = HMAC(secret, info || 0x01) (RFC 5869 §2.3).
+type labels struct {
+	mac     hash.Hash
+	hashLen int
+}
+
+// labels returns the HKDF-Expand-Label outputs of secret.
+func (s *suiteInfo) labels(secret []byte) labels {
+	return labels{mac: hmac.New(s.newHash, secret), hashLen: s.hashLen}
+}
+
+// expand is HKDF-Expand-Label(secret, label, context, length), length at
+// most the hash length.
+func (l labels) expand(label string, context []byte, length int) []byte {
+	if length > l.hashLen {
+		// Every length used here is a constant no longer than the hash.
+		panic("tlsstate: HKDF-Expand-Label longer than one hash block")
+	}
 	const prefix = "tls13 "
-	info := make([]byte, 0, 2+1+len(prefix)+len(label)+1+len(context))
+	info := make([]byte, 0, 2+1+len(prefix)+len(label)+1+len(context)+1)
 	info = append(info, byte(length>>8), byte(length))
 	info = append(info, byte(len(prefix)+len(label)))
 	info = append(info, prefix...)
 	info = append(info, label...)
 	info = append(info, byte(len(context)))
 	info = append(info, context...)
-	out, err := hkdf.Expand(s.newHash, secret, string(info), length)
-	if err != nil {
-		// Only an output longer than 255 hash blocks fails; every length
-		// used here is a constant far below that.
-		panic("tlsstate: HKDF-Expand-Label: " + err.Error())
-	}
+	info = append(info, 1) // the block counter of T(1)
+	l.mac.Reset()
+	l.mac.Write(info)
+	block := l.mac.Sum(nil)
+	out := make([]byte, length)
+	copy(out, block)
+	clear(block)
 	return out
+}
+
+// derive is Derive-Secret(secret, label, messages) given the transcript
+// hash of the messages.
+func (l labels) derive(label string, transcriptHash []byte) []byte {
+	return l.expand(label, transcriptHash, l.hashLen)
+}
+
+// expandLabel is HKDF-Expand-Label(secret, label, context, length), for a
+// secret only one label is taken from.
+func (s *suiteInfo) expandLabel(secret []byte, label string, context []byte, length int) []byte {
+	return s.labels(secret).expand(label, context, length)
 }
 
 // deriveSecret is Derive-Secret(secret, label, messages) given the transcript
 // hash of the messages.
 func (s *suiteInfo) deriveSecret(secret []byte, label string, transcriptHash []byte) []byte {
-	return s.expandLabel(secret, label, transcriptHash, s.hashLen)
+	return s.labels(secret).derive(label, transcriptHash)
 }
 
 // extract is HKDF-Extract(salt, ikm); a nil ikm means hashLen zero bytes.
@@ -89,7 +124,8 @@ func (s *suiteInfo) nextStageSecret(prev, ikm []byte) []byte {
 
 // trafficKey derives the record key and IV from a traffic secret (§7.3).
 func (s *suiteInfo) trafficKey(secret []byte) (key, iv []byte) {
-	return s.expandLabel(secret, "key", nil, s.keyLen), s.expandLabel(secret, "iv", nil, ivLen)
+	l := s.labels(secret)
+	return l.expand("key", nil, s.keyLen), l.expand("iv", nil, ivLen)
 }
 
 // finishedVerifyData is HMAC(finished_key, transcript hash) (§4.4.4).
