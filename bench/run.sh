@@ -569,7 +569,7 @@ full_handshakes_only() {
 # reason it failed (and fails).
 measure() {
 	local scenario=$1 name=$2 port=${plain_port[$2]}
-	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]}
+	local plain=http://127.0.0.1:$port secure=https://127.0.0.1:${tls_port[$2]:-}
 	expected_body=${#hello_body}
 	[[ $scenario == static ]] && expected_body=$(stat -c %s "$www/small.txt")
 	[[ $scenario == large ]] && expected_body=$(stat -c %s "$www/large.bin")
@@ -598,7 +598,7 @@ measure() {
 
 # warm SCENARIO NAME warms the server up the way SCENARIO will load it.
 warm() {
-	local plain=http://127.0.0.1:${plain_port[$2]} secure=https://127.0.0.1:${tls_port[$2]}
+	local plain=http://127.0.0.1:${plain_port[$2]} secure=https://127.0.0.1:${tls_port[$2]:-}
 	case $1 in
 	hello) warm_up "$plain/hello" ;;
 	close) warm_up "$plain/hello" -H 'Connection: close' ;;
