@@ -40,11 +40,12 @@ func benchmarkServe(b *testing.B, in string, requests int) {
 	var out Output
 	out.Reset(make([]byte, 0, 64<<10))
 	buf := make([]byte, len(in))
+	var p Progress
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(buf, in) // a fresh read: Serve decodes paths in place
-		res := e.Serve(buf, false, &out)
+		res := e.Serve(buf, false, &out, &p)
 		if res.Next != KeepAlive || res.Consumed != len(in) {
 			b.Fatalf("result %+v", res)
 		}

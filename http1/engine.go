@@ -59,14 +59,16 @@ type Engine struct {
 	// client is told the connection ends rather than finding it closed.
 	Closing bool
 
-	req  Request
 	resp Response
+	// linesParsed counts the head lines parsed, each exactly once however
+	// its request arrives (tests assert it).
+	linesParsed uint64
 }
 
 // Observer is told of every response an Engine queues, in order: the
 // Handler's, and those the engine makes itself, which the Handler never
-// sees: 405 for a method it does not know and the errors for requests it
-// will not frame (400, 411, 413, 414, 417, 431, 501, 505). A server logs
+// sees: 501 for a method it does not know and the errors for requests it
+// will not frame (400, 413, 414, 417, 431, 501, 505). A server logs
 // and counts requests with it.
 type Observer interface {
 	// Responded is called once the response is queued. resp holds its final
@@ -115,11 +117,17 @@ func (n Next) String() string {
 type Result struct {
 	Consumed int  // bytes of in fully answered
 	Next     Next // what the connection does next
-	// Need, with ReadMore, is the size the incomplete request will have
-	// from in[Consumed:] when whole, once its head is known and only the
-	// body is missing; the buffer must grow to hold it. Need is at most
-	// MaxRequestSize+MaxBodySize. It is 0 otherwise, and then MaxRequestSize
-	// bytes of buffer are enough to finish the head.
+	// Keep, with ReadMore, is how many bytes of in[Consumed:] hold the
+	// incomplete request: all of them, unless a chunked body was decoded in
+	// place (its framing is dropped). The next call must get these bytes
+	// first.
+	Keep int
+	// Need, with ReadMore, is the most the incomplete request may need from
+	// in[Consumed:] once its head is known: with a Content-Length, its size
+	// when whole; for a chunked body, MaxRequestSize+MaxBodySize past the
+	// head (body and trailers). The buffer may grow towards it as bytes
+	// arrive. It is 0 otherwise, and then MaxRequestSize bytes of buffer
+	// are enough to finish the head.
 	Need int
 	// ClientClose, with Close, says the client itself asked for the close
 	// (Connection: close, or HTTP/1.0 without keep-alive) on a request read
@@ -134,63 +142,93 @@ const continueLine = "HTTP/1.1 100 Continue\r\n\r\n"
 
 // Serve answers every complete request at the start of in, appending the
 // responses to out in order, so pipelined requests read together are
-// written together. https says the connection is TLS. Call Serve once per
-// batch of new input (or after ServeMore): with a request whose head is
-// complete, whose body has not begun and which asked for 100-continue, each
-// call queues one "100 Continue".
+// written together. https says the connection is TLS. p is the
+// connection's Progress: a request that is not complete when Serve returns
+// ReadMore is resumed from it by the next call, which must get the same
+// bytes at the start of in (in[Consumed:Consumed+Keep] of this call, moved
+// anywhere) followed by what arrived since. A request whose head is
+// complete, whose body has not begun and which asked for 100-continue gets
+// one "100 Continue".
+//
+// A chunked request body is decoded in place as it arrives, so that the
+// handler sees the body alone and the buffer holds no framing.
 //
 // After a response that closes the connection nothing more is served. Error
-// responses made by the engine for requests it cannot frame (400, 411, 413,
-// 414, 417, 431, 501, 505) close the connection, and so does every
-// response while Closing is set.
-func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
+// responses made by the engine for requests it cannot frame (400, 413, 414,
+// 417, 431, 501, 505) close the connection, and so does every response
+// while Closing is set.
+func (e *Engine) Serve(in []byte, https bool, out *Output, p *Progress) Result {
 	consumed, served := 0, 0
 	for {
 		rest := in[consumed:]
-		if len(rest) == 0 {
-			return Result{Consumed: consumed, Next: KeepAlive}
-		}
-		if served > 0 && (out.pendingBytes() >= maxQueuedBytes || out.pendingFiles() >= maxQueuedFiles) {
-			return Result{Consumed: consumed, Next: ServeMore}
-		}
-		// RFC 9112 §2.2: empty lines before a request are ignored. They are
-		// consumed here so they never count against the head's size limit,
-		// wherever the input splits; what follows them is a request begun.
-		if skip := emptyLines(rest); skip > 0 {
-			consumed += skip
-			if skip == len(rest) {
-				return Result{Consumed: consumed, Next: ReadMore}
+		if p.active {
+			p.resume(rest)
+		} else {
+			if len(rest) == 0 {
+				return Result{Consumed: consumed, Next: KeepAlive}
 			}
-			rest = rest[skip:]
+			if served > 0 && (out.pendingBytes() >= maxQueuedBytes || out.pendingFiles() >= maxQueuedFiles) {
+				return Result{Consumed: consumed, Next: ServeMore}
+			}
+			// RFC 9112 §2.2: empty lines before a request are ignored. They are
+			// consumed here so they never count against the head's size limit,
+			// wherever the input splits; what follows them is a request begun.
+			if skip := emptyLines(rest); skip > 0 {
+				consumed += skip
+				if skip == len(rest) {
+					return Result{Consumed: consumed, Next: ReadMore}
+				}
+				rest = rest[skip:]
+			}
+			if len(rest) == 1 && rest[0] == '\r' { // perhaps one more empty line
+				return Result{Consumed: consumed, Next: ReadMore, Keep: 1}
+			}
+			p.begin(rest)
 		}
-		req := &e.req
-		headLen, status := parseHead(rest, req, e.maxRequestSize())
-		if status != 0 {
+		req := &p.req
+		if p.headLen == 0 {
+			lines := p.head.lines
+			headLen, status := parseHead(rest, req, e.maxRequestSize(), &p.head)
+			e.linesParsed += uint64(p.head.lines - lines)
+			if status != 0 {
+				if headLen == 0 {
+					req = nil // refused before the head was whole
+				}
+				return e.refuse(p, req, status, https, out, consumed)
+			}
 			if headLen == 0 {
-				req = nil // refused before the head was whole
+				return Result{Consumed: consumed, Next: ReadMore, Keep: len(rest)}
 			}
-			e.refuse(req, status, https, out)
-			return Result{Consumed: consumed, Next: Close}
-		}
-		if headLen == 0 {
-			return Result{Consumed: consumed, Next: ReadMore}
-		}
-		bodyLen := max(req.ContentLength, 0)
-		if bodyLen > e.maxBodySize() {
-			e.refuse(req, StatusContentTooLarge, https, out)
-			return Result{Consumed: consumed, Next: Close}
-		}
-		total := headLen + int(bodyLen)
-		if len(rest) < total {
-			if req.ExpectContinue && len(rest) == headLen {
-				out.buf = append(out.buf, continueLine...)
+			if req.ContentLength > e.maxBodySize() {
+				return e.refuse(p, req, StatusContentTooLarge, https, out, consumed)
 			}
-			return Result{Consumed: consumed, Next: ReadMore, Need: total}
+			p.headLen = headLen
 		}
-		// The request is whole: only now decode its path in place, so a head
-		// parsed again while its body arrives was never modified.
+		headLen, total, bodyLen := p.headLen, 0, 0
+		if req.facts.sawTransferEncoding { // chunked, as judgeHead allows no other
+			end, keep, status := p.chunked.decode(rest, headLen, e.maxBodySize(), e.maxRequestSize())
+			if status != 0 {
+				return e.refuse(p, req, status, https, out, consumed)
+			}
+			if end == 0 {
+				e.continueOnce(p, keep == headLen, out)
+				need := headLen + int(e.maxBodySize()) + e.maxRequestSize()
+				return Result{Consumed: consumed, Next: ReadMore, Keep: keep, Need: need}
+			}
+			total, bodyLen = end, p.chunked.n
+		} else {
+			bodyLen = int(max(req.ContentLength, 0))
+			total = headLen + bodyLen
+			if len(rest) < total {
+				e.continueOnce(p, len(rest) == headLen, out)
+				return Result{Consumed: consumed, Next: ReadMore, Keep: len(rest), Need: total}
+			}
+		}
+		// The request is whole: only now decode its path in place, so the
+		// bytes a resumed request points into never changed.
+		p.active = false
 		req.Path = cleanPath(req.Path)
-		req.Body = rest[headLen:total]
+		req.Body = rest[headLen : headLen+bodyLen]
 		req.HTTPS = https
 		consumed += total
 		served++
@@ -200,8 +238,17 @@ func (e *Engine) Serve(in []byte, https bool, out *Output) Result {
 	}
 }
 
-// answer runs the handler for a complete request (or answers 405 for an
-// unknown method) and renders the response. It reports whether the
+// continueOnce queues the "100 Continue" a request asked for, once, when
+// its body has not begun.
+func (e *Engine) continueOnce(p *Progress, bodyNotBegun bool, out *Output) {
+	if p.req.ExpectContinue && bodyNotBegun && !p.continued {
+		out.buf = append(out.buf, continueLine...)
+		p.continued = true
+	}
+}
+
+// answer runs the handler for a complete request (or answers 501 for an
+// unknown method, RFC 9110 §9.1) and renders the response. It reports whether the
 // connection closes after it.
 func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
 	resp := &e.resp
@@ -215,22 +262,23 @@ func (e *Engine) answer(req *Request, https bool, out *Output) (closing bool) {
 }
 
 // refuse queues the error response to a request the engine will not serve,
-// after which the connection closes (without the page for HEAD), and tells
-// the Observer. req is nil
-// when its head is not complete; otherwise its path is decoded first, for
-// the Observer's sake (the head is not parsed again).
-func (e *Engine) refuse(req *Request, status int, https bool, out *Output) {
+// after which the connection closes (without the page for HEAD), tells the
+// Observer and ends the request's Progress. req is nil when its head is not
+// complete; otherwise its path is decoded first, for the Observer's sake.
+// It returns Serve's result.
+func (e *Engine) refuse(p *Progress, req *Request, status int, https bool, out *Output, consumed int) Result {
+	p.active = false
 	e.appendError(out, status, https, req != nil && req.Method == MethodHead)
-	if e.Observer == nil {
-		return
+	if e.Observer != nil {
+		if req != nil {
+			req.Path = cleanPath(req.Path)
+		}
+		resp := &e.resp
+		resp.Reset()
+		resp.Status, resp.Body, resp.ContentType, resp.Close = status, ErrorPage(status), errorPageType, true
+		e.Observer.Responded(req, resp)
 	}
-	if req != nil {
-		req.Path = cleanPath(req.Path)
-	}
-	resp := &e.resp
-	resp.Reset()
-	resp.Status, resp.Body, resp.ContentType, resp.Close = status, ErrorPage(status), errorPageType, true
-	e.Observer.Responded(req, resp)
+	return Result{Consumed: consumed, Next: Close}
 }
 
 func (e *Engine) maxRequestSize() int {

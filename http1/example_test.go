@@ -19,9 +19,10 @@ func ExampleEngine_Serve() {
 	}
 	var out http1.Output
 	out.Reset(make([]byte, 0, 4096)) // a buffer from the loop's pool
+	var progress http1.Progress      // the connection's unfinished request
 
 	in := []byte("GET /a/../hello HTTP/1.1\r\nHost: example.com\r\n\r\nGET /second HT")
-	res := engine.Serve(in, false, &out)
+	res := engine.Serve(in, false, &out, &progress)
 	for out.Pending() {
 		// A real server writes seg.Bytes, or sendfiles seg.File; here the
 		// bytes are printed with their CRLFs shown as newlines.
@@ -29,7 +30,9 @@ func ExampleEngine_Serve() {
 		fmt.Print(strings.ReplaceAll(string(seg.Bytes), "\r\n", "\n"))
 		out.Advance(int64(len(seg.Bytes)))
 	}
-	fmt.Printf("\n%v, %d of %d bytes consumed\n", res.Next, res.Consumed, len(in))
+	// ReadMore: keep in[Consumed:Consumed+Keep] at the front of the buffer,
+	// read more after it and call Serve again with the same progress.
+	fmt.Printf("\n%v, %d of %d bytes consumed, %d kept\n", res.Next, res.Consumed, len(in), res.Keep)
 	// Output:
 	// HTTP/1.1 200 OK
 	// Server: lwango
@@ -37,5 +40,5 @@ func ExampleEngine_Serve() {
 	// Content-Type: text/plain
 	//
 	// /hello
-	// ReadMore, 47 of 61 bytes consumed
+	// ReadMore, 47 of 61 bytes consumed, 14 kept
 }

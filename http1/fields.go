@@ -62,14 +62,13 @@ func (r *Request) EndFields(body []byte, https bool) {
 	r.HTTPS = https
 }
 
-// Answer runs e's Handler for a complete request, or answers 405 for a
-// method the parser does not know, filling in resp (which it resets
-// first). Both protocols' engines answer through it.
+// Answer runs e's Handler for a complete request, or answers 501 for a
+// method the parser does not know (RFC 9110 §9.1), filling in resp (which
+// it resets first). Both protocols' engines answer through it.
 func (e *Engine) Answer(req *Request, resp *Response) {
 	resp.Reset()
 	if req.Method == MethodUnknown {
-		resp.Status = StatusMethodNotAllowed
-		resp.Extra = append(resp.Extra, allowHeader...)
+		resp.Status = StatusNotImplemented
 		return
 	}
 	e.Handler.ServeHTTP1(req, resp)

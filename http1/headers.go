@@ -148,8 +148,9 @@ func noteContentLength(list []byte, req *Request) int {
 }
 
 // noteTransferCodings reads a Transfer-Encoding list (RFC 9112 §6.1): it
-// remembers whether the last coding so far is chunked and whether any
-// coding is unknown. Parameters after ';' are ignored.
+// remembers whether the last coding so far is chunked, whether chunked came
+// twice in a row, and whether any other coding is known or unknown.
+// Parameters after ';' are ignored.
 func noteTransferCodings(list []byte, f *headFacts) int {
 	f.sawTransferEncoding = true
 	sawCoding := false
@@ -166,10 +167,17 @@ func noteTransferCodings(list []byte, f *headFacts) int {
 			continue
 		}
 		sawCoding = true
-		f.lastCodingChunked = equalFold(coding, "chunked")
-		if !f.lastCodingChunked && !knownCoding(coding) {
+		chunked := equalFold(coding, "chunked")
+		switch {
+		case chunked && f.lastCodingChunked:
+			f.chunkedTwice = true
+		case chunked:
+		case knownCoding(coding):
+			f.otherCoding = true
+		default:
 			f.unknownCoding = true
 		}
+		f.lastCodingChunked = chunked
 	}
 	if !sawCoding {
 		return StatusBadRequest
@@ -185,8 +193,7 @@ func knownCoding(c []byte) bool {
 }
 
 // judgeHead applies the rules that need the whole head, in this order:
-// message framing, Host, the need for a length, expectations; and settles
-// keep-alive.
+// message framing, Host, expectations; and settles keep-alive.
 func judgeHead(req *Request) int {
 	f := &req.facts
 	if f.sawTransferEncoding {
@@ -199,17 +206,18 @@ func judgeHead(req *Request) int {
 			return StatusNotImplemented
 		case !f.lastCodingChunked: // RFC 9112 §6.3 item 4
 			return StatusBadRequest
+		case f.chunkedTwice: // RFC 9112 §6.1: chunked is applied once
+			return StatusBadRequest
+		case f.otherCoding: // gzip and the like under chunked: not decoded here
+			return StatusNotImplemented
 		}
-		// Well-formed chunked request bodies are not supported (as in Lwan):
-		// ask for a Content-Length instead.
-		return StatusLengthRequired
+		// The body is chunked: the engine decodes it.
 	}
 	if req.Minor == 1 && !f.sawHost { // RFC 9112 §3.2
 		return StatusBadRequest
 	}
-	if !f.sawContentLength && (req.Method == MethodPost || req.Method == MethodPut) {
-		return StatusLengthRequired
-	}
+	// Neither Content-Length nor Transfer-Encoding: no body (RFC 9112 §6.3
+	// item 7), whatever the method.
 	if f.expectOther {
 		return StatusExpectationFailed
 	}

@@ -43,5 +43,6 @@ func (m Method) String() string {
 	return "UNKNOWN"
 }
 
-// allowHeader is sent with 405: every method the parser recognises.
+// allowHeader is sent with an engine error page for 405 (AppendError):
+// every method the parser recognises.
 const allowHeader = "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"

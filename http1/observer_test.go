@@ -27,7 +27,7 @@ func (o *recordingObserver) Responded(req *Request, resp *Response) {
 	o.got = append(o.got, s)
 }
 
-// Every response is reported in order, the engine's 405 and its refusals
+// Every response is reported in order, the engine's 501 and its refusals
 // included; a refusal of a head that never completed comes without a
 // request, one of a complete head with its decoded path.
 func TestObserverSeesEveryResponse(t *testing.T) {
@@ -47,10 +47,10 @@ func TestObserverSeesEveryResponse(t *testing.T) {
 		in   string
 		want []seen
 	}{
-		{"handler and 405", "GET /a HTTP/1.1\r\nHost: h\r\n\r\nBREW /pot HTTP/1.1\r\nHost: h\r\n\r\nGET /pot HTTP/1.1\r\nHost: h\r\n\r\nGET /bad HTTP/1.1\r\nHost: h\r\n\r\n",
+		{"handler and 501", "GET /a HTTP/1.1\r\nHost: h\r\n\r\nBREW /pot HTTP/1.1\r\nHost: h\r\n\r\nGET /pot HTTP/1.1\r\nHost: h\r\n\r\nGET /bad HTTP/1.1\r\nHost: h\r\n\r\n",
 			[]seen{
 				{true, MethodGet, "/a", 200, 13, false},
-				{true, MethodUnknown, "/pot", 405, len(ErrorPage(405)), false},
+				{true, MethodUnknown, "/pot", 501, len(ErrorPage(501)), false},
 				{true, MethodGet, "/pot", 418, len(ErrorPage(418)), false},
 				{true, MethodGet, "/bad", 500, len(ErrorPage(500)), false},
 			}},
@@ -58,8 +58,12 @@ func TestObserverSeesEveryResponse(t *testing.T) {
 			[]seen{{true, MethodGet, "/a", 200, 13, false}, {false, 0, "", 400, len(ErrorPage(400)), true}}},
 		{"URI too long", "GET /" + strings.Repeat("a", 5000) + " HTTP/1.1\r\n",
 			[]seen{{false, 0, "", 414, len(ErrorPage(414)), true}}},
-		{"no length", "POST /up%6coad HTTP/1.1\r\nHost: h\r\n\r\n",
-			[]seen{{true, MethodPost, "/upload", 411, len(ErrorPage(411)), true}}},
+		{"no length: no body", "POST /up%6coad HTTP/1.1\r\nHost: h\r\n\r\n",
+			[]seen{{true, MethodPost, "/upload", 200, 13, false}}},
+		{"chunked", "POST /up%6coad HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			[]seen{{true, MethodPost, "/upload", 200, 13, false}}},
+		{"chunk over the limit", "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nA001\r\n",
+			[]seen{{true, MethodPost, "/up", 413, len(ErrorPage(413)), true}}},
 		{"too large", "PUT /x/../big HTTP/1.1\r\nHost: h\r\nContent-Length: 999999\r\n\r\n",
 			[]seen{{true, MethodPut, "/big", 413, len(ErrorPage(413)), true}}},
 		{"version", "GET / HTTP/2.0\r\n\r\n",
@@ -94,11 +98,12 @@ func TestObserverAllocatesNothing(t *testing.T) {
 	e.Observer = obs
 	var out Output
 	out.Reset(make([]byte, 0, 16<<10))
-	for _, in := range []string{wrkRequest, "POST / HTTP/1.1\r\nHost: h\r\n\r\n"} {
+	var p Progress
+	for _, in := range []string{wrkRequest, "POST / HTTP/1.1\r\nHost: a/b\r\n\r\n"} {
 		buf := []byte(in)
 		allocs := testing.AllocsPerRun(100, func() {
 			copy(buf, in)
-			e.Serve(buf, false, &out)
+			e.Serve(buf, false, &out, &p)
 			out.Discard()
 		})
 		if allocs != 0 {

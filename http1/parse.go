@@ -16,9 +16,11 @@ import "bytes"
 // gives the same answer as feeding it whole.
 //
 // Parse does not judge the method: an unrecognised one is MethodUnknown
-// (the engine answers 405). Nor does it know the body size limit.
+// (the engine answers 501). Nor does it know the body size limit.
 func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
-	headLen, status = parseHead(in, req, maxHead)
+	req.reset()
+	scan := headScan{next: emptyLines(in)}
+	headLen, status = parseHead(in, req, maxHead, &scan)
 	if status != 0 {
 		return 0, status
 	}
@@ -28,42 +30,38 @@ func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
 	return headLen, status
 }
 
-// parseHead is Parse without the path's decoding: it leaves req.Path as
-// sent (but checked, so cleanPath cannot fail) and in untouched, so the
-// engine can parse a head again while it waits for the body. Unlike Parse,
-// it returns the head's length along with the status when the head was
-// complete but its fields refused (411, 417, 501, some 400s): the request
+// parseHead is Parse without the path's decoding, resumable: it parses the
+// complete lines of in from scan.next on into req (which holds the lines
+// before, parsed by earlier calls on the same bytes) and advances scan, so
+// no line is parsed twice however the head arrives. It leaves req.Path as
+// sent (but checked, so cleanPath cannot fail) and in untouched. Unlike
+// Parse, it returns the head's length along with the status when the head
+// was complete but its fields refused (417, 501, some 400s): the request
 // line and headers are then whole and checked.
-func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
-	req.reset()
+func parseHead(in []byte, req *Request, maxHead int, scan *headScan) (headLen int, status int) {
 	full := len(in) >= maxHead
 	if full {
 		in = in[:maxHead]
 	}
-
-	// RFC 9112 §2.2: ignore empty lines before the request line. A stray
-	// CR left here fails the request line's token check.
-	p := emptyLines(in)
-
-	line, next, complete := cutLine(in, p)
-	if !complete {
-		if full {
-			return 0, StatusURITooLong
-		}
-		return 0, 0
-	}
-	if status := parseRequestLine(line, req); status != 0 {
-		return 0, status
-	}
-
 	for {
-		p = next
-		line, next, complete = cutLine(in, p)
+		line, next, complete := cutLine(in, scan)
 		if !complete {
-			if full {
-				return 0, StatusRequestHeaderFieldsTooLarge
+			switch {
+			case !full:
+				return 0, 0
+			case !scan.requestLine:
+				return 0, StatusURITooLong
 			}
-			return 0, 0
+			return 0, StatusRequestHeaderFieldsTooLarge
+		}
+		scan.next = next
+		scan.lines++
+		if !scan.requestLine {
+			scan.requestLine = true
+			if status := parseRequestLine(line, req); status != 0 {
+				return 0, status
+			}
+			continue
 		}
 		if len(line) == 0 {
 			break
@@ -73,9 +71,9 @@ func parseHead(in []byte, req *Request, maxHead int) (headLen int, status int) {
 		}
 	}
 	if status := judgeHead(req); status != 0 {
-		return next, status
+		return scan.next, status
 	}
-	return next, 0
+	return scan.next, 0
 }
 
 // emptyLines returns the length of the complete empty lines (CRLF or LF)
@@ -94,14 +92,20 @@ func emptyLines(in []byte) int {
 	}
 }
 
-// cutLine returns the line starting at in[p], without its LF or CRLF, and
-// the index after its end. complete is false when no LF follows yet. A CR
-// inside the line is left for the line's parser to refuse.
-func cutLine(in []byte, p int) (line []byte, next int, complete bool) {
-	i := bytes.IndexByte(in[p:], '\n')
+// cutLine returns the line starting at in[scan.next], without its LF or
+// CRLF, and the index after its end. complete is false when no LF follows
+// yet; then scan remembers how far the line was searched, so the next call
+// searches only the bytes that arrived since. A CR inside the line is left
+// for the line's parser to refuse.
+func cutLine(in []byte, scan *headScan) (line []byte, next int, complete bool) {
+	p := scan.next
+	i := bytes.IndexByte(in[p+scan.scanned:], '\n')
 	if i < 0 {
+		scan.scanned = len(in) - p
 		return nil, 0, false
 	}
+	i += scan.scanned
+	scan.scanned = 0
 	line = in[p : p+i]
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]

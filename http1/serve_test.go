@@ -62,7 +62,7 @@ func TestServeHelloKeepAlive(t *testing.T) {
 	e := newTestEngine(helloHandler)
 	var out Output
 	in := []byte("GET /hello HTTP/1.1\r\nHost: localhost:8080\r\n\r\n")
-	res := e.Serve(in, false, &out)
+	res := e.Serve(in, false, &out, &Progress{})
 	if res.Consumed != len(in) || res.Next != KeepAlive {
 		t.Fatalf("Serve = %+v, want all %d bytes consumed and KeepAlive", res, len(in))
 	}
@@ -82,8 +82,9 @@ func serveAll(t *testing.T, e *Engine, in []byte, out *Output) (string, Result) 
 	t.Helper()
 	var sb strings.Builder
 	consumed := 0
+	var p Progress
 	for {
-		res := e.Serve(in[consumed:], false, out)
+		res := e.Serve(in[consumed:], false, out, &p)
 		sb.WriteString(drain(t, out))
 		consumed += res.Consumed
 		if res.Next != ServeMore {
@@ -103,16 +104,21 @@ func serveInPieces(t *testing.T, e *Engine, in []byte, pieceSize int) (string, R
 	var sb strings.Builder
 	var buf []byte
 	var res Result
+	var p Progress
 	for off := 0; off < len(in); {
 		end := min(off+pieceSize, len(in))
 		buf = append(buf, in[off:end]...)
 		off = end
 		for {
-			res = e.Serve(buf, false, &out)
+			res = e.Serve(buf, false, &out, &p)
 			sb.WriteString(drain(t, &out))
 			// Keep the unconsumed bytes in a fresh buffer, so nothing can
 			// rely on the old one staying put.
-			buf = append([]byte(nil), buf[res.Consumed:]...)
+			keep := len(buf) - res.Consumed
+			if res.Next == ReadMore {
+				keep = res.Keep
+			}
+			buf = append([]byte(nil), buf[res.Consumed:res.Consumed+keep]...)
 			if res.Next == Close {
 				return sb.String(), res
 			}
@@ -145,7 +151,7 @@ func TestPipelineMixed(t *testing.T) {
 	}
 	resps := readResponses(t, raw, "GET", "HEAD", "POST", "BREW", "GET", "PUT", "GET", "GET")
 	wantPaths := []string{"/a", "/c", "/post", "", "/d", "/e", "/f", "/g"}
-	wantStatus := []int{200, 200, 200, 405, 200, 200, 200, 200}
+	wantStatus := []int{200, 200, 200, 501, 200, 200, 200, 200}
 	for i, r := range resps {
 		if r.StatusCode != wantStatus[i] || r.Header.Get("X-Path") != wantPaths[i] {
 			t.Errorf("response %d: status %d path %q; want %d %q", i, r.StatusCode, r.Header.Get("X-Path"), wantStatus[i], wantPaths[i])
@@ -316,7 +322,7 @@ func TestFileBodies(t *testing.T) {
 	})
 	out := Output{CloseFile: func(fd int) { closed = append(closed, fd) }}
 	in := []byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /cached HTTP/1.1\r\nHost: h\r\n\r\n")
-	res := e.Serve(in, false, &out)
+	res := e.Serve(in, false, &out, &Progress{})
 	if res.Next != KeepAlive || out.Len() == 0 {
 		t.Fatalf("result %+v, pending %d", res, out.Len())
 	}
@@ -348,7 +354,7 @@ func TestFileBodies(t *testing.T) {
 		t.Fatalf("a file with an owner was closed (%v) or not handed back once (%v)", closed, released)
 	}
 	// A connection that dies with a file pending closes it.
-	e.Serve([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out)
+	e.Serve([]byte("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out, &Progress{})
 	if buf := out.Release(); buf == nil || len(closed) != 2 || out.Pending() {
 		t.Fatalf("Release: buf nil %v, closed %v, pending %v", buf == nil, closed, out.Pending())
 	}
@@ -358,7 +364,7 @@ func TestExpectContinue(t *testing.T) {
 	head := "POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
 	e := newTestEngine(helloHandler)
 	var out Output
-	res := e.Serve([]byte(head), false, &out)
+	res := e.Serve([]byte(head), false, &out, &Progress{})
 	if got := drain(t, &out); got != "HTTP/1.1 100 Continue\r\n\r\n" {
 		t.Fatalf("after the head: %q", got)
 	}
@@ -366,7 +372,7 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("result %+v, want ReadMore needing %d", res, len(head)+4)
 	}
 	// Part of the body arrived: no second 100 Continue.
-	res = e.Serve([]byte(head+"da"), false, &out)
+	res = e.Serve([]byte(head+"da"), false, &out, &Progress{})
 	if out.Pending() || res.Next != ReadMore {
 		t.Fatalf("with part of the body: %+v, output %q", res, drain(t, &out))
 	}
@@ -375,7 +381,7 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatalf("final response %q, result %+v", raw, res)
 	}
 	// HTTP/1.0 clients never get 100 Continue (RFC 9110 §10.1.1).
-	res = e.Serve([]byte("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"), false, &out)
+	res = e.Serve([]byte("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"), false, &out, &Progress{})
 	if out.Pending() || res.Next != ReadMore {
 		t.Fatalf("HTTP/1.0: %+v, output %q", res, drain(t, &out))
 	}
@@ -391,7 +397,7 @@ func TestBodyNeedsBiggerBuffer(t *testing.T) {
 	e.MaxBodySize = 1 << 20
 	head := "PUT /big HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n"
 	var out Output
-	res := e.Serve([]byte(head+"abc"), false, &out)
+	res := e.Serve([]byte(head+"abc"), false, &out, &Progress{})
 	if res.Next != ReadMore || res.Need != len(head)+100000 {
 		t.Fatalf("result %+v, want ReadMore with Need %d", res, len(head)+100000)
 	}
@@ -416,13 +422,13 @@ func TestServeMoreBoundsQueuedOutput(t *testing.T) {
 		in.WriteString("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 	}
 	var out Output
-	res := e.Serve([]byte(in.String()), false, &out)
+	res := e.Serve([]byte(in.String()), false, &out, &Progress{})
 	if res.Next != ServeMore || out.pendingFiles() != maxQueuedFiles {
 		t.Fatalf("result %+v with %d files queued, want ServeMore at %d", res, out.pendingFiles(), maxQueuedFiles)
 	}
 	big := newTestEngine(func(req *Request, resp *Response) { resp.Body = make([]byte, 40<<10) })
 	out.Discard()
-	res = big.Serve([]byte(in.String()), false, &out)
+	res = big.Serve([]byte(in.String()), false, &out, &Progress{})
 	if res.Next != ServeMore || res.Consumed != 2*len("GET / HTTP/1.1\r\nHost: h\r\n\r\n") {
 		t.Fatalf("result %+v: want ServeMore after two 40 KiB responses", res)
 	}
@@ -439,13 +445,13 @@ func TestAppendErrorAndHeaders(t *testing.T) {
 		r.Header.Get("Strict-Transport-Security") == "" || r.Header.Get("Content-Type") != errorPageType {
 		t.Fatalf("408: %d close %v headers %v", r.StatusCode, r.Close, r.Header)
 	}
-	e.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out)
+	e.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out, &Progress{})
 	r = readResponses(t, drain(t, &out), "GET")[0]
 	if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Strict-Transport-Security") != "" {
 		t.Fatalf("plain connection headers: %v", r.Header)
 	}
 	bad := newTestEngine(func(req *Request, resp *Response) { resp.Status = 42 })
-	bad.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out)
+	bad.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out, &Progress{})
 	if r := readResponses(t, drain(t, &out), "GET")[0]; r.StatusCode != 500 {
 		t.Fatalf("invalid handler status answered %d, want 500", r.StatusCode)
 	}
@@ -456,7 +462,7 @@ func TestOutputStorageIsReused(t *testing.T) {
 	var out Output
 	pool := make([]byte, 0, 4096)
 	out.Reset(pool)
-	e.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out)
+	e.Serve([]byte("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), false, &out, &Progress{})
 	seg := out.Next()
 	if &seg.Bytes[0] != &pool[:1][0] {
 		t.Fatal("response not rendered into the buffer given to Reset")
@@ -486,7 +492,7 @@ func TestEmptyLinesBetweenRequests(t *testing.T) {
 	if readResponses(t, raw, "GET")[0].StatusCode != 200 || res.Next != KeepAlive {
 		t.Fatalf("leading empty lines: %+v\n%s", res, raw)
 	}
-	res = e.Serve([]byte("\r\n\r"), false, &out)
+	res = e.Serve([]byte("\r\n\r"), false, &out, &Progress{})
 	if res.Consumed != 2 || res.Next != ReadMore || out.Pending() {
 		t.Fatalf("lone CR: %+v", res)
 	}
@@ -518,7 +524,7 @@ func TestClientClose(t *testing.T) {
 		e := newTestEngine(helloHandler)
 		e.Closing = c.closing
 		var out Output
-		res := e.Serve([]byte(c.in), false, &out)
+		res := e.Serve([]byte(c.in), false, &out, &Progress{})
 		if res.Next != Close || res.ClientClose != c.want {
 			t.Errorf("%q (closing %v): %+v, want Close with ClientClose %v", c.in, c.closing, res, c.want)
 		}

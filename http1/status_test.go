@@ -79,9 +79,9 @@ func TestStatuses(t *testing.T) {
 		{"1.0 without host", "GET / HTTP/1.0\r\n\r\n", 200, true},
 		{"obs-text value", "GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\r\n\r\n", 200, false},
 
-		{"unknown method", "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 405, false},
-		{"lower-case method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 405, false},
-		{"unknown method 1.0", "BREW / HTTP/1.0\r\n\r\n", 405, true},
+		{"unknown method", "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501, false},
+		{"lower-case method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501, false},
+		{"unknown method 1.0", "BREW / HTTP/1.0\r\n\r\n", 501, true},
 
 		{"version 2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, true},
 		{"version 0.9", "GET / HTTP/0.9\r\n\r\n", 505, true},
@@ -131,10 +131,13 @@ func TestStatuses(t *testing.T) {
 		{"empty coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n\r\n", 400, true},
 		{"coding in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, true},
 
-		{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411, true},
-		{"gzip then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\n\r\n", 411, true},
-		{"post without length", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411, true},
-		{"put without length", "PUT / HTTP/1.1\r\nHost: a\r\n\r\n", 411, true},
+		{"chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true},
+
+		{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 200, false},
+		{"post without length", "POST / HTTP/1.1\r\nHost: a\r\n\r\n", 200, false},
+		{"put without length", "PUT / HTTP/1.1\r\nHost: a\r\n\r\n", 200, false},
+
+		{"gzip then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\n\r\n", 501, true},
 
 		{"unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 501, true},
 
@@ -152,7 +155,7 @@ func TestStatuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newTestEngine(helloHandler)
 			var out Output
-			res := e.Serve([]byte(tc.in), false, &out)
+			res := e.Serve([]byte(tc.in), false, &out, &Progress{})
 			raw := drain(t, &out)
 			resps := readResponses(t, raw, "GET")
 			resp := resps[0]

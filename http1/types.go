@@ -11,7 +11,8 @@ package http1
 // Method is a request method.
 type Method uint8
 
-// The methods the parser recognises; anything else is answered with 405.
+// The methods the parser recognises; the engine answers anything else with
+// 501 (RFC 9110 §9.1).
 const (
 	MethodUnknown Method = iota
 	MethodGet
@@ -72,7 +73,8 @@ type Request struct {
 type headFacts struct {
 	sawHost, sawContentLength, sawTransferEncoding bool
 	connectionClose, connectionKeepAlive           bool
-	lastCodingChunked, unknownCoding               bool
+	lastCodingChunked, chunkedTwice                bool
+	otherCoding, unknownCoding                     bool
 	expectOther, absoluteForm                      bool
 }
 

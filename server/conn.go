@@ -51,6 +51,9 @@ type exchange struct {
 	// holds no more than the buffer it started with.
 	need int
 	out  http1.Output
+	// progress is the engine's memory of the request being read, so each
+	// read resumes it instead of parsing it again.
+	progress http1.Progress
 
 	unparsed  bool // in[start:end] holds bytes the engine has not seen
 	serveMore bool // the engine stopped to let its output be written first
@@ -76,6 +79,7 @@ func (ex *exchange) reset(bufferSize int) {
 		ex.in = make([]byte, bufferSize)
 	}
 	ex.start, ex.end, ex.need = 0, 0, 0
+	ex.progress.Reset()
 	ex.unparsed, ex.serveMore, ex.closing, ex.clientClose, ex.answered, ex.unflushed = false, false, false, false, false, false
 }
 

@@ -275,7 +275,7 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 	ex.unparsed, ex.serveMore = false, false
 	w.current = c
 	w.engine.Closing = w.loop.Stopping()
-	res := w.engine.Serve(ex.in[ex.start:ex.end], c.Has(loop.TLS), &ex.out)
+	res := w.engine.Serve(ex.in[ex.start:ex.end], c.Has(loop.TLS), &ex.out, &ex.progress)
 	if res.Consumed > 0 {
 		ex.start += res.Consumed
 		ex.answered = true
@@ -287,6 +287,7 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 		ex.start, ex.end = 0, 0
 		c.Set(loop.KeepAlive)
 	case http1.ReadMore:
+		ex.end = ex.start + res.Keep // a chunked body was decoded in place: its framing is gone
 		ex.compact()
 		ex.need = res.Need
 	case http1.ServeMore:
