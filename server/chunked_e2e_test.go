@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,11 +135,13 @@ func TestRawTrickle(t *testing.T) {
 	c := dialRaw(t, s.addr)
 	c.Conn.(*net.TCPConn).SetNoDelay(true)
 	c.SetDeadline(time.Now().Add(60 * time.Second))
+	var written atomic.Int64
 	go func() {
 		for i := range len(reqs) {
 			if _, err := c.Write([]byte{reqs[i]}); err != nil {
 				return
 			}
+			written.Add(1)
 		}
 	}()
 	r := bufio.NewReader(c.Conn)
@@ -149,7 +152,7 @@ func TestRawTrickle(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		if resp.StatusCode != want {
-			t.Fatalf("response %d: %d, want %d", i, resp.StatusCode, want)
+			t.Fatalf("response %d: %d, want %d (%d of %d bytes sent)", i, resp.StatusCode, want, written.Load(), len(reqs))
 		}
 	}
 }

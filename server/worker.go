@@ -238,8 +238,11 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 		}
 		if ex.unparsed && s.sniff {
 			if !w.sniff(s) {
-				c.Set(loop.RequestPending)
-				return coro.WantRead
+				// The bytes so far begin the preface and a request alike
+				// ("P"): read more before deciding (returning WantRead
+				// here, with the bytes unread, spun the loop).
+				ex.unparsed = false
+				continue
 			}
 			if s.h2 != nil {
 				return w.step2(c, s)
