@@ -25,11 +25,13 @@ type generation struct {
 // newGeneration builds the site's handlers and renders the configured
 // response headers once. A configured Server header replaces the default
 // one. The redirect (it needs the bound TLS port) is the caller's to set.
-func newGeneration(cfg *site.Config) (*generation, error) {
+// metrics writes the server's metrics for [[site.metrics]] handlers.
+func newGeneration(cfg *site.Config, metrics func() []byte) (*generation, error) {
 	st, err := site.NewSite(cfg)
 	if err != nil {
 		return nil, err
 	}
+	st.SetMetrics(metrics)
 	g := &generation{site: st, serverName: "lwango", maxBodySize: int64(cfg.MaxPostDataSize)}
 	var b strings.Builder
 	for _, h := range cfg.Headers {

@@ -26,7 +26,7 @@ func proxyRejects(srv *Server) [proxyRejectKinds]uint64 {
 	var sum [proxyRejectKinds]uint64
 	for _, w := range srv.workers {
 		for k := range sum {
-			sum[k] += w.proxyRejected[k].load()
+			sum[k] += w.metrics.proxyRejected[k].load()
 		}
 	}
 	return sum

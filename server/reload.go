@@ -39,13 +39,23 @@ import (
 // longer used) is released once the handshakes and steps that may still use
 // it are over (requestTimeout plus a second).
 func (s *Server) Reload(cfg *site.Config) error {
+	err := s.reload(cfg)
+	if err != nil {
+		s.reloadsRefused.Add(1)
+	} else {
+		s.reloadsOK.Add(1)
+	}
+	return err
+}
+
+func (s *Server) reload(cfg *site.Config) error {
 	s.reloads.mu.Lock()
 	defer s.reloads.mu.Unlock()
 	if s.reloads.finished {
 		return errors.New("server: reload after shutdown")
 	}
 	log := slog.Default()
-	gen, err := newGeneration(cfg)
+	gen, err := newGeneration(cfg, s.scrape)
 	if err != nil {
 		return err
 	}

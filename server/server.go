@@ -67,6 +67,8 @@ type Server struct {
 	requestTimeout time.Duration // also the TLS handshake deadline
 	reloads        reloader
 	rotation       ticketRotation
+	// reloadsOK and reloadsRefused count Reload's outcomes (metrics).
+	reloadsOK, reloadsRefused atomic.Uint64
 }
 
 // New builds the site, binds every listener (once per event loop, all on
@@ -92,7 +94,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		}
 		s.accessLog = newLogWriter(sink)
 	}
-	gen, err := newGeneration(cfg)
+	gen, err := newGeneration(cfg, s.scrape)
 	if err != nil {
 		return nil, err
 	}

@@ -52,9 +52,10 @@ type tlsTransport struct {
 	plain           []byte // decrypted application data not yet read
 	out             *[]byte
 	outStart        int
-	owed            int  // bytes of the current Write/Sendfile sealed into out, not yet reported
-	peerClosed      bool // the client's close_notify was read
-	failed          bool // a fatal alert went either way: no close_notify
+	owed            int   // bytes of the current Write/Sendfile sealed into out, not yet reported
+	peerClosed      bool  // the client's close_notify was read
+	failed          bool  // a fatal alert went either way: no close_notify
+	hsErr           error // why the handshake failed (an alert sent or received), for the metrics
 	closeNotifySent bool
 }
 
@@ -73,6 +74,7 @@ func (t *tlsTransport) Handshake() error {
 		switch progress {
 		case tlsstate.Failed:
 			t.failed = true
+			t.hsErr = t.hs.Err()
 			t.flush() // best effort: the alert, if there is one
 			t.hs = nil
 			return io.EOF

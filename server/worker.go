@@ -35,9 +35,8 @@ type worker struct {
 	requests  atomic.Uint64
 	// proxy says every connection starts with a PROXY protocol header
 	// (proxy_protocol; it needs a restart, so it is read once).
-	proxy bool
-	// proxyRejected counts the connections closed for their PROXY header.
-	proxyRejected [proxyRejectKinds]counter
+	proxy   bool
+	metrics loopMetrics
 }
 
 func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
@@ -75,6 +74,7 @@ func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
 // error responses included.
 func (w *worker) Responded(req *http1.Request, resp *http1.Response) {
 	w.requests.Add(1)
+	w.metrics.responded(req, resp)
 	if w.log != nil {
 		w.log.record(w.current, w.loop.CommonLogTime(), req, resp)
 	}
@@ -104,12 +104,18 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 				c.Set(loop.RequestPending) // the handshake runs under the request deadline
 				return want
 			}
+			if t, ok := s.transport.(*tlsTransport); ok {
+				w.metrics.handshakeFailed(t.hsErr)
+			}
 			if err == io.EOF {
 				return coro.Done // ended without a session (an alert was sent): a graceful close lets it arrive
 			}
 			return coro.Abort
 		}
 		s.ready = true
+		if t, ok := s.transport.(*tlsTransport); ok {
+			w.metrics.handshake(t.rec.Session())
+		}
 		if t, ok := s.transport.(*tlsTransport); ok && t.protocol() == "h2" {
 			s.h2 = w.h2.NewConn(true)
 		}
@@ -117,6 +123,10 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			next, err := h.handOff()
 			if err != nil {
 				return coro.Abort
+			}
+			if next.Name() == "ktls" {
+				w.metrics.tlsOpen.add(-1)
+				w.metrics.ktlsOpen.add(1)
 			}
 			s.transport = next
 		}
@@ -165,6 +175,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 	}
 	s.transport = t
 	s.defers.Defer(s.closeTransport)
+	w.metrics.tlsOpen.add(1)
 	return s
 }
 
@@ -188,7 +199,7 @@ func (w *worker) readProxyHeader(c *loop.Conn[conn], s *conn) coro.Want {
 		return coro.Abort
 	case n == 0:
 		if ex.end > 0 {
-			w.proxyRejected[proxyMalformed].inc() // closed within the header
+			w.metrics.proxyRejected[proxyMalformed].inc() // closed within the header
 		}
 		return coro.Abort
 	}
@@ -197,7 +208,7 @@ func (w *worker) readProxyHeader(c *loop.Conn[conn], s *conn) coro.Want {
 	if err != nil {
 		var pe *proxyError
 		errors.As(err, &pe)
-		w.proxyRejected[pe.kind].inc()
+		w.metrics.proxyRejected[pe.kind].inc()
 		return coro.Abort
 	}
 	take := n // the header goes on past what arrived: take it all
@@ -343,6 +354,7 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 		var err error
 		if seg.File >= 0 {
 			n, err = s.transport.Sendfile(seg.File, seg.Offset, int(min(seg.Length, sendfileChunk)))
+			w.metrics.bytesSendfile.add(uint64(max(n, 0)))
 			if n == 0 && err == nil {
 				return coro.Abort // the file is shorter than the length promised
 			}
@@ -352,6 +364,7 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 			// for TLS: kernel TLS would hold the record open for more.)
 			more := int64(len(seg.Bytes)) < out.Len() || s.ex.closing && s.transport == &s.plain
 			n, err = s.transport.Write(seg.Bytes, more)
+			w.metrics.bytesWrite.add(uint64(max(n, 0)))
 		}
 		if n > 0 {
 			out.Advance(int64(n))
@@ -400,11 +413,17 @@ func (w *worker) release(s *conn) {
 func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s := c.State
 	if s != nil && s.proxyPending {
-		w.proxyRejected[proxyTimeout].inc() // closed without a response
+		w.metrics.proxyRejected[proxyTimeout].inc() // closed without a response
+		w.metrics.expiredProxy.inc()
 		return
 	}
-	if s == nil || !s.ready || s.ex == nil {
-		return // nothing started, or a TLS handshake: no HTTP to answer with
+	if s != nil && !s.ready {
+		w.metrics.expiredHS.inc()
+		return // a TLS handshake: no HTTP to answer with
+	}
+	w.metrics.expiredRequest.inc()
+	if s == nil || s.ex == nil {
+		return // nothing started
 	}
 	if s.h2 != nil {
 		w.expired2(s)
@@ -432,6 +451,12 @@ func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	}
 	if s.h2 != nil {
 		s.h2.Close()
+	}
+	switch s.transport.Name() {
+	case "tls":
+		w.metrics.tlsOpen.add(-1)
+	case "ktls":
+		w.metrics.ktlsOpen.add(-1)
 	}
 	s.defers.Run()
 	w.release(s)

@@ -132,6 +132,7 @@ const (
 	KindResponse
 	KindRewrite
 	KindHello
+	KindMetrics
 )
 
 var kindNames = [...]string{
@@ -140,6 +141,7 @@ var kindNames = [...]string{
 	KindResponse:   "response",
 	KindRewrite:    "rewrite",
 	KindHello:      "hello",
+	KindMetrics:    "metrics",
 }
 
 // String returns the kind's name as written in the configuration.

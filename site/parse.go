@@ -54,6 +54,7 @@ type fileSite struct {
 	Response   []fileResponse   `toml:"response"`
 	Rewrite    []fileRewrite    `toml:"rewrite"`
 	Hello      []fileHello      `toml:"hello"`
+	Metrics    []fileHello      `toml:"metrics"`
 }
 
 type fileAuthorization struct {

@@ -60,6 +60,10 @@ func (v *validator) routes(s *fileSite) []Route {
 		f := &s.Hello[i]
 		add(KindHello, i, f.Prefix, f.Authorization)
 	}
+	for i := range s.Metrics {
+		f := &s.Metrics[i]
+		add(KindMetrics, i, f.Prefix, f.Authorization)
+	}
 	sort.SliceStable(routes, func(i, j int) bool { return routes[i].Line < routes[j].Line })
 	v.uniquePrefixes(routes)
 	return routes

@@ -22,6 +22,24 @@ func (helloHandler) Serve(req *http1.Request, rest []byte, resp *http1.Response)
 	resp.Body = helloBody
 }
 
+// metricsHandler answers with the server's metrics in Prometheus's text
+// exposition format (version 0.0.4).
+type metricsHandler struct{ site *Site }
+
+// Serve answers GET and HEAD with a fresh scrape.
+func (h metricsHandler) Serve(req *http1.Request, rest []byte, resp *http1.Response) {
+	if !getOrHead(req, resp) {
+		return
+	}
+	if h.site.metrics == nil {
+		answerError(resp, 404)
+		return
+	}
+	resp.Status = 200
+	resp.ContentType = "text/plain; version=0.0.4; charset=utf-8"
+	resp.Body = h.site.metrics()
+}
+
 // getOrHead answers 405 unless req is a GET or a HEAD, and reports whether
 // the handler may go on.
 func getOrHead(req *http1.Request, resp *http1.Response) bool {

@@ -20,7 +20,13 @@ type Site struct {
 	routes  []route // longest prefix first
 	closers []func() error
 	now     func() time.Time // the clock; tests replace it
+	metrics func() []byte    // the server's metrics, for metrics handlers
 }
+
+// SetMetrics gives the site the function its [[site.metrics]] handlers
+// answer with: the server's metrics in Prometheus's text format. Without it
+// they answer 404. It is called before the site serves.
+func (s *Site) SetMetrics(f func() []byte) { s.metrics = f }
 
 // route is one prefix and what answers under it.
 type route struct {
@@ -88,6 +94,8 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 		r.handler, r.rewrite = h, h
 	case KindHello:
 		r.handler = helloHandler{}
+	case KindMetrics:
+		r.handler = metricsHandler{s}
 	default:
 		return r, fail("", errors.New("unknown handler kind"))
 	}

@@ -402,6 +402,7 @@ func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
 	s.session = &Session{
 		Version:     VersionTLS12,
 		CipherSuite: h.suite.id,
+		Group:       h.group,
 		ALPN:        h.alpn,
 		ServerName:  h.serverName,
 		Resumed:     h.resumed,

@@ -43,6 +43,7 @@ const (
 // handshake13 is the TLS 1.3 negotiation state of a Server.
 type handshake13 struct {
 	suite      *suiteInfo
+	group      Group // the key exchange's group
 	transcript hash.Hash
 	// firstHello and retryGroup are set while waiting for the second
 	// ClientHello; retryPrefix is the message_hash and HelloRetryRequest
@@ -122,6 +123,7 @@ func (s *Server) expectClientHello(msg []byte, out []byte) ([]byte, state13, err
 		return out, 0, nerr
 	}
 	s.hs.suite = neg.suite
+	s.hs.group = neg.group
 	s.hs.transcript = neg.suite.newHash()
 	s.hs.transcript.Write(msg)
 	if ch.earlyData {
@@ -195,6 +197,7 @@ func (s *Server) expectFinished(msg []byte, out []byte) ([]byte, state13, error)
 	s.session = &Session{
 		Version:     VersionTLS13,
 		CipherSuite: s.hs.suite.id,
+		Group:       s.hs.group,
 		ALPN:        s.hs.alpn,
 		ServerName:  s.hs.serverName,
 		Resumed:     s.hs.resumed,

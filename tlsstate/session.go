@@ -42,6 +42,9 @@ type Session struct {
 	Version uint16
 	// CipherSuite is the negotiated suite.
 	CipherSuite CipherSuite
+	// Group is the key exchange's group; 0 for a TLS 1.2 resumption,
+	// which has none.
+	Group Group
 	// ALPN is the negotiated application protocol, "" if the client sent
 	// no ALPN extension.
 	ALPN string
