@@ -22,6 +22,10 @@ scenarios (default: every one but memory):
   tls-hello      keep-alive GET /hello over TLS 1.3 (user-space records)
   tls-handshake  one full TLS 1.3 handshake (+ GET /hello) per connection
   memory         resident memory per idle keep-alive conn   bytes
+  h2-hello       HTTP/2 GET /hello with prior knowledge, h2load -c100 -m10
+  h2-tls-hello   the same over TLS 1.3 (ALPN h2)
+  h2-page        a page of 50 small files over h2c, h2load -c100 -m50
+  h2-file        the 1 MiB file over h2c, h2load -c16 -m1
   all            every scenario above
 Each wrk scenario reports server CPU µs per request (the headline) and req/s.
 
@@ -87,7 +91,7 @@ while getopts d:w:c:r:n:s:g:q:p:P:kh option; do
 done
 shift $((OPTIND - 1))
 
-all_scenarios=(hello static large close tls-hello tls-handshake memory)
+all_scenarios=(hello static large close tls-hello tls-handshake memory h2-hello h2-tls-hello h2-page h2-file)
 scenarios=("$@")
 [[ ${#scenarios[@]} -eq 0 ]] && scenarios=(hello static large close tls-hello tls-handshake)
 [[ " ${scenarios[*]} " == *" all "* ]] && scenarios=("${all_scenarios[@]}")
@@ -161,6 +165,8 @@ chmod 755 "$www"
 # Lwan has no handler answering a fixed body; it serves /hello from this file
 # (the other servers answer /hello from a handler before any file lookup).
 printf '%s' "$hello_body" >"$www/hello"
+# The h2-page scenario's page: 50 files of 2 KiB.
+for i in $(seq 50); do (set +o pipefail; yes "image $i" | head -c 2048 >"$www/img$i.bin"); done
 echo '<!doctype html><title>bench</title>' >"$www/index.html"
 chmod 644 "$www"/*
 
@@ -203,7 +209,8 @@ write_lwango_config() {
 		echo 'quiet = true'
 		echo 'threads = 1'
 		echo 'keep_alive_timeout = 120'
-		if [[ $1 == tls ]]; then
+		[[ $1 == h2 ]] && echo 'h2c = true'
+		if [[ $1 == tls || $1 == h2 ]]; then
 			echo '[tls_listener]'
 			echo "address = \"127.0.0.1:${tls_port[lwango]}\""
 			echo "cert = \"$work/cert.pem\""
@@ -222,12 +229,14 @@ write_lwango_config() {
 	echo "$file"
 }
 
-# write_nginx_config MODE writes nginx.conf for MODE (plain or tls).
+# write_nginx_config MODE writes nginx.conf for MODE (plain, tls, or h2:
+# HTTP/2 on both listeners, h2c with prior knowledge on the cleartext one).
 write_nginx_config() {
-	local prefix=$work/nginx-$1 listen
+	local prefix=$work/nginx-$1 listen h2=
 	mkdir -p "$prefix/logs"
-	if [[ $1 == tls ]]; then
-		listen="listen 127.0.0.1:${tls_port[nginx]} ssl;
+	[[ $1 == h2 ]] && h2=' http2'
+	if [[ $1 == tls || $1 == h2 ]]; then
+		listen="listen 127.0.0.1:${tls_port[nginx]} ssl$h2;
 		ssl_certificate $work/cert.pem;
 		ssl_certificate_key $work/key.pem;
 		ssl_protocols TLSv1.3;
@@ -235,8 +244,10 @@ write_nginx_config() {
 		ssl_ecdh_curve $(nginx_group "$tls_group");
 		ssl_session_tickets off;
 		ssl_session_cache off;"
-	else
-		listen="listen 127.0.0.1:${plain_port[nginx]};"
+	fi
+	if [[ $1 != tls ]]; then
+		listen="listen 127.0.0.1:${plain_port[nginx]}$h2;
+		${listen:-}"
 	fi
 	# nginx at its best for each file size: open_file_cache keeps the
 	# descriptors and stat results; small files are read and sent with the
@@ -338,6 +349,7 @@ start_server() {
 	nethttp)
 		local address=(-addr "127.0.0.1:$port")
 		[[ $mode == tls ]] && address=(-tls-addr "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" -groups "$tls_group")
+		[[ $mode == h2 ]] && address+=(-tls-addr "127.0.0.1:${tls_port[nethttp]}" -cert "$work/cert.pem" -key "$work/key.pem" -groups "$tls_group" -h2)
 		env ${nethttp_gomaxprocs:+GOMAXPROCS=$nethttp_gomaxprocs} \
 			taskset -c 0 "$work/nethttp" -root "$www" "${address[@]}" >"$log" 2>&1 &
 		;;
@@ -356,6 +368,7 @@ start_server() {
 
 	local scheme=http curl_tls=()
 	[[ $mode == tls ]] && scheme=https curl_tls=(-k --tlsv1.3)
+	[[ $mode == h2 ]] && curl_tls=(--http2-prior-knowledge)
 	local url=$scheme://127.0.0.1:$port
 	for _ in $(seq 100); do
 		kill -0 "$server_pid" 2>/dev/null || break
@@ -483,29 +496,12 @@ wrk_run() {
 	shift
 	local cpus_before server_user_before server_total_before tcp_before wrk_before start
 	local cpus_after server_user_after server_total_after tcp_after wrk_after end
-	cpus_before=$(pinned_user_ticks)
-	server_user_before=$(cpu_ticks "$server_pid" user)
-	server_total_before=$(cpu_ticks "$server_pid")
-	tcp_before=$(tcp_counters)
-	save_children_times "$work/times.before"
-	start=$(date +%s.%N)
+	load_begin
 	if ! taskset -c 1 wrk -t1 -c"$connections" -d"$duration" "$@" "$url" >"$out" 2>&1; then
 		echo "wrk failed: $(tail -n 1 "$out")"
 		return 1
 	fi
-	end=$(date +%s.%N)
-	tcp_after=$(tcp_counters)
-	save_children_times "$work/times.after"
-	wrk_before=$(children_user_seconds "$work/times.before")
-	wrk_after=$(children_user_seconds "$work/times.after")
-	server_total_after=$(cpu_ticks "$server_pid")
-	server_user_after=$(cpu_ticks "$server_pid" user)
-	cpus_after=$(pinned_user_ticks)
-	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_user_after - server_user_before)) \
-		-v hz="$clock_ticks" -v wrk="$wrk_after - $wrk_before" -v wall="$end - $start" \
-		'BEGIN { split(wrk, w, " - "); split(wall, t, " - ")
-			other = (cpus - server) / hz - (w[1] - w[2]); if (other < 0) other = 0
-			printf "%.0f", 100 * other / (2 * (t[1] - t[2])) }')
+	load_end
 	cat "$out" >>"$work/wrk-all.log"
 	local errors non2xx
 	errors=$(grep -E '^ *Socket errors:' "$out" || true)
@@ -527,8 +523,7 @@ wrk_run() {
 		echo "wrk completed no requests"
 		return 1
 	fi
-	wrk_server_us=$(awk -v ticks=$((server_total_after - server_total_before)) -v hz="$clock_ticks" -v n="$wrk_requests" \
-		'BEGIN { printf "%.2f", ticks * 1e6 / hz / n }')
+	server_us_per "$wrk_requests"
 	local per_response
 	per_response=$(awk '/requests in/ {
 		amount = $5; unit = amount; sub(/[A-Z]+,?$/, "", amount); gsub(/[0-9.,]/, "", unit)
@@ -538,6 +533,68 @@ wrk_run() {
 		echo "wrk read $per_response bytes per response, less than the $expected_body-byte body"
 		return 1
 	fi
+}
+
+# load_begin and load_end bracket a load generator's run (in the caller's
+# locals: cpus_*, server_*, tcp_*, wrk_*, start, end); load_end sets
+# wrk_foreign, the share (%) of the two CPUs' user time that processes other
+# than the server and the load generator spent meanwhile.
+load_begin() {
+	cpus_before=$(pinned_user_ticks)
+	server_user_before=$(cpu_ticks "$server_pid" user)
+	server_total_before=$(cpu_ticks "$server_pid")
+	tcp_before=$(tcp_counters)
+	save_children_times "$work/times.before"
+	start=$(date +%s.%N)
+}
+
+load_end() {
+	end=$(date +%s.%N)
+	tcp_after=$(tcp_counters)
+	save_children_times "$work/times.after"
+	wrk_before=$(children_user_seconds "$work/times.before")
+	wrk_after=$(children_user_seconds "$work/times.after")
+	server_total_after=$(cpu_ticks "$server_pid")
+	server_user_after=$(cpu_ticks "$server_pid" user)
+	cpus_after=$(pinned_user_ticks)
+	wrk_foreign=$(awk -v cpus=$((cpus_after - cpus_before)) -v server=$((server_user_after - server_user_before)) \
+		-v hz="$clock_ticks" -v wrk="$wrk_after - $wrk_before" -v wall="$end - $start" \
+		'BEGIN { split(wrk, w, " - "); split(wall, t, " - ")
+			other = (cpus - server) / hz - (w[1] - w[2]); if (other < 0) other = 0
+			printf "%.0f", 100 * other / (2 * (t[1] - t[2])) }')
+}
+
+# server_us_per N sets wrk_server_us, the server's CPU µs per request, for N
+# requests since load_begin.
+server_us_per() {
+	wrk_server_us=$(awk -v ticks=$((server_total_after - server_total_before)) -v hz="$clock_ticks" -v n="$1" \
+		'BEGIN { printf "%.2f", ticks * 1e6 / hz / n }')
+}
+
+# h2load_run [h2load args] URL|-i FILE runs h2load (one thread, its own
+# warm-up) on CPU 1 for the duration and sets wrk_rps, wrk_foreign and
+# wrk_server_us like wrk_run. It fails unless every request succeeded
+# without a 4xx or 5xx (timed runs also count the statuses of responses
+# that arrive after the end).
+h2load_run() {
+	local out=$work/h2load.out total succeeded bad
+	local cpus_before server_user_before server_total_before tcp_before wrk_before start
+	local cpus_after server_user_after server_total_after tcp_after wrk_after end
+	load_begin
+	if ! taskset -c 1 h2load -t1 -D"${duration%s}" --warm-up-time="${warmup%s}" "$@" >"$out" 2>&1; then
+		echo "h2load failed: $(tail -n 1 "$out")"
+		return 1
+	fi
+	load_end
+	cat "$out" >>"$work/h2load-all.log"
+	read -r total succeeded < <(awk '/^requests:/ { print $2, $8 }' "$out")
+	bad=$(awk '/^status codes:/ { print $7 + $9 }' "$out")
+	wrk_rps=$(awk '/^finished in/ { print $4 }' "$out")
+	if [[ -z $total || $total == 0 || $succeeded != "$total" || $bad != 0 ]]; then
+		echo "h2load: $(grep -E '^(requests|status codes):' "$out" | tr '\n' ' ')"
+		return 1
+	fi
+	server_us_per "$total"
 }
 
 # warm_up URL [wrk args] runs wrk for the warm-up time, ignoring the result.
@@ -582,6 +639,14 @@ measure() {
 	tls-hello) wrk_run "$secure/hello" ;;
 	# one request per connection: each completed request is one full handshake
 	tls-handshake) wrk_run "$secure/hello" -H 'Connection: close' ;;
+	h2-hello) h2load_run -c100 -m10 "$plain/hello" ;;
+	h2-tls-hello) h2load_run -c100 -m10 "$secure/hello" ;;
+	h2-page)
+		local i
+		for i in $(seq 50); do echo "$plain/img$i.bin"; done >"$work/page.uris"
+		h2load_run -c100 -m50 -i "$work/page.uris"
+		;;
+	h2-file) h2load_run -c16 -m1 "$plain/large.bin" ;;
 	memory)
 		local out=$work/idlemem-$name-$3.out
 		if ! taskset -c 1 "$work/idlemem" -addr "127.0.0.1:$port" -pid "$server_pid" -n "$idle_connections" >"$out" 2>&1; then
@@ -633,6 +698,7 @@ phase_of() {
 	hello | static | large | close) echo plain ;;
 	tls-hello | tls-handshake) echo tls ;;
 	memory) echo memory ;;
+	h2-*) echo h2 ;;
 	esac
 }
 
@@ -646,7 +712,7 @@ record_failure() { # SCENARIO NAME REASON
 	echo "  $2 $1: FAILED: $3"
 }
 
-# run_phase PHASE measures the scenarios of PHASE (plain, tls, memory). For
+# run_phase PHASE measures the scenarios of PHASE (plain, tls, memory, h2). For
 # plain and tls every server is started once and they all stay up, idle but
 # for the one measured; each round measures every scenario on every server,
 # the servers in an order rotated by one from round to round, so a slow drift
@@ -660,9 +726,9 @@ run_phase() {
 	done
 	[[ ${#wanted[@]} -gt 0 ]] || return 0
 	local mode=plain
-	[[ $phase == tls ]] && mode=tls
+	[[ $phase == tls || $phase == h2 ]] && mode=$phase
 	for name in "${server_list[@]}"; do
-		[[ $name == lwan && $mode == tls ]] && continue # Lwan is measured in cleartext only
+		[[ $name == lwan && $mode != plain ]] && continue # Lwan is measured in cleartext HTTP/1.1 only
 		if [[ $phase == memory ]]; then
 			up+=("$name")
 			continue
@@ -867,5 +933,6 @@ load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 run_phase plain
 run_phase tls
 run_phase memory
+run_phase h2
 print_report
 exit "$failed"
