@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -23,6 +24,9 @@ import (
 // server-to-client segments than Go.
 func TestTLSFlightSegments(t *testing.T) {
 	testenv.Program(t, "tcpdump")
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "tcpdump needs root (CAP_NET_RAW) to capture on the loopback (CI runs as root)")
+	}
 	certFile, keyFile := certFiles(t, "ecdsa-p256")
 	lw := startTLS(t, certLines(t, "ecdsa-p256")+"session_tickets = 0\n", Options{})
 	lwOut, lwIn := fewestSegments(t, lw.tlsAddr)
