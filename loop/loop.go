@@ -39,6 +39,7 @@ type Loop[S any] struct {
 	listenEvents []uint32 // the epoll events each listener is registered with
 	paused       bool     // listeners out of epoll after EMFILE, until the next tick
 	shortage     shortage
+	mailbox      mailbox[S] // functions Group.Post asks the loop to run
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
@@ -124,6 +125,7 @@ func (l *Loop[S]) run() {
 			if l.group.stopping.Load() && !l.stopping {
 				l.beginStop()
 			}
+			l.runPosted()
 		}
 		l.expire()
 		if l.stopping && l.live == 0 {

@@ -6,6 +6,9 @@ type Pool[T any] struct {
 	free []*T
 	max  int
 	new  func() *T
+	// lowWater is the fewest objects the pool held free since the last
+	// Trim: that many were not needed in between.
+	lowWater int
 }
 
 // NewPool returns a pool that makes objects with newObject and keeps at most
@@ -20,8 +23,10 @@ func (p *Pool[T]) Get() *T {
 		x := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
+		p.lowWater = min(p.lowWater, n-1)
 		return x
 	}
+	p.lowWater = 0
 	return p.new()
 }
 
@@ -30,6 +35,18 @@ func (p *Pool[T]) Put(x *T) {
 	if len(p.free) < p.max {
 		p.free = append(p.free, x)
 	}
+}
+
+// Trim drops, for the garbage collector, as many free objects as stayed
+// unused since the last Trim, and reports how many. Called periodically,
+// it empties a pool that a burst filled within two periods of the burst,
+// and leaves alone the objects a steady load keeps using.
+func (p *Pool[T]) Trim() int {
+	n := p.lowWater
+	clear(p.free[len(p.free)-n:])
+	p.free = p.free[:len(p.free)-n]
+	p.lowWater = len(p.free)
+	return n
 }
 
 // Free reports how many objects wait in the pool.

@@ -103,6 +103,7 @@ var restartOnly = []struct {
 	{"request_buffer_size", func(c *site.Config) any { return c.RequestBufferSize }},
 	{"quiet", func(c *site.Config) any { return c.Quiet }},
 	{"proxy_protocol", func(c *site.Config) any { return c.ProxyProtocol }},
+	{"trim_idle_memory", func(c *site.Config) any { return c.TrimIdleMemory }},
 	{"straitjacket", func(c *site.Config) any { return c.Straitjacket }},
 }
 

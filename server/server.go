@@ -67,6 +67,7 @@ type Server struct {
 	requestTimeout time.Duration // also the TLS handshake deadline
 	reloads        reloader
 	rotation       ticketRotation
+	memory         memoryTrim
 	// reloadsOK and reloadsRefused count Reload's outcomes (metrics).
 	reloadsOK, reloadsRefused atomic.Uint64
 }
@@ -186,6 +187,7 @@ func (s *Server) TLSAddr() (netip.AddrPort, bool) {
 // Start runs the loops, and the rotation of random session ticket keys.
 func (s *Server) Start() {
 	s.rotation.start(s)
+	s.memory.start(s, s.cfg.TrimIdleMemory)
 	if s.accessLog != nil {
 		s.accessLog.start()
 	}
@@ -218,6 +220,7 @@ func (s *Server) finish(timeout time.Duration) error {
 		s.accessLog.close()
 	}
 	s.rotation.stop()
+	s.memory.stop()
 	s.reloads.finish()
 	s.dropTicketKeys()
 	return s.live.Load().site.Close()

@@ -23,6 +23,11 @@ type Config struct {
 	// (a client that opens with the HTTP/2 connection preface); off by
 	// default. There is no Upgrade: h2c (RFC 9113 removed it).
 	H2C bool
+	// TrimIdleMemory is how often each loop drops the buffers its pools
+	// kept unused since the last time and the process gives unused memory
+	// back to the OS (trim_idle_memory, default 30s, so within a minute of
+	// a wave of connections; 0: never).
+	TrimIdleMemory time.Duration
 
 	Listener Address
 	// TLS is nil when there is no [tls_listener].

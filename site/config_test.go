@@ -46,6 +46,7 @@ func TestParseIssueExample(t *testing.T) {
 		Expires:           37 * 24 * time.Hour,
 		RequestBufferSize: 4096,
 		MaxPostDataSize:   40960,
+		TrimIdleMemory:    30 * time.Second,
 		Listener:          Address{Port: 8080},
 		TLS: &TLSListener{
 			Address: Address{Port: 8443}, Cert: "cert.pem", Key: "key.pem",

@@ -22,6 +22,7 @@ type fileConfig struct {
 	MaxPostDataSize   int               `toml:"max_post_data_size"`
 	AllowCORS         bool              `toml:"allow_cors"`
 	H2C               bool              `toml:"h2c"`
+	TrimIdleMemory    string            `toml:"trim_idle_memory"`
 	Listener          string            `toml:"listener"`
 	TLSListener       *fileTLSListener  `toml:"tls_listener"`
 	Headers           map[string]string `toml:"headers"`
@@ -124,6 +125,7 @@ func parseTOML(name string, data []byte, lines []int) (*Config, error) {
 		RequestBufferSize: 4096,
 		MaxPostDataSize:   40960,
 		Listener:          "*:8080",
+		TrimIdleMemory:    "30s",
 	}
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -178,6 +180,9 @@ func (v *validator) config(raw *fileConfig) *Config {
 		v.fail("threads", "must be 0 (one per CPU) to 256, got %d", raw.Threads)
 	}
 	cfg.Expires = v.duration("expires", raw.Expires)
+	if raw.TrimIdleMemory != "0" {
+		cfg.TrimIdleMemory = v.duration("trim_idle_memory", raw.TrimIdleMemory)
+	}
 	if raw.RequestBufferSize < 4096 || raw.RequestBufferSize > 16<<20 {
 		v.fail("request_buffer_size", "must be 4096..16777216 bytes, got %d", raw.RequestBufferSize)
 	}
