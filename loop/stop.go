@@ -6,9 +6,10 @@ import (
 	"lwango/kernel"
 )
 
-// beginStop closes the loop's listeners and its idle connections. Busy
-// connections finish their response (or time out) and are closed when they
-// go idle; the loop returns when none is left. An idle connection has no
+// beginStop closes the loop's listeners and its idle connections, and
+// steps once those waiting for a request's rest. Busy connections finish
+// their response (or time out) and are closed when they go idle; the loop
+// returns when none is left. An idle connection has no
 // unread input, so it is closed at once rather than lingering on a client
 // that may never close its side.
 func (l *Loop[S]) beginStop() {
@@ -28,6 +29,18 @@ func (l *Loop[S]) beginStop() {
 		fd = c.next
 		if l.isIdle(c) {
 			l.retire(c)
+		}
+	}
+	// A connection waiting for the rest of a request is stepped once now,
+	// not at its client's next bytes: a protocol that tells its client it
+	// stops (HTTP/2's GOAWAY) does so at once.
+	var waiting []int32
+	for fd := l.request.head; fd >= 0; fd = l.table[fd].next {
+		waiting = append(waiting, fd)
+	}
+	for _, fd := range waiting {
+		if c := &l.table[fd]; c.flags&inRequestQueue != 0 {
+			l.resume(c)
 		}
 	}
 }

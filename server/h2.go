@@ -55,6 +55,9 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 		}
 		if w.loop.Draining() {
 			h.Shutdown(&ex.out)
+			if ex.out.Pending() {
+				continue // the GOAWAY leaves before anything waits
+			}
 		}
 		w.current = c
 		if ex.unparsed {
