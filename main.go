@@ -177,7 +177,7 @@ func serve(cfg *site.Config, reread func() (*site.Config, error), args []string)
 	if err != nil {
 		return err
 	}
-	closeUnused(inherited, srv.Sockets())
+	closeUnused(inherited, srv)
 	if cfg.Straitjacket != nil {
 		if err := enterStraitjacket(cfg); err != nil {
 			srv.Shutdown(0)
@@ -273,10 +273,11 @@ func systemdListeners() (map[string][]int, error) {
 }
 
 // closeUnused closes the inherited sockets no listener took (a socket unit
-// listening on more than the configuration names).
-func closeUnused(inherited, used map[string][]int) {
+// listening on more than the configuration names, a listener whose address
+// an upgrade changed).
+func closeUnused(inherited map[string][]int, srv *server.Server) {
 	for name, fds := range inherited {
-		if _, ok := used[name]; ok {
+		if srv.UsesInherited(name) {
 			continue
 		}
 		slog.Warn("closing a socket no listener uses", "name", name, "count", len(fds))

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,11 +42,11 @@ type Options struct {
 	Tick time.Duration
 	// NoPinning leaves the loops' threads free to run on any CPU.
 	NoPinning bool
-	// Inherited are listening sockets the process was given, by the
-	// address they serve as the configuration writes it ("systemd:NAME"
-	// for those systemd passes, the listener's address for those a process
-	// being upgraded hands over). A listener whose address has some uses
-	// them instead of binding; see Server.Sockets.
+	// Inherited are listening sockets the process was given: by
+	// "systemd:NAME" for those systemd passes, by configuration key and
+	// address ("listener=*:8080") for those a process being upgraded hands
+	// over (Server.Sockets). A listener that has some uses them instead of
+	// binding (see UsesInherited).
 	Inherited map[string][]int
 }
 
@@ -70,6 +71,11 @@ type Server struct {
 	memory         memoryTrim
 	// reloadsOK and reloadsRefused count Reload's outcomes (metrics).
 	reloadsOK, reloadsRefused atomic.Uint64
+
+	usedInherited map[string]bool // the keys of Options.Inherited a listener took
+
+	released   sync.Once // what the server holds is released once (after Shutdown or HandOff)
+	releaseErr error
 }
 
 // New builds the site, binds every listener (once per event loop, all on
@@ -77,10 +83,10 @@ type Server struct {
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
-	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: opts.Inherited[cfg.Listener.String()]}}
+	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: s.inherited(opts, "listener", cfg.Listener.String())}}
 	if cfg.TLS != nil {
 		a := cfg.TLS.Address.String()
-		listeners = append(listeners, loop.Listener{Addr: a, HTTPS: true, Inherited: opts.Inherited[a]})
+		listeners = append(listeners, loop.Listener{Addr: a, HTTPS: true, Inherited: s.inherited(opts, "tls_listener.address", a)})
 	}
 	for i, ln := range listeners {
 		if len(ln.Inherited) == 0 && strings.HasPrefix(ln.Addr, "systemd:") {
@@ -165,16 +171,37 @@ func (s *Server) httpsRedirect(cfg *site.Config) *httpsRedirect {
 // chose when the configuration said 0).
 func (s *Server) Addr() netip.AddrPort { return s.group.Addrs()[0] }
 
-// Sockets lists the listening sockets (every loop's) by the address they
-// serve as the configuration writes it: what Options.Inherited takes in
-// the process that upgrades this one.
+// Sockets lists the listening sockets (every loop's) by configuration key
+// and address ("listener=*:8080"): what Options.Inherited takes in the
+// process that upgrades this one. A listener whose address the new
+// configuration changes binds afresh.
 func (s *Server) Sockets() map[string][]int {
-	m := map[string][]int{s.cfg.Listener.String(): s.group.Sockets()[0]}
+	m := map[string][]int{"listener=" + s.cfg.Listener.String(): s.group.Sockets()[0]}
 	if s.cfg.TLS != nil {
-		m[s.cfg.TLS.Address.String()] = s.group.Sockets()[1]
+		m["tls_listener.address="+s.cfg.TLS.Address.String()] = s.group.Sockets()[1]
 	}
 	return m
 }
+
+// inherited picks a listener's inherited sockets from opts: those an
+// upgrade passed for the same key and address, else those systemd passed
+// for a systemd:NAME address.
+func (s *Server) inherited(opts Options, key, addr string) []int {
+	for _, k := range []string{key + "=" + addr, addr} {
+		if fds, ok := opts.Inherited[k]; ok && (k != addr || strings.HasPrefix(addr, "systemd:")) {
+			if s.usedInherited == nil {
+				s.usedInherited = map[string]bool{}
+			}
+			s.usedInherited[k] = true
+			return fds
+		}
+	}
+	return nil
+}
+
+// UsesInherited reports whether a listener took the sockets
+// Options.Inherited has under key.
+func (s *Server) UsesInherited(key string) bool { return s.usedInherited[key] }
 
 // TLSAddr is the TLS listener's bound address, if there is one.
 func (s *Server) TLSAddr() (netip.AddrPort, bool) {
@@ -216,14 +243,17 @@ func (s *Server) finish(timeout time.Duration) error {
 	case <-time.After(timeout):
 		return errors.New("server: connections still open after the shutdown timeout")
 	}
-	if s.accessLog != nil {
-		s.accessLog.close()
-	}
-	s.rotation.stop()
-	s.memory.stop()
-	s.reloads.finish()
-	s.dropTicketKeys()
-	return s.live.Load().site.Close()
+	s.released.Do(func() {
+		if s.accessLog != nil {
+			s.accessLog.close()
+		}
+		s.rotation.stop()
+		s.memory.stop()
+		s.reloads.finish()
+		s.dropTicketKeys()
+		s.releaseErr = s.live.Load().site.Close()
+	})
+	return s.releaseErr
 }
 
 // Stats are the server's counters, summed over its loops.

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"io"
+	"testing"
+)
+
+// A hand-off passes an idle plain HTTP/1 connection (the same socket goes
+// on serving in the new server, a sendfile download included) and closes a
+// user-space TLS connection with close_notify (Go's client reads io.EOF only
+// after a valid close_notify; a bare FIN is io.ErrUnexpectedEOF): its keys
+// never leave the process. The new server accepts on the same listeners.
+func TestHandOffPassesPlainClosesUserSpaceTLS(t *testing.T) {
+	s := startTLS(t, "ktls = \"off\"\n", Options{})
+	plain := dialRaw(t, s.plainAddr)
+	plain.send(t, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := plain.response(t, "GET"); resp.StatusCode != 200 || string(body) != "small file\n" {
+		t.Fatalf("before: %d %q", resp.StatusCode, body)
+	}
+	tc := tlsDial(t, s.tlsAddr, nil)
+	tr := bufio.NewReader(tc)
+	if resp, body := get(t, tc, tr, "/small.txt"); resp.StatusCode != 200 || string(body) != "small file\n" {
+		t.Fatalf("TLS before: %d %q", resp.StatusCode, body)
+	}
+
+	log := &syncBuffer{}
+	next, passed := upgradeTo(t, s.srv, Options{AccessLog: log})
+	defer func() { t.Logf("new server: %+v, log %q", next.Stats(), log.String()) }()
+	if passed != 1 {
+		t.Fatalf("%d connections passed, want the plain one", passed)
+	}
+	if rest, err := io.ReadAll(tr); len(rest) != 0 || err != nil {
+		t.Fatalf("the user-space TLS connection: %q, %v; want close_notify (io.EOF)", rest, err)
+	}
+	before := next.Stats().Requests
+	plain.send(t, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, body := plain.response(t, "GET"); resp.StatusCode != 200 || sha256.Sum256(body) != sha256.Sum256(s.site.big) {
+		t.Fatalf("after: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if next.Stats().Requests != before+1 {
+		t.Fatal("the new server did not answer the passed connection")
+	}
+	fresh := dialRaw(t, s.plainAddr)
+	fresh.send(t, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := fresh.response(t, "GET"); resp.StatusCode != 200 {
+		t.Fatalf("a new connection after the hand-off: %d", resp.StatusCode)
+	}
+	tc2 := tlsDial(t, s.tlsAddr, nil)
+	if resp, body := get(t, tc2, bufio.NewReader(tc2), "/small.txt"); resp.StatusCode != 200 || string(body) != "small file\n" {
+		t.Fatalf("a new TLS connection after the hand-off: %d %q", resp.StatusCode, body)
+	}
+}
