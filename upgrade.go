@@ -140,7 +140,7 @@ func awaitReady(ctx context.Context, cmd *exec.Cmd, ctl *net.UnixConn) (int, err
 		select { // the control socket ends first when the process exits: say how it did
 		case status := <-exited:
 			return 0, fmt.Errorf("exited before it was ready (%v)", status)
-		case <-time.After(time.Second):
+		case <-time.After(5 * time.Second):
 			return 0, fmt.Errorf("did not say it is ready: %w", err)
 		}
 	case err := <-exited:
