@@ -229,7 +229,10 @@ func TestBinaryUpgradeUnderLoad(t *testing.T) {
 		before := requests.Load()
 		srv.upgrade(t)
 		generations = append(generations, srv.pid)
-		for requests.Load() < before+clients { // the clients go on between upgrades
+		for deadline := time.Now().Add(60 * time.Second); requests.Load() < before+clients; { // the clients go on between upgrades
+			if time.Now().After(deadline) {
+				t.Fatalf("the clients made %d requests in 60 s after an upgrade", requests.Load()-before)
+			}
 			if failed := firstFailure(&failures); failed != "" {
 				t.Fatal(failed)
 			}
