@@ -81,6 +81,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil && *check {
 		err = server.Check(cfg)
 	}
+	if err == nil && *check && cfg.Straitjacket != nil {
+		err = checkStraitjacket(cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lwango: %v\n", err)
 		return 1

@@ -9,9 +9,9 @@ import (
 )
 
 // A [straitjacket] that cannot be entered stops the start with an error
-// naming the file, the line and the key at fault (after the sockets are
-// bound, so -t cannot see it). Neither check needs root: the user is
-// looked up and the chroot directory does not exist.
+// naming the file, the line and the key at fault, and -t fails with the
+// same error. Neither check needs root: the user is looked up and the
+// chroot directory does not exist.
 func TestBinaryStraitjacketErrorNamesFileLineKey(t *testing.T) {
 	bin := buildBinary(t)
 	missing := filepath.Join(t.TempDir(), "no-such-dir")
@@ -24,12 +24,14 @@ func TestBinaryStraitjacketErrorNamesFileLineKey(t *testing.T) {
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(bin, "-c", conf).CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-			t.Fatalf("%s: exit %v, want status 1\n%s", c.body, err, out)
-		}
-		if !strings.Contains(string(out), conf+c.want) {
-			t.Errorf("output %q, want %s%s", out, conf, c.want)
+		for _, args := range [][]string{{"-c", conf}, {"-t", "-c", conf}} {
+			out, err := exec.Command(bin, args...).CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Fatalf("%v %s: exit %v, want status 1\n%s", args, c.body, err, out)
+			}
+			if !strings.Contains(string(out), conf+c.want) {
+				t.Errorf("%v: output %q, want %s%s", args, out, conf, c.want)
+			}
 		}
 	}
 }
