@@ -115,6 +115,9 @@ func Listen(ap netip.AddrPort, opts ListenOptions) (fd int, err error) {
 		if err == unix.EADDRINUSE {
 			return -1, fmt.Errorf("bind %s: %w (another server listens there)", ap, err)
 		}
+		if err == unix.EACCES && ap.Port() < 1024 {
+			return -1, fmt.Errorf("bind %s: %w (a port below 1024 needs root or CAP_NET_BIND_SERVICE)", ap, err)
+		}
 		return -1, fmt.Errorf("bind %s: %w", ap, err)
 	}
 	if opts.Exclusive {
