@@ -480,3 +480,50 @@ func TestKTLSGuestTransportNames(t *testing.T) {
 	}
 	waitFor(t, func() bool { return strings.HasSuffix(access.String(), " tls\n") }, `"tls" in the access log`)
 }
+
+// TestKTLSGuestMetrics: a connection handed to kernel TLS is counted open
+// with transport "ktls" while it lives, and the metrics carry the kernel's
+// /proc/net/tls_stat, whose counters move with it.
+func TestKTLSGuestMetrics(t *testing.T) {
+	g := startGuestServer(t, "\n[[site.metrics]]\nprefix = \"/metrics\"")
+	scrape := func() string {
+		resp, err := http.Get("http://" + g.srv.Addr().String() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("/metrics: %d %v", resp.StatusCode, err)
+		}
+		return string(body)
+	}
+	sample := func(text, series string) uint64 {
+		for _, line := range strings.Split(text, "\n") {
+			if v, ok := strings.CutPrefix(line, series+" "); ok {
+				var n uint64
+				fmt.Sscan(v, &n)
+				return n
+			}
+		}
+		t.Fatalf("no sample %s in:\n%s", series, text)
+		return 0
+	}
+	before := scrape()
+	c := dialGuest(t, g.tlsAddr, tls.VersionTLS13, nil)
+	fetch(t, c, bufio.NewReader(c), "/small.txt")
+	during := scrape()
+	if n := sample(during, `lwango_connections_open{loop="0",transport="ktls"}`); n != 1 {
+		t.Errorf("ktls connections open: %d, want 1", n)
+	}
+	if n := sample(during, `lwango_kernel_tls_current{stat="TlsCurrTxSw"}`); n < 1 {
+		t.Errorf("TlsCurrTxSw %d with a kernel TLS connection open", n)
+	}
+	if a, b := sample(during, `lwango_kernel_tls_total{stat="TlsTxSw"}`), sample(before, `lwango_kernel_tls_total{stat="TlsTxSw"}`); a != b+1 {
+		t.Errorf("TlsTxSw %d -> %d, want one more", b, a)
+	}
+	c.Close()
+	waitFor(t, func() bool {
+		return sample(scrape(), `lwango_connections_open{loop="0",transport="ktls"}`) == 0
+	}, "the kernel TLS connection counted closed")
+}
