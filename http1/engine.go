@@ -227,7 +227,7 @@ func (e *Engine) Serve(in []byte, https bool, out *Output, p *Progress) Result {
 		// The request is whole: only now decode its path in place, so the
 		// bytes a resumed request points into never changed.
 		p.active = false
-		req.Path = cleanPath(req.Path)
+		req.decodePath()
 		req.Body = rest[headLen : headLen+bodyLen]
 		req.HTTPS = https
 		consumed += total
@@ -271,7 +271,7 @@ func (e *Engine) refuse(p *Progress, req *Request, status int, https bool, out *
 	e.appendError(out, status, https, req != nil && req.Method == MethodHead)
 	if e.Observer != nil {
 		if req != nil {
-			req.Path = cleanPath(req.Path)
+			req.decodePath()
 		}
 		resp := &e.resp
 		resp.Reset()

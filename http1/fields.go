@@ -57,7 +57,7 @@ func (r *Request) AddField(name, value []byte) int {
 // EndFields completes a request built with BeginFields once its body has
 // arrived: the path is decoded and normalised in place.
 func (r *Request) EndFields(body []byte, https bool) {
-	r.Path = cleanPath(r.Path)
+	r.decodePath()
 	r.Body = body
 	r.HTTPS = https
 }

@@ -25,7 +25,7 @@ func Parse(in []byte, req *Request, maxHead int) (headLen int, status int) {
 		return 0, status
 	}
 	if headLen > 0 {
-		req.Path = cleanPath(req.Path)
+		req.decodePath()
 	}
 	return headLen, status
 }
@@ -155,6 +155,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // "http://authority/path?query" (RFC 9112 §3.2). The asterisk and authority
 // forms are refused: no method served here uses them.
 func parseTarget(target []byte, req *Request) int {
+	req.rawTarget = target
 	for _, c := range target {
 		if c <= ' ' || c == 0x7f || c == '#' {
 			return StatusBadRequest

@@ -50,6 +50,7 @@ func (p *Progress) begin(in []byte) {
 func (p *Progress) resume(in []byte) {
 	r := &p.req
 	r.Path = p.moved(r.Path, in)
+	r.rawTarget = p.moved(r.rawTarget, in)
 	r.Query = p.moved(r.Query, in)
 	r.Host = p.moved(r.Host, in)
 	r.Connection = p.moved(r.Connection, in)

@@ -46,6 +46,20 @@ func (e *Engine) render(req *Request, resp *Response, closing, https bool, out *
 	}
 }
 
+// SentBodyLength is the length of the body the rendered response carries:
+// none for a HEAD request, 1xx, 204 and 304, else the Body's or the file
+// range's. req may be nil (a request refused before its head was whole).
+// An access log records it.
+func SentBodyLength(req *Request, resp *Response) int64 {
+	if req != nil && req.Method == MethodHead || resp.Status < 200 || resp.Status == StatusNoContent || resp.Status == StatusNotModified {
+		return 0
+	}
+	if resp.File >= 0 {
+		return resp.FileLength
+	}
+	return int64(len(resp.Body))
+}
+
 // errorPageType is the Content-Type of the engine's error pages.
 const errorPageType = "text/html; charset=utf-8"
 

@@ -43,6 +43,10 @@ type Request struct {
 	// and holds no control characters. The raw form is overwritten.
 	Path  []byte
 	Query []byte // after '?', not decoded, without the '?'
+	// Target is the request-target as the client sent it (origin or
+	// absolute form, query included), for logs: a copy taken before Path
+	// was decoded in place. It is set once the request is complete.
+	Target []byte
 
 	// Headers the server acts on, found while parsing. Host is the
 	// authority of an absolute-form target when the request has one.
@@ -66,6 +70,9 @@ type Request struct {
 	HTTP2          bool // the request arrived on an HTTP/2 stream (Minor is 1)
 
 	facts headFacts // gathered while parsing, judged once the head is complete
+	// rawTarget is the target in the parsed buffer; targetCopy is Target's
+	// storage, reused from request to request.
+	rawTarget, targetCopy []byte
 }
 
 // headFacts are what the parser notes about framing and connection headers
@@ -157,11 +164,19 @@ func sameName(b []byte, s string) bool {
 	return true
 }
 
+// decodePath copies the target as sent into Target, then decodes and
+// normalises Path in place (which overwrites the bytes sent).
+func (r *Request) decodePath() {
+	r.targetCopy = append(r.targetCopy[:0], r.rawTarget...)
+	r.Target = r.targetCopy
+	r.Path = cleanPath(r.Path)
+}
+
 // reset clears r for parsing the next request. The Headers array is left as
 // is: only Headers[:NumHeaders] is meaningful.
 func (r *Request) reset() {
 	r.Method, r.Minor = MethodUnknown, 0
-	r.Path, r.Query = nil, nil
+	r.Path, r.Query, r.Target, r.rawTarget = nil, nil, nil, nil
 	r.Host, r.Connection, r.AcceptEncoding = nil, nil, nil
 	r.IfModifiedSince, r.IfNoneMatch, r.Range = nil, nil, nil
 	r.Authorization, r.ContentType, r.ContentLength = nil, nil, -1

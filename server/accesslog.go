@@ -46,11 +46,7 @@ func (a *accessLog) record(c *loop.Conn[conn], when []byte, req *http1.Request, 
 	}
 	b = strconv.AppendInt(b, int64(resp.Status), 10)
 	b = append(b, ' ')
-	size := int64(len(resp.Body))
-	if resp.File >= 0 {
-		size = resp.FileLength
-	}
-	b = strconv.AppendInt(b, size, 10)
+	b = strconv.AppendInt(b, http1.SentBodyLength(req, resp), 10)
 	a.end(c, b)
 }
 
@@ -61,11 +57,7 @@ func appendRequestLine(b []byte, req *http1.Request) []byte {
 		b = append(b, methodNames[req.Method]...)
 	}
 	b = append(b, ' ')
-	b = appendEscaped(b, req.Path)
-	if len(req.Query) > 0 {
-		b = append(b, '?')
-		b = appendEscaped(b, req.Query)
-	}
+	b = appendEscaped(b, req.Target) // as sent, not as decoded and normalised
 	if req.HTTP2 {
 		b = append(b, " HTTP/2.0"...)
 	} else {

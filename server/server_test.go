@@ -295,13 +295,19 @@ func TestAccessLog(t *testing.T) {
 	cfg.Quiet = false
 	_, addr := startServer(t, cfg, Options{AccessLog: &log})
 	c := dialRaw(t, addr)
-	c.send(t, "GET /hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\nHEAD /small.txt HTTP/1.0\r\n\r\n")
+	// The target is logged as the client sent it (escapes and dot segments
+	// included), not as decoded and normalised; HEAD sends no body: 0 bytes.
+	c.send(t, "GET /hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /x/../%68ello?y=%41 HTTP/1.1\r\nHost: a\r\n\r\n"+
+		"GET http://a/hello HTTP/1.1\r\nHost: a\r\n\r\nHEAD /small.txt HTTP/1.0\r\n\r\n")
+	c.response(t, "GET")
+	c.response(t, "GET")
 	c.response(t, "GET")
 	c.response(t, "HEAD")
 	c.expectClosed(t)
-	waitFor(t, func() bool { return len(log.lines()) == 2 }, "two log lines")
+	waitFor(t, func() bool { return len(log.lines()) == 4 }, "four log lines")
 	line := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "(.*)" (\d+) (\d+) plain$`)
-	want := [][3]string{{"GET /hello?x=1 HTTP/1.1", "200", "13"}, {"HEAD /small.txt HTTP/1.0", "200", "11"}}
+	want := [][3]string{{"GET /hello?x=1 HTTP/1.1", "200", "13"}, {"GET /x/../%68ello?y=%41 HTTP/1.1", "200", "13"},
+		{"GET http://a/hello HTTP/1.1", "200", "13"}, {"HEAD /small.txt HTTP/1.0", "200", "0"}}
 	for i, l := range log.lines() {
 		m := line.FindStringSubmatch(l)
 		if m == nil || m[1] != want[i][0] || m[2] != want[i][1] || m[3] != want[i][2] {
