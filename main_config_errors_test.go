@@ -70,3 +70,22 @@ func TestBinaryPrivilegedPortAsNonRoot(t *testing.T) {
 		t.Fatalf("output %q does not name %s and say a port below 1024 needs root", out, want)
 	}
 }
+
+// An error about a directory to serve names the line of its path key, not
+// the line of its table's header; -t and the start agree.
+func TestBinaryMissingDirectoryNamesPathLine(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-root")
+	conf := filepath.Join(dir, "missing.conf")
+	os.WriteFile(conf, []byte("listener = \"127.0.0.1:0\"\nquiet = true\n\n[[site.serve_files]]\nprefix = \"/\"\npath = \""+missing+"\"\n"), 0o644)
+	for _, args := range [][]string{{"-t", "-c", conf}, {"-c", conf}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("%v: exit %v, want status 1\n%s", args, err, out)
+		}
+		if want := conf + ":6: site.serve_files[0].path: "; !strings.Contains(string(out), want) {
+			t.Errorf("%v: output %q does not name %s", args, out, want)
+		}
+	}
+}

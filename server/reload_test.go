@@ -147,7 +147,7 @@ func TestReloadSwapsSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Reload(bad); err == nil || !strings.HasPrefix(err.Error(), "bad.conf:2: site.serve_files[0].path: ") {
+	if err := srv.Reload(bad); err == nil || !strings.HasPrefix(err.Error(), "bad.conf:4: site.serve_files[0].path: ") {
 		t.Fatalf("reload with a missing directory: %v", err)
 	}
 	if resp, _ := get(t, c, r, "/hello"); resp.StatusCode != 200 {

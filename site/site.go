@@ -65,7 +65,11 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 		if strings.HasPrefix(rc.Key, "-") { // set from a command-line flag
 			return &Error{File: "command line", Key: rc.Key, Msg: err.Error()}
 		}
-		return &Error{File: cfg.File, Line: rc.Line, Key: rc.Key + key, Msg: err.Error()}
+		line := cfg.Line(rc.Key + key) // the key's own line, e.g. path =
+		if line == 0 {
+			line = rc.Line
+		}
+		return &Error{File: cfg.File, Line: line, Key: rc.Key + key, Msg: err.Error()}
 	}
 	if rc.Auth != nil {
 		a, err := newBasicAuth(rc.Auth)

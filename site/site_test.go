@@ -280,7 +280,7 @@ func TestPasswordFileErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = NewSite(cfg)
-		want := "test.conf:2: site.hello[0].authorization.password_file: " + file + tt.want
+		want := "test.conf:4: site.hello[0].authorization.password_file: " + file + tt.want
 		if err == nil || err.Error() != want {
 			t.Errorf("%q: %v, want %s", tt.content, err, want)
 		}
@@ -294,7 +294,7 @@ func TestNewSiteErrors(t *testing.T) {
 	}
 	_, err = NewSite(cfg)
 	var ce *Error
-	if !errors.As(err, &ce) || err.Error() != "test.conf:4: site.serve_files[0].path: open /no/such/dir: no such file or directory" {
+	if !errors.As(err, &ce) || err.Error() != "test.conf:6: site.serve_files[0].path: open /no/such/dir: no such file or directory" {
 		t.Fatalf("NewSite = %v", err)
 	}
 }
@@ -308,7 +308,7 @@ func TestCheck(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.conf")
 	os.WriteFile(bad, []byte("[[site.serve_files]]\nprefix = \"/\"\npath = \""+dir+"/missing\"\n"), 0o644)
-	if err := Check(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":1: site.serve_files[0].path: ") {
+	if err := Check(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":3: site.serve_files[0].path: ") {
 		t.Fatalf("Check(bad) = %v", err)
 	}
 	cfg, err := Load(good)
