@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 need=()
 for pair in curl:curl openssl:openssl gnutls-cli:gnutls-bin python3:python3 wrk:wrk \
-            qemu-system-x86_64:qemu-system-x86 chromium:chromium tcpdump:tcpdump strace:strace \
+            qemu-system-x86_64:qemu-system-x86 xz:xz-utils zstd:zstd chromium:chromium tcpdump:tcpdump strace:strace \
             systemd-socket-activate:systemd nghttp:nghttp2-client h2load:nghttp2-client \
             haproxy:haproxy promtool:prometheus; do
   command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")

@@ -25,7 +25,7 @@ func preparedImage(t *testing.T, ctx context.Context) *Image {
 	if testing.Short() {
 		t.Skip("-short: skipping a QEMU guest boot")
 	}
-	img, err := Prepare(ctx, DefaultCacheDir(), testLog{t})
+	img, err := Prepare(ctx, DefaultCacheDir(), Kernels[0], testLog{t})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -32,9 +33,32 @@ type Image struct {
 	Manifest string
 }
 
-// imageFormat names the cached image directory; change it whenever the image
-// layout changes so that old caches are not used.
-const imageFormat = "image-v1"
+// imageFormat names the cached image directories (one per Kernel); change it
+// whenever the image layout changes so that old caches are not used.
+const imageFormat = "image-v2"
+
+// Kernel is a Debian kernel the guest can boot.
+type Kernel struct {
+	// Name is short and unique ("6.1", "7.2"): a subtest name and part of the cache directory.
+	Name string
+	// Suite, when set, is the Debian suite the packages come from, through a
+	// private apt sources list on the host's Debian mirror (see aptSuite); the
+	// host's apt state is neither read nor changed. Empty: the host's sources.
+	Suite string
+	// Packages hold vmlinuz and the modules; empty: the version that the
+	// host's linux-image-amd64 metapackage depends on.
+	Packages []string
+}
+
+// Kernels are the two kernels every kTLS guest test runs on: Debian 12's
+// (Linux 6.1, no kTLS rekey) and Debian sid's 7.2 (kTLS rekey, Linux >= 6.14).
+var Kernels = []Kernel{
+	{Name: "6.1"},
+	{Name: "7.2", Suite: "sid", Packages: []string{
+		"linux-binary-7.2.13+deb14-cloud-amd64",  // vmlinuz (zstd)
+		"linux-modules-7.2.13+deb14-cloud-amd64", // tls.ko.xz and the crypto modules
+	}},
+}
 
 // Module directories (under lib/modules/VERSION/kernel) copied into the guest:
 // tls.ko and every crypto module the kernel may request for the TLS ciphers.
@@ -52,13 +76,13 @@ func DefaultCacheDir() string {
 	return filepath.Join(os.TempDir(), "lwango-vm-cache")
 }
 
-// Prepare returns the image in cacheDir, building it first if needed: it
-// fetches the kernel that Debian's linux-image-amd64 depends on and
-// busybox-static with `apt-get download` (after one `apt-get update` when apt
-// has no package lists), unpacks them with dpkg, and writes the image. Nothing
-// is installed on the host. Concurrent callers serialise on a lock file.
-// Delete cacheDir to pick up a newer Debian kernel.
-func Prepare(ctx context.Context, cacheDir string, log io.Writer) (*Image, error) {
+// Prepare returns the image of kernel k in cacheDir, building it first if
+// needed: it fetches the kernel packages (see Kernel) and busybox-static with
+// `apt-get download` (after one `apt-get update` when apt has no package
+// lists), unpacks them with dpkg, and writes the image. Nothing is installed
+// on the host. Concurrent callers serialise on a lock file. Delete cacheDir
+// to pick up a newer Debian kernel.
+func Prepare(ctx context.Context, cacheDir string, k Kernel, log io.Writer) (*Image, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("vmtest: cache: %w", err)
 	}
@@ -67,7 +91,7 @@ func Prepare(ctx context.Context, cacheDir string, log io.Writer) (*Image, error
 		return nil, err
 	}
 	defer unlock()
-	dir := filepath.Join(cacheDir, imageFormat)
+	dir := filepath.Join(cacheDir, imageFormat+"-"+k.Name)
 	img := &Image{
 		Vmlinux:       filepath.Join(dir, "vmlinux"),
 		BaseInitramfs: filepath.Join(dir, "base.cpio.gz"),
@@ -89,7 +113,7 @@ func Prepare(ctx context.Context, cacheDir string, log io.Writer) (*Image, error
 		return nil, fmt.Errorf("vmtest: %w", err)
 	}
 	defer os.RemoveAll(build)
-	manifest, err := buildImage(ctx, build, log)
+	manifest, err := buildImage(ctx, cacheDir, build, k, log)
 	if err != nil {
 		return nil, err
 	}
@@ -129,21 +153,36 @@ func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
 }
 
 // buildImage downloads and unpacks the packages in build and writes build/image.
-func buildImage(ctx context.Context, build string, log io.Writer) (manifest string, err error) {
-	kernelPkg, err := kernelPackage(ctx, log)
-	if err != nil {
-		return "", err
-	}
+func buildImage(ctx context.Context, cacheDir, build string, k Kernel, log io.Writer) (manifest string, err error) {
 	debs := filepath.Join(build, "debs")
 	if err := os.Mkdir(debs, 0o755); err != nil {
 		return "", err
 	}
-	if _, err := run(ctx, debs, log, "apt-get", "download", kernelPkg, "busybox-static"); err != nil {
+	packages := k.Packages
+	if len(packages) == 0 {
+		kernelPkg, err := kernelPackage(ctx, log)
+		if err != nil {
+			return "", err
+		}
+		packages = []string{kernelPkg}
+	}
+	var aptOptions []string // the host's apt sources, or the suite's private ones
+	if k.Suite != "" {
+		if aptOptions, err = aptSuite(ctx, filepath.Join(cacheDir, "apt-"+k.Suite), k.Suite, log); err != nil {
+			return "", err
+		}
+	}
+	if _, err := run(ctx, debs, log, "apt-get", append(append(aptOptions, "download"), packages...)...); err != nil {
 		return "", err
 	}
+	// busybox-static always comes from the host's own suite.
+	if _, err := run(ctx, debs, log, "apt-get", "download", "busybox-static"); err != nil {
+		return "", err
+	}
+	packages = append(packages, "busybox-static")
 	files, err := filepath.Glob(filepath.Join(debs, "*.deb"))
-	if err != nil || len(files) != 2 {
-		return "", fmt.Errorf("vmtest: apt-get download left %v (%v), want 2 .deb files", files, err)
+	if err != nil || len(files) != len(packages) {
+		return "", fmt.Errorf("vmtest: apt-get download left %v (%v), want %d .deb files", files, err, len(packages))
 	}
 	unpacked := filepath.Join(build, "x")
 	for _, deb := range files {
@@ -160,7 +199,11 @@ func buildImage(ctx context.Context, build string, log io.Writer) (manifest stri
 	if err := os.Mkdir(image, 0o755); err != nil {
 		return "", err
 	}
-	if err := extractVmlinux(ctx, filepath.Join(unpacked, "boot", "vmlinuz-"+kernelVersion), filepath.Join(image, "vmlinux"), log); err != nil {
+	vmlinuz := filepath.Join(unpacked, "boot", "vmlinuz-"+kernelVersion)
+	if _, err := os.Stat(vmlinuz); err != nil {
+		vmlinuz = filepath.Join(modulesRoot, kernelVersion, "vmlinuz") // newer packages (linux-binary-*)
+	}
+	if err := extractVmlinux(ctx, vmlinuz, filepath.Join(image, "vmlinux"), log); err != nil {
 		return "", err
 	}
 	root := filepath.Join(build, "root")
@@ -206,31 +249,67 @@ func findModules(unpacked string) (modulesRoot, version string, err error) {
 	return "", "", fmt.Errorf("vmtest: no single lib/modules/VERSION in the kernel package")
 }
 
-// xzMagic starts an xz stream; Debian compresses the bzImage payload with xz.
-var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+// bzImagePayload returns the compressed kernel inside a bzImage, located by
+// its boot protocol header (Documentation/arch/x86/boot.rst: setup_sects,
+// payload_offset, payload_length; protocol 2.08 and later), without the
+// 4-byte decompressed size that the kernel's build appends to the stream.
+func bzImagePayload(data []byte) ([]byte, error) {
+	if len(data) < 0x250 || string(data[0x202:0x206]) != "HdrS" || binary.LittleEndian.Uint16(data[0x206:]) < 0x208 {
+		return nil, errors.New("not a bzImage of boot protocol 2.08 or later")
+	}
+	setupSects := int(data[0x1f1])
+	if setupSects == 0 {
+		setupSects = 4
+	}
+	start := (setupSects+1)*512 + int(binary.LittleEndian.Uint32(data[0x248:]))
+	end := start + int(binary.LittleEndian.Uint32(data[0x24c:]))
+	if end-4 <= start || end > len(data) {
+		return nil, fmt.Errorf("payload [%d, %d) outside the file's %d bytes", start, end, len(data))
+	}
+	return data[start : end-4], nil
+}
 
-// extractVmlinux decompresses the ELF kernel embedded in a bzImage with xz(1).
+// decompressors of the bzImage payloads Debian ships: xz (Linux 6.1) and zstd (Linux 7).
+var decompressors = []struct {
+	magic string
+	cmd   []string
+}{
+	{"\xfd7zXZ\x00", []string{"xz", "-dc", "--single-stream"}},
+	{"\x28\xb5\x2f\xfd", []string{"zstd", "-dc"}},
+}
+
+// extractVmlinux decompresses the ELF kernel embedded in a bzImage with xz(1)
+// or zstd(1), whichever its payload needs.
 func extractVmlinux(ctx context.Context, vmlinuz, out string, log io.Writer) error {
 	data, err := os.ReadFile(vmlinuz)
 	if err != nil {
 		return fmt.Errorf("vmtest: %w", err)
 	}
-	off := bytes.Index(data, xzMagic)
-	if off < 0 {
-		return fmt.Errorf("vmtest: %s has no xz payload", vmlinuz)
+	payload, err := bzImagePayload(data)
+	if err != nil {
+		return fmt.Errorf("vmtest: %s: %w", vmlinuz, err)
+	}
+	var argv []string
+	for _, d := range decompressors {
+		if bytes.HasPrefix(payload, []byte(d.magic)) {
+			argv = d.cmd
+		}
+	}
+	if argv == nil {
+		return fmt.Errorf("vmtest: %s: payload compressed with neither xz nor zstd (starts %x)", vmlinuz, payload[:min(6, len(payload))])
 	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cmd := exec.CommandContext(ctx, "xz", "-dc", "--single-stream")
-	cmd.Stdin = bytes.NewReader(data[off:])
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(payload)
 	cmd.Stdout = f
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("vmtest: xz -dc of %s: %v: %s", vmlinuz, err, stderr.Bytes())
+		return fmt.Errorf("vmtest: %s of %s: %v: %s (apt-get install xz-utils zstd)", strings.Join(argv, " "), vmlinuz, err, stderr.Bytes())
 	}
 	head := make([]byte, 4)
 	if _, err := f.ReadAt(head, 0); err != nil || string(head) != "\x7fELF" {
@@ -257,10 +336,30 @@ func stageRoot(ctx context.Context, root, busybox, modulesRoot, version string, 
 			return err
 		}
 	}
-	if _, err := os.Stat(filepath.Join(root, "lib", "modules", version, "kernel", "net", "tls")); err != nil {
+	if err := decompressModules(ctx, filepath.Join(root, "lib", "modules", version), log); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "lib", "modules", version, "kernel", "net", "tls", "tls.ko")); err != nil {
 		return fmt.Errorf("vmtest: the kernel package has no tls module: %w", err)
 	}
 	_, err := run(ctx, "", log, busybox, "depmod", "-b", root, version)
+	return err
+}
+
+// decompressModules turns every .ko.xz under dir into a .ko (newer Debian
+// kernels compress their modules; busybox's modprobe wants them plain).
+func decompressModules(ctx context.Context, dir string, log io.Writer) error {
+	var compressed []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".ko.xz") {
+			compressed = append(compressed, p)
+		}
+		return err
+	})
+	if err != nil || len(compressed) == 0 {
+		return err
+	}
+	_, err = run(ctx, "", log, "xz", append([]string{"-d"}, compressed...)...)
 	return err
 }
 

@@ -59,26 +59,19 @@ func checkGuestRun(t *testing.T, pkg string, r Result, want []string) {
 
 // TestServerPackageInGuest runs the server package's kernel TLS tests
 // (server/*ktls*_test.go, vmguest tag) in a QEMU guest whose kernel has
-// tls.ko: the real server, its own handshake, keys handed to the kernel,
-// Go's crypto/tls and openssl s_client as clients, and strace to show that
-// sendfile keeps the file out of the process. openssl and strace are
-// copied from the host; a missing one is a failure. LWANGO_GUEST_RUN
-// replaces the -test.run pattern (to iterate on a few tests).
+// tls.ko, once on each of Kernels: the real server, its own handshake, keys
+// handed to the kernel, Go's crypto/tls and openssl s_client as clients, and
+// strace to show that sendfile keeps the file out of the process. openssl
+// and strace are copied from the host; a missing one is a failure.
+// LWANGO_GUEST_RUN replaces the -test.run pattern (to iterate on a few
+// tests); LWANGO_GUEST_KERNEL picks one kernel by name.
 func TestServerPackageInGuest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the QEMU guest suite (boots a VM)")
 	}
-	timeout := 10 * time.Minute
-	if d, ok := t.Deadline(); ok {
-		timeout = min(timeout, time.Until(d)-10*time.Second)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), guestTimeout(t, 25*time.Minute))
 	defer cancel()
 	log := testLog{t}
-	img, err := Prepare(ctx, DefaultCacheDir(), log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bin := filepath.Join(t.TempDir(), "server.test")
 	if err := BuildTestBinary(ctx, "lwango/server", "vmguest", bin, log); err != nil {
 		t.Fatal(err)
@@ -102,14 +95,23 @@ func TestServerPackageInGuest(t *testing.T) {
 	if only := os.Getenv("LWANGO_GUEST_RUN"); only != "" {
 		run, want = only, nil // iterating on some tests: run just those
 	}
-	results, err := img.Run(ctx, []Job{{
-		Name:   "server.test",
-		Binary: bin,
-		Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "8m"},
-		Env:    env,
-	}}, Options{Timeout: timeout - 5*time.Second, Memory: "1G", HostFiles: hostFiles, Console: log})
-	if err != nil {
-		t.Fatal(err)
+	for _, k := range selectedKernels() {
+		t.Run(k.Name, func(t *testing.T) {
+			log := testLog{t}
+			img, err := Prepare(ctx, DefaultCacheDir(), k, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := img.Run(ctx, []Job{{
+				Name:   "server.test",
+				Binary: bin,
+				Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "10m"},
+				Env:    append(env, "LWANGO_GUEST_KERNEL="+k.Name),
+			}}, Options{Timeout: 11 * time.Minute, Memory: "1G", HostFiles: hostFiles, Console: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGuestRun(t, "server", results[0], want)
+		})
 	}
-	checkGuestRun(t, "server", results[0], want)
 }
