@@ -186,6 +186,14 @@ func serve(cfg *site.Config, reread func() (*site.Config, error), args []string)
 			srv.Shutdown(0)
 			return err
 		}
+		// Changing user makes the kernel reset the dumpable flag that
+		// protect_keys cleared (server.New).
+		if cfg.TLS != nil && cfg.TLS.ProtectKeys {
+			if err := kernel.SetNonDumpable(); err != nil {
+				srv.Shutdown(0)
+				return err
+			}
+		}
 	}
 	srv.Start()
 	if tlsAddr, ok := srv.TLSAddr(); ok {

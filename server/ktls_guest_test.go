@@ -61,6 +61,13 @@ type guestServer struct {
 
 func startGuestServer(t *testing.T, tlsLines string) *guestServer {
 	t.Helper()
+	return startGuestServerOptions(t, tlsLines, Options{})
+}
+
+// startGuestServerOptions is startGuestServer with server options (the
+// access log is the guest server's own).
+func startGuestServerOptions(t *testing.T, tlsLines string, opts Options) *guestServer {
+	t.Helper()
 	if ok, reason := kernel.ULPAvailable(); !ok {
 		t.Fatalf("the guest must have kernel TLS: %s", reason)
 	}
@@ -70,7 +77,8 @@ func startGuestServer(t *testing.T, tlsLines string) *guestServer {
 	t.Cleanup(func() { slog.SetDefault(previous) })
 	cfg := testConfig(t, g.site, "threads = 1\n[tls_listener]\naddress = \"127.0.0.1:0\"\nktls = \"require\"\n"+tlsLines+"\n")
 	cfg.Quiet = false
-	g.srv, _ = startServer(t, cfg, Options{AccessLog: g.access})
+	opts.AccessLog = g.access
+	g.srv, _ = startServer(t, cfg, opts)
 	tlsAddr, ok := g.srv.TLSAddr()
 	if !ok {
 		t.Fatal("no TLS listener")
@@ -79,7 +87,35 @@ func startGuestServer(t *testing.T, tlsLines string) *guestServer {
 	if !strings.Contains(g.log.String(), "TLS records in the kernel (kTLS) after each handshake") {
 		t.Fatalf("startup log does not say kernel TLS is in effect: %s", g.log.String())
 	}
+	checkStartupFeatures(t, g.log.String())
+	// protect_keys (default on): every guest test runs under the seccomp filter.
+	if !strings.Contains(tlsLines, "protect_keys = false") {
+		if status, err := os.ReadFile("/proc/self/status"); err != nil || seccompMode(string(status)) != "2" {
+			t.Fatalf("the server started without its seccomp filter (%v)", err)
+		}
+	}
 	return g
+}
+
+// checkStartupFeatures: the startup line names the versions and ciphers the
+// kernel took in both directions, and rekey as this guest kernel has it.
+func checkStartupFeatures(t *testing.T, log string) {
+	t.Helper()
+	want := []string{"TX+RX: TLS1.3 AES-GCM-128, TLS1.3 AES-GCM-256, TLS1.3 CHACHA20-POLY1305, TLS1.2 AES-GCM-128, TLS1.2 AES-GCM-256, TLS1.2 CHACHA20-POLY1305",
+		"TLS_RX_EXPECT_NO_PAD: yes"}
+	switch os.Getenv("LWANGO_GUEST_KERNEL") {
+	case "6.1":
+		want = append(want, "TLS 1.3 rekey: no (Linux < 6.14)")
+	case "7.2":
+		want = append(want, "TLS 1.3 rekey: yes")
+	default:
+		t.Fatal("LWANGO_GUEST_KERNEL is not set; kernel/vmtest sets it")
+	}
+	for _, w := range want {
+		if !strings.Contains(log, w) {
+			t.Fatalf("startup log lacks %q: %s", w, log)
+		}
+	}
 }
 
 // dialGuest connects Go's TLS client, recording its secrets in keyLog.
@@ -298,7 +334,7 @@ func TestKTLSGuestLeftover(t *testing.T) {
 				}
 			}
 			var log bytes.Buffer
-			tr, err := handOffToKernel(h.fd, h.records, h.leftover, testLogger(&log))
+			tr, err := handOffToKernel(h.fd, h.records, h.leftover, kernelTLSPolicy{handOff: true}, testLogger(&log))
 			if err != nil {
 				t.Fatal(err)
 			}

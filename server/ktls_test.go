@@ -85,13 +85,15 @@ func tlsSiteConfig(mode site.KTLSMode) *site.Config {
 // TestKernelTLSPolicy: one startup line per listener, saying which record
 // layer is in effect and why; require without the ULP is a config error.
 func TestKernelTLSPolicy(t *testing.T) {
-	have := func() (bool, string) { return true, `kernel TLS available (tcp_available_ulp "tls")` }
-	lack := func() (bool, string) { return false, "tls ULP not available: modprobe tls" }
-	probeNotCalled := func() (bool, string) { t.Fatal("ktls = off probed the kernel"); return false, "" }
+	have := func() kernel.Features {
+		return kernel.Features{Available: true, Reason: `kernel TLS available (tcp_available_ulp "tls")`}
+	}
+	lack := func() kernel.Features { return kernel.Features{Reason: "tls ULP not available: modprobe tls"} }
+	probeNotCalled := func() kernel.Features { t.Fatal("ktls = off probed the kernel"); return kernel.Features{} }
 	for _, c := range []struct {
 		name        string
 		mode        site.KTLSMode
-		probe       ulpProbe
+		probe       featureProbe
 		want        kernelTLSPolicy
 		line, error string
 	}{
@@ -123,13 +125,49 @@ func TestKernelTLSPolicy(t *testing.T) {
 	}
 }
 
+// TestKernelTLSPolicyFeatures: the startup line names what the kernel
+// offers, and ktls_key_update = "rekey" takes effect only on a kernel that
+// can take new keys; ktls_rx_expect_no_pad only where the kernel has it.
+func TestKernelTLSPolicyFeatures(t *testing.T) {
+	full := kernel.Features{Available: true, Reason: "kernel TLS available", Rekey: true, RXExpectNoPad: true,
+		Ciphers: []kernel.CipherProbe{{Version: kernel.TLS_1_3_VERSION, Cipher: kernel.TLS_CIPHER_AES_GCM_128, TX: true, RX: true}}}
+	old := full
+	old.Rekey = false
+	for _, c := range []struct {
+		name         string
+		rekey, noPad bool
+		features     kernel.Features
+		want         kernelTLSPolicy
+		line1, line2 string
+	}{
+		{"rekey on 7.2", true, true, full, kernelTLSPolicy{handOff: true, rekey: true, rxNoPad: true},
+			"TX+RX: TLS1.3 AES-GCM-128; TLS 1.3 rekey: yes", "ktls_key_update=rekey ktls_rx_expect_no_pad=true"},
+		{"rekey on 6.1", true, false, old, kernelTLSPolicy{handOff: true},
+			"TLS 1.3 rekey: no (Linux < 6.14)", `ktls_key_update="close (rekey is set, but this kernel cannot take new keys`},
+		{"close", false, false, full, kernelTLSPolicy{handOff: true}, "TLS_RX_EXPECT_NO_PAD: yes", "ktls_key_update=close ktls_rx_expect_no_pad=false"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := tlsSiteConfig(site.KTLSAuto)
+			cfg.TLS.KTLSRekey, cfg.TLS.RXExpectNoPad = c.rekey, c.noPad
+			var log bytes.Buffer
+			p, err := newKernelTLSPolicy(cfg, func() kernel.Features { return c.features }, testLogger(&log))
+			if err != nil || p != c.want {
+				t.Fatalf("policy %+v, %v; want %+v", p, err, c.want)
+			}
+			if !strings.Contains(log.String(), c.line1) || !strings.Contains(log.String(), c.line2) {
+				t.Errorf("startup line %q, want %q and %q", log.String(), c.line1, c.line2)
+			}
+		})
+	}
+}
+
 // TestRequireFailsWithoutULPOnThisHost: the real probe on a kernel
 // without CONFIG_TLS (this machine and CI) makes "require" a startup error.
 func TestRequireFailsWithoutULPOnThisHost(t *testing.T) {
 	if ok, reason := kernel.ULPAvailable(); ok {
 		t.Skipf("this host has kernel TLS (%s): require cannot fail here; the guest suite covers the kernel path", reason)
 	}
-	_, err := newKernelTLSPolicy(tlsSiteConfig(site.KTLSRequire), kernel.ULPAvailable, testLogger(io.Discard))
+	_, err := newKernelTLSPolicy(tlsSiteConfig(site.KTLSRequire), kernel.ProbeFeatures, testLogger(io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "tls_listener.ktls") || !strings.Contains(err.Error(), "tls ULP not available") {
 		t.Fatalf("require without the ULP: %v", err)
 	}

@@ -62,7 +62,7 @@ func (s *Server) reload(cfg *site.Config) error {
 	var oldTLS, newTLS *tlsSettings
 	if s.tls != nil && cfg.TLS != nil {
 		oldTLS = s.tls.settings.Load()
-		newTLS, err = buildTLSSettings(cfg, s.requestTimeout, oldTLS, kernel.ULPAvailable, log)
+		newTLS, err = buildTLSSettings(cfg, s.requestTimeout, oldTLS, kernel.ProbeFeatures, log)
 		if err != nil {
 			gen.site.Close()
 			return err
@@ -98,6 +98,7 @@ var restartOnly = []struct {
 		}
 		return c.TLS.Address.String()
 	}},
+	{"tls_listener.protect_keys", func(c *site.Config) any { return c.TLS != nil && c.TLS.ProtectKeys }},
 	{"threads", func(c *site.Config) any { return c.Threads }},
 	{"keep_alive_timeout", func(c *site.Config) any { return c.KeepAliveTimeout }},
 	{"request_buffer_size", func(c *site.Config) any { return c.RequestBufferSize }},

@@ -8,6 +8,7 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -48,6 +49,11 @@ type Options struct {
 	// over (Server.Sockets). A listener that has some uses them instead of
 	// binding (see UsesInherited).
 	Inherited map[string][]int
+	// RekeyAfterRecords overrides how many records a kernel TLS 1.3
+	// connection that follows KeyUpdates sends under one key before it
+	// moves to the next (default: the suite's limit, well inside RFC 8446
+	// §5.5); tests make it small to see rekeys happen.
+	RekeyAfterRecords uint64
 }
 
 // Server is a running (or ready to run) set of event loops serving a site.
@@ -115,13 +121,18 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		s.requestTimeout = opts.RequestTimeout
 	}
 	if cfg.TLS != nil && s.newTLS == nil {
-		l, err := newTLSListener(cfg, s.requestTimeout)
+		l, err := newTLSListener(cfg, s.requestTimeout, opts.RekeyAfterRecords)
 		if err != nil {
 			gen.site.Close()
 			return nil, err
 		}
 		s.tls = l
 		s.newTLS = l.newTransport
+		if err := protectKeys(cfg, slog.Default()); err != nil {
+			gen.site.Close()
+			s.dropTicketKeys()
+			return nil, err
+		}
 	}
 	lcfg := loop.Config{
 		Listeners:        listeners,

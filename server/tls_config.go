@@ -40,7 +40,7 @@ type tlsSettings struct {
 // still names no certificate or no key file. Errors are *site.Error values
 // naming the file, line and key. The result is validated; on error nothing
 // new is kept (ticket keys read from a file are zeroed again).
-func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tlsSettings, probe ulpProbe, log *slog.Logger) (*tlsSettings, error) {
+func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tlsSettings, probe featureProbe, log *slog.Logger) (*tlsSettings, error) {
 	t := cfg.TLS
 	st := &tlsSettings{config: &tlsstate.Config{
 		MinVersion:                  uint16(t.MinVersion),
@@ -83,6 +83,9 @@ func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tl
 	policy, err := newKernelTLSPolicy(cfg, probe, log)
 	if err != nil {
 		return fail(err)
+	}
+	if prev != nil {
+		policy.rekeyAfter = prev.kernel.rekeyAfter
 	}
 	st.kernel = policy
 	return st, nil
@@ -154,11 +157,12 @@ func (st *tlsSettings) dropNewKeys(prev *tlsSettings) {
 
 // newTLSListener prepares what the connections of the [tls_listener] start
 // with, logging which record layer is in effect.
-func newTLSListener(cfg *site.Config, handshakeTimeout time.Duration) (*tlsListener, error) {
-	st, err := buildTLSSettings(cfg, handshakeTimeout, nil, kernel.ULPAvailable, slog.Default())
+func newTLSListener(cfg *site.Config, handshakeTimeout time.Duration, rekeyAfter uint64) (*tlsListener, error) {
+	st, err := buildTLSSettings(cfg, handshakeTimeout, nil, kernel.ProbeFeatures, slog.Default())
 	if err != nil {
 		return nil, err
 	}
+	st.kernel.rekeyAfter = rekeyAfter // before publishing: settings are read-only once published
 	l := &tlsListener{}
 	l.settings.Store(st)
 	return l, nil

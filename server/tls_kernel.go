@@ -71,8 +71,14 @@ type ktlsTransport struct {
 	// that arrived with the client's Finished; Read delivers it first.
 	plain []byte
 
-	// The header and remaining body length of a TLS 1.2 renegotiation
-	// ClientHello being skipped.
+	// rekey is the state of a TLS 1.3 connection that follows KeyUpdates
+	// (ktls_key_update = "rekey" on a kernel that can); nil: a KeyUpdate
+	// closes the connection.
+	rekey *rekeyState
+
+	// The header and remaining body length of a post-handshake handshake
+	// message: a TLS 1.2 renegotiation ClientHello being skipped, or a TLS
+	// 1.3 KeyUpdate being read.
 	hsHeader    [4]byte
 	hsHeaderLen int
 	hsLeft      int
@@ -84,6 +90,7 @@ type ktlsTransport struct {
 	err        error // sticky: the connection failed; nothing more is sent
 	peerClosed bool  // the peer sent close_notify (or a KeyUpdate we do not follow)
 	closed     bool
+	rxNoPad    bool // set TLS_RX_EXPECT_NO_PAD after installing TLS 1.3 RX keys
 }
 
 // handOffToKernel moves a connection whose handshake has just completed
@@ -101,8 +108,11 @@ type ktlsTransport struct {
 // then every copy of key material in the process is zeroed: the session's
 // keys and secrets, the record layer's ciphers and the crypto_info buffers.
 // A failure after the transmit keys are in the kernel is not returned:
-// the transport sends the alert and its Read reports the error.
-func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, log *slog.Logger) (*ktlsTransport, error) {
+// the transport sends the alert and its Read reports the error. The
+// policy's rxNoPad sets TLS_RX_EXPECT_NO_PAD on a TLS 1.3 connection once
+// RX is installed; its rekey keeps the TLS 1.3 traffic secrets (in the
+// vault) so that KeyUpdates can be followed.
+func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, p kernelTLSPolicy, log *slog.Logger) (*ktlsTransport, error) {
 	sess := records.Session()
 	tx, err := kernelKeys(sess, &sess.TX)
 	if err != nil {
@@ -118,7 +128,13 @@ func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, log *sl
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &ktlsTransport{fd: fd, version: sess.Version, log: log, records: records}
+	t := &ktlsTransport{fd: fd, version: sess.Version, log: log, records: records, rxNoPad: p.rxNoPad}
+	if p.rekey && sess.Version == tlsstate.VersionTLS13 {
+		if t.rekey, err = keepSecrets(sess, p.rekeyAfter); err != nil {
+			// The connection still works; a KeyUpdate will close it.
+			log.Warn("tls: kernel TLS connection cannot keep its traffic secrets; a KeyUpdate will close it", "reason", err)
+		}
+	}
 	rest := t.openInUserSpace(leftover)
 	if len(rest) > 0 && t.err == nil && !t.peerClosed {
 		t.partial = append(make([]byte, 0, maxRecordWire), rest...)
@@ -181,6 +197,13 @@ func (t *ktlsTransport) installRX() {
 	if err != nil {
 		// TX is in the kernel already: user space cannot take over.
 		t.fail(tlsstate.AlertInternalError, "kernel refused the receive keys after the transmit keys: "+err.Error())
+		return
+	}
+	if t.rxNoPad && t.version == tlsstate.VersionTLS13 {
+		// An optimisation only: a kernel that refuses it decrypts as before.
+		if err := unix.SetsockoptInt(t.fd, unix.SOL_TLS, kernel.TLS_RX_EXPECT_NO_PAD, 1); err != nil {
+			t.log.Debug("tls: TLS_RX_EXPECT_NO_PAD refused", "error", err)
+		}
 	}
 }
 
@@ -369,6 +392,23 @@ func (t *ktlsTransport) handshakeMessage(data []byte) error {
 			if t.hsLeft > maxRenegotiationHello {
 				return t.fail(tlsstate.AlertDecodeError, "handshake message too long")
 			}
+			if t.version == tlsstate.VersionTLS13 && t.hsLeft != 1 {
+				return t.fail(tlsstate.AlertDecodeError, "KeyUpdate of the wrong length")
+			}
+			if len(data) == 0 {
+				return nil
+			}
+		}
+		if t.version == tlsstate.VersionTLS13 {
+			// The KeyUpdate's one byte (firstHandshakeByte let only a KeyUpdate
+			// through, and only with t.rekey).
+			t.hsLeft, t.hsHeaderLen = 0, 0
+			requestUpdate := data[0]
+			data = data[1:]
+			if err := t.keyUpdateReceived(requestUpdate); err != nil {
+				return err
+			}
+			continue
 		}
 		skip := min(len(data), t.hsLeft)
 		data = data[skip:]
@@ -386,6 +426,8 @@ func (t *ktlsTransport) handshakeMessage(data []byte) error {
 // firstHandshakeByte decides on a post-handshake message by its type.
 func (t *ktlsTransport) firstHandshakeByte(msgType byte) error {
 	switch {
+	case t.version == tlsstate.VersionTLS13 && msgType == msgKeyUpdate && t.rekey != nil:
+		return nil
 	case t.version == tlsstate.VersionTLS13 && msgType == msgKeyUpdate:
 		t.closeBecause("peer KeyUpdate: kernel TLS keeps no traffic secret to follow it")
 		return io.EOF
@@ -428,21 +470,53 @@ func (t *ktlsTransport) Buffered() bool { return len(t.plain) > 0 }
 
 // Write sends application data; the kernel frames and encrypts it.
 func (t *ktlsTransport) Write(p []byte, more bool) (int, error) {
+	if t.rekey != nil {
+		if err := t.beforeSend(); err != nil {
+			return 0, err
+		}
+		p = p[:t.rekey.sendBudget(len(p))]
+	}
 	n, err := kernel.Send(t.fd, p, more)
 	if errors.Is(err, kernel.EAGAIN) {
 		return 0, coro.ErrWantWrite
 	}
+	t.sent(n)
 	return n, err
 }
 
 // Sendfile sends file pages that the kernel encrypts on their way out: no
 // byte of the file passes through the process.
 func (t *ktlsTransport) Sendfile(file int, offset int64, count int) (int, error) {
+	if t.rekey != nil {
+		if err := t.beforeSend(); err != nil {
+			return 0, err
+		}
+		count = t.rekey.sendBudget(count)
+	}
 	n, err := kernel.Sendfile(t.fd, file, &offset, count)
 	if errors.Is(err, kernel.EAGAIN) {
 		return 0, coro.ErrWantWrite
 	}
+	t.sent(n)
 	return n, err
+}
+
+// beforeSend sends the KeyUpdate that is due, if any, before application data.
+func (t *ktlsTransport) beforeSend() error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.rekey.sendUpdate {
+		return t.sendKeyUpdate()
+	}
+	return nil
+}
+
+// sent counts the records that n bytes of application data may have cost.
+func (t *ktlsTransport) sent(n int) {
+	if t.rekey != nil && n > 0 {
+		t.rekey.countRecords(n)
+	}
 }
 
 // Flush has nothing to do: the kernel holds what Write and Sendfile took.
@@ -456,6 +530,9 @@ func (t *ktlsTransport) Close() error {
 	}
 	t.closed = true
 	t.dropRecords()
+	if t.rekey != nil {
+		t.rekey.release()
+	}
 	if t.err != nil {
 		return nil
 	}

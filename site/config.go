@@ -80,6 +80,20 @@ type TLSListener struct {
 	// HTTP2 offers h2 before http/1.1 in ALPN (the default); false offers
 	// only http/1.1.
 	HTTP2 bool
+	// ProtectKeys (protect_keys, default true) installs, before serving, a
+	// seccomp filter under which getsockopt(SOL_TLS, TLS_TX/TLS_RX) fails, so
+	// that no code in the process can read kernel TLS keys back, and makes
+	// the process non-dumpable. false is for debugging only.
+	ProtectKeys bool
+	// KTLSRekey (ktls_key_update = "rekey") keeps the TLS 1.3 application
+	// traffic secrets of kernel TLS connections in locked memory, so that a
+	// client's KeyUpdate is followed with new keys in the kernel (Linux 6.14
+	// and later) instead of closing the connection ("close", the default).
+	KTLSRekey bool
+	// RXExpectNoPad (ktls_rx_expect_no_pad) sets TLS_RX_EXPECT_NO_PAD on
+	// TLS 1.3 kernel TLS connections: the kernel decrypts straight into the
+	// reader's buffer, betting that the peer does not pad its records.
+	RXExpectNoPad bool
 }
 
 // CertFiles is one certificate of a TLS listener: its PEM chain and key

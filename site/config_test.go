@@ -52,7 +52,7 @@ func TestParseIssueExample(t *testing.T) {
 			Address: Address{Port: 8443}, Cert: "cert.pem", Key: "key.pem",
 			Certs:          []CertFiles{{Cert: "cert.pem", Key: "key.pem", ConfigKey: "tls_listener.cert", Line: 7}},
 			SessionTickets: 2,
-			MinVersion:     TLS12, MaxVersion: TLS13, KTLS: KTLSAuto, HTTP2: true,
+			MinVersion:     TLS12, MaxVersion: TLS13, KTLS: KTLSAuto, HTTP2: true, ProtectKeys: true,
 		},
 		Headers:      []HeaderField{{"Server", "lwango"}},
 		Straitjacket: &Straitjacket{User: "nobody", Chroot: "/srv/www"},
@@ -97,6 +97,9 @@ max_version = "1.3"
 ktls = "require"
 redirect_http = true
 http2 = false
+protect_keys = false
+ktls_key_update = "rekey"
+ktls_rx_expect_no_pad = true
 
 [headers]
 X-Frame-Options = "DENY"
@@ -150,6 +153,7 @@ to = "https://example.com/"
 		Ciphers: []string{"TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"},
 		Groups:  []string{"X25519MLKEM768", "x25519"},
 		HSTS:    true, MinVersion: TLS13, MaxVersion: TLS13, KTLS: KTLSRequire, RedirectHTTP: true,
+		ProtectKeys: false, KTLSRekey: true, RXExpectNoPad: true,
 	}
 	if !reflect.DeepEqual(cfg.TLS, wantTLS) {
 		t.Errorf("tls: %+v", cfg.TLS)
@@ -168,13 +172,13 @@ to = "https://example.com/"
 		*sf.Auth != (Authorization{Realm: "Files", PasswordFile: "pw"}) {
 		t.Errorf("serve_files: %+v %+v %+v", sf, sf.ServeFiles, sf.Auth)
 	}
-	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 43 {
+	if r := cfg.Routes[1]; r.Kind != KindResponse || r.Response.Code != 410 || r.Line != 46 {
 		t.Errorf("response: %+v", r)
 	}
 	rw := cfg.Routes[2]
 	wantPatterns := []RewritePattern{
-		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 49},
-		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 52},
+		{Match: `^/a/(\d+)$`, RewriteAs: "/b?id=$1", Line: 52},
+		{Match: `^/old/(.*)`, RedirectTo: "/new/$1", Code: 308, Line: 55},
 	}
 	if rw.Kind != KindRewrite || !reflect.DeepEqual(rw.Rewrite.Patterns, wantPatterns) ||
 		*rw.Auth != (Authorization{Realm: defaultRealm, PasswordFile: "pw2"}) {
@@ -219,6 +223,7 @@ func TestParseErrors(t *testing.T) {
 		{"[tls_listener]\naddress = \"*:1\"\nmin_version = \"1.1\"\n", `c.conf:3: tls_listener.min_version: must be "1.2" or "1.3", got "1.1"`},
 		{"[tls_listener]\naddress = \"*:1\"\nmin_version = \"1.3\"\nmax_version = \"1.2\"\n", `c.conf:3: tls_listener.min_version: min_version "1.3" is above max_version "1.2"`},
 		{"[tls_listener]\naddress = \"*:1\"\nktls = \"yes\"\n", `c.conf:3: tls_listener.ktls: must be "auto", "require" or "off", got "yes"`},
+		{"[tls_listener]\naddress = \"*:1\"\nktls_key_update = \"ignore\"\n", `c.conf:3: tls_listener.ktls_key_update: must be "close" or "rekey", got "ignore"`},
 		// [headers].
 		{"[headers]\nServer = \"a\"\nContent-Length = \"1\"\n", "c.conf:3: headers.Content-Length: Content-Length is set by the server and cannot be overridden"},
 		{"[headers]\ndate = \"x\"\n", "c.conf:2: headers.date: date is set by the server and cannot be overridden"},

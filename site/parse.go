@@ -47,6 +47,9 @@ type fileTLSListener struct {
 	RedirectHTTP   bool     `toml:"redirect_http"`
 	RequireEMS     bool     `toml:"require_extended_master_secret"`
 	HTTP2          *bool    `toml:"http2"`
+	ProtectKeys    *bool    `toml:"protect_keys"`
+	KeyUpdate      string   `toml:"ktls_key_update"`
+	RXExpectNoPad  bool     `toml:"ktls_rx_expect_no_pad"`
 }
 
 type fileSite struct {

@@ -34,7 +34,8 @@ func canonical(known []string, s string) (string, bool) {
 }
 
 func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
-	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, RequireExtendedMasterSecret: raw.RequireEMS, HTTP2: true}
+	t := &TLSListener{HSTS: raw.HSTS, RedirectHTTP: raw.RedirectHTTP, RequireExtendedMasterSecret: raw.RequireEMS,
+		ProtectKeys: raw.ProtectKeys == nil || *raw.ProtectKeys, RXExpectNoPad: raw.RXExpectNoPad, HTTP2: true}
 	if raw.HTTP2 != nil {
 		t.HTTP2 = *raw.HTTP2
 	}
@@ -77,6 +78,13 @@ func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
 		t.KTLS = KTLSOff
 	default:
 		v.fail("tls_listener.ktls", "must be \"auto\", \"require\" or \"off\", got %q", raw.KTLS)
+	}
+	switch raw.KeyUpdate {
+	case "", "close":
+	case "rekey":
+		t.KTLSRekey = true
+	default:
+		v.fail("tls_listener.ktls_key_update", "must be \"close\" or \"rekey\", got %q", raw.KeyUpdate)
 	}
 	return t
 }
