@@ -395,9 +395,9 @@ func (t *ktlsTransport) handshakeMessage(data []byte) error {
 			if t.version == tlsstate.VersionTLS13 && t.hsLeft != 1 {
 				return t.fail(tlsstate.AlertDecodeError, "KeyUpdate of the wrong length")
 			}
-			if len(data) == 0 {
-				return nil
-			}
+		}
+		if t.version == tlsstate.VersionTLS13 && len(data) == 0 {
+			return nil // the KeyUpdate's byte comes in the next record
 		}
 		if t.version == tlsstate.VersionTLS13 {
 			// The KeyUpdate's one byte (firstHandshakeByte let only a KeyUpdate
