@@ -6,20 +6,33 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
 
-// openFilesOf counts this process's descriptors open on path.
-func openFilesOf(t *testing.T, path string) int {
+// ownDescriptors lists this process's open file descriptors.
+func ownDescriptors(t testing.TB) []int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	fds := make([]int, 0, len(entries))
 	for _, e := range entries {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && target == path {
+		if fd, err := strconv.Atoi(e.Name()); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+// openFilesOf counts this process's descriptors open on path.
+func openFilesOf(t *testing.T, path string) int {
+	t.Helper()
+	n := 0
+	for _, fd := range ownDescriptors(t) {
+		if target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && target == path {
 			n++
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -48,12 +47,7 @@ func TestHelperKeyReadback(t *testing.T) {
 		secret := keyLogSecret(t, keyLog.Bytes(), label)
 		fmt.Printf("DERIVED %s key %x\n", label, expandLabel(t, secret, "key", 16))
 	}
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		fd, _ := strconv.Atoi(e.Name())
+	for _, fd := range ownDescriptors(t) {
 		for _, opt := range []struct {
 			name string
 			num  int
@@ -168,13 +162,8 @@ func TestKTLSGuestKeysCannotBeReadBack(t *testing.T) {
 // getsockopt(SOL_TLS, TLS_RX_EXPECT_NO_PAD) says 1.
 func noPadSockets(t *testing.T) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, e := range entries {
-		fd, _ := strconv.Atoi(e.Name())
+	for _, fd := range ownDescriptors(t) {
 		if v, err := unix.GetsockoptInt(fd, unix.SOL_TLS, kernel.TLS_RX_EXPECT_NO_PAD); err == nil && v == 1 {
 			n++
 		}

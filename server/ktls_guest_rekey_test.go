@@ -11,11 +11,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -136,46 +134,21 @@ func TestKTLSGuestGoClientKeyUpdates(t *testing.T) {
 // which ends cleanly. On Linux 6.1 the KeyUpdate ends the connection
 // cleanly instead (close_notify, reason logged).
 func TestKTLSGuestOpenSSLKeyUpdateRekey(t *testing.T) {
-	openssl := os.Getenv("LWANGO_GUEST_OPENSSL")
-	if openssl == "" {
-		t.Fatal("LWANGO_GUEST_OPENSSL is not set; kernel/vmtest provides openssl")
-	}
 	for _, command := range []string{"k", "K"} {
 		t.Run(command, func(t *testing.T) {
 			g := startGuestServer(t, rekeyLines)
 			checkKeyUpdateSetting(t, g)
 			before := tlsStats(t)
-			cmd := exec.Command(openssl, "s_client", "-connect", g.tlsAddr, "-tls1_3")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out, diag lockedOutput // responses on stdout; openssl's KEYUPDATE on stderr
-			cmd.Stdout, cmd.Stderr = &out, &diag
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			has := func(s string, n int) func() bool {
-				return func() bool { return bytes.Count(append(out.Bytes(), diag.Bytes()...), []byte(s)) >= n }
-			}
-			waitFor(t, has("Verify return code", 1), "openssl's handshake")
-			io.WriteString(stdin, "GET /small.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
-			waitFor(t, has("small file\n", 1), "the first response")
-			io.WriteString(stdin, command+"\n")
-			waitFor(t, has("KEYUPDATE", 1), "openssl's KeyUpdate")
+			client := startOpenSSL(t, g.tlsAddr)
+			io.WriteString(client.stdin, "GET /small.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+			waitFor(t, client.has("small file\n", 1), "the first response")
+			io.WriteString(client.stdin, command+"\n")
+			waitFor(t, client.has("KEYUPDATE", 1), "openssl's KeyUpdate")
 			if guestKernelRekeys(t) {
-				io.WriteString(stdin, "GET /small.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+				io.WriteString(client.stdin, "GET /small.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 			}
-			select {
-			case err = <-done:
-			case <-time.After(2 * time.Minute):
-				cmd.Process.Kill()
-				t.Fatalf("openssl still running:\n%s", tail(out.Bytes()))
-			}
-			stdin.Close()
-			got := append(out.Bytes(), diag.Bytes()...)
+			err := client.wait(t)
+			got := client.all()
 			if err != nil || !bytes.Contains(got, []byte("closed\n")) {
 				t.Fatalf("openssl: %v; want a clean end (\"closed\"):\n%s", err, tail(got))
 			}
