@@ -217,3 +217,34 @@ func TestKTLSGuestDownloadSpansRekeys(t *testing.T) {
 		}
 	}
 }
+
+// TestKTLSGuestTLS12RecordLimit: TLS 1.2 has no KeyUpdate, so a kernel TLS
+// 1.2 connection near the record limit of its key (160 records here,
+// counted conservatively; 100 KiB responses cost 7 or more) takes no new
+// request: each response in flight is finished byte for byte, then the
+// connection ends with close_notify and the reason is logged.
+func TestKTLSGuestTLS12RecordLimit(t *testing.T) {
+	g := startGuestServerOptions(t, guestCases[3].tlsLines, Options{RekeyAfterRecords: 160})
+	conn := dialGuest(t, g.tlsAddr, tls.VersionTLS12, nil)
+	r := bufio.NewReader(conn)
+	near := func() bool { return strings.Contains(g.log.String(), "near the record limit") }
+	for i := 0; ; i++ {
+		if i == 160/7+1 {
+			t.Fatalf("%d responses of 100 KiB and the server did not end the connection", i)
+		}
+		if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err == io.EOF && i > 0 { // ended before this request: the limit was near
+			waitFor(t, near, "the reason in the server log")
+			return
+		}
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, g.site.medium) {
+			t.Fatalf("response %d: %d bytes, %v; not the file", i, len(body), err)
+		}
+	}
+}

@@ -51,8 +51,9 @@ type Options struct {
 	Inherited map[string][]int
 	// RekeyAfterRecords overrides how many records a kernel TLS 1.3
 	// connection that follows KeyUpdates sends under one key before it
-	// moves to the next (default: the suite's limit, well inside RFC 8446
-	// §5.5); tests make it small to see rekeys happen.
+	// moves to the next, and a kernel TLS 1.2 connection before it closes
+	// (default: the AEAD's limit, well inside RFC 8446 §5.5); tests make it
+	// small to see rekeys and closes happen.
 	RekeyAfterRecords uint64
 }
 

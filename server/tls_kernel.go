@@ -73,7 +73,9 @@ type ktlsTransport struct {
 
 	// rekey is the state of a TLS 1.3 connection that follows KeyUpdates
 	// (ktls_key_update = "rekey" on a kernel that can); nil: a KeyUpdate
-	// closes the connection.
+	// closes the connection. A TLS 1.2 connection whose cipher has a
+	// record limit only counts its records in it (no secret kept), to
+	// close before the limit.
 	rekey *rekeyState
 
 	// The header and remaining body length of a post-handshake handshake
@@ -129,11 +131,14 @@ func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, p kerne
 		log = slog.Default()
 	}
 	t := &ktlsTransport{fd: fd, version: sess.Version, log: log, records: records, rxNoPad: p.rxNoPad}
-	if p.rekey && sess.Version == tlsstate.VersionTLS13 {
+	switch {
+	case p.rekey && sess.Version == tlsstate.VersionTLS13:
 		if t.rekey, err = keepSecrets(sess, p.rekeyAfter); err != nil {
 			// The connection still works; a KeyUpdate will close it.
 			log.Warn("tls: kernel TLS connection cannot keep its traffic secrets; a KeyUpdate will close it", "reason", err)
 		}
+	case sess.Version == tlsstate.VersionTLS12:
+		t.rekey = countRecordsOnly(sess.CipherSuite, p.rekeyAfter)
 	}
 	rest := t.openInUserSpace(leftover)
 	if len(rest) > 0 && t.err == nil && !t.peerClosed {
@@ -501,21 +506,33 @@ func (t *ktlsTransport) Sendfile(file int, offset int64, count int) (int, error)
 	return n, err
 }
 
-// beforeSend sends the KeyUpdate that is due, if any, before application data.
+// beforeSend sends the KeyUpdate that is due, if any, before application
+// data. A TLS 1.2 connection at its record limit cannot go on: the send
+// fails and the connection is closed (with close_notify).
 func (t *ktlsTransport) beforeSend() error {
 	if t.err != nil {
 		return t.err
 	}
-	if t.rekey.sendUpdate {
-		return t.sendKeyUpdate()
+	switch {
+	case !t.rekey.sendUpdate:
+		return nil
+	case t.rekey.slot == nil:
+		t.closeBecause("TLS 1.2 record limit of the key reached (TLS 1.2 has no KeyUpdate)")
+		return io.EOF
 	}
-	return nil
+	return t.sendKeyUpdate()
 }
 
 // sent counts the records that n bytes of application data may have cost.
+// A TLS 1.2 connection past seven eighths of its record limit takes no
+// new request: it ends cleanly after the response in flight.
 func (t *ktlsTransport) sent(n int) {
-	if t.rekey != nil && n > 0 {
-		t.rekey.countRecords(n)
+	if t.rekey == nil || n <= 0 {
+		return
+	}
+	t.rekey.countRecords(n)
+	if r := t.rekey; r.slot == nil && r.txRecords >= r.limit-r.limit/8 && !t.peerClosed {
+		t.closeBecause("TLS 1.2 connection near the record limit of its key (TLS 1.2 has no KeyUpdate): closing after the response in flight")
 	}
 }
 
@@ -531,7 +548,7 @@ func (t *ktlsTransport) Close() error {
 	t.closed = true
 	t.dropRecords()
 	if t.rekey != nil {
-		t.rekey.release()
+		t.rekey.release() // wipes a TLS 1.3 connection's secrets
 	}
 	if t.err != nil {
 		return nil

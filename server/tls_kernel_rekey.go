@@ -70,7 +70,8 @@ func (v *secretVault) give(slot []byte) {
 // rekeyState is what a kernel TLS 1.3 connection that follows KeyUpdates
 // keeps: the current traffic secrets (in a vault slot: RX first, then TX),
 // the suite to derive the next ones, and a conservative count of the
-// records sent under the current transmit key.
+// records sent under the current transmit key. A TLS 1.2 connection keeps
+// only the count (slot nil; see countRecordsOnly).
 type rekeyState struct {
 	slot      []byte
 	secretLen int
@@ -100,6 +101,23 @@ func keepSecrets(sess *tlsstate.Session, limit uint64) (*rekeyState, error) {
 		limit = tlsstate.RecordLimit(sess.CipherSuite)
 	}
 	return &rekeyState{slot: slot, secretLen: n, suite: sess.CipherSuite, limit: limit}, nil
+}
+
+// countRecordsOnly is the record count of a TLS 1.2 connection, which has
+// no KeyUpdate and must end before its key has protected too many records:
+// the limit of the TLS 1.3 suite with the same AEAD (AES-GCM; nil for
+// ChaCha20-Poly1305, whose limit is out of reach), or limit when set.
+func countRecordsOnly(suite tlsstate.CipherSuite, limit uint64) *rekeyState {
+	if limit == 0 {
+		cipher, _ := kernelCipher(suite)
+		switch cipher {
+		case kernel.TLS_CIPHER_AES_GCM_128, kernel.TLS_CIPHER_AES_GCM_256:
+			limit = tlsstate.RecordLimit(tlsstate.AES128GCMSHA256)
+		default:
+			return nil
+		}
+	}
+	return &rekeyState{suite: suite, limit: limit}
 }
 
 // release wipes the secrets and gives their slot back.

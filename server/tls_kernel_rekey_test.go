@@ -124,3 +124,18 @@ func TestKernelKeyUpdateRekeyMode(t *testing.T) {
 		})
 	}
 }
+
+// TestTLS12RecordCount: TLS 1.2 AES-GCM connections count their records
+// against the AEAD's limit (or the configured one), ChaCha20-Poly1305 ones
+// have no limit within reach and keep no count.
+func TestTLS12RecordCount(t *testing.T) {
+	if r := countRecordsOnly(tlsstate.ECDHEECDSAWithAES128GCMSHA256, 0); r == nil || r.limit != tlsstate.RecordLimit(tlsstate.AES128GCMSHA256) || r.slot != nil {
+		t.Errorf("AES-128-GCM: %+v", r)
+	}
+	if r := countRecordsOnly(tlsstate.ECDHERSAWithChaCha20Poly1305SHA256, 0); r != nil {
+		t.Errorf("ChaCha20-Poly1305: %+v, want no count", r)
+	}
+	if r := countRecordsOnly(tlsstate.ECDHERSAWithChaCha20Poly1305SHA256, 160); r == nil || r.limit != 160 {
+		t.Errorf("configured limit: %+v", r)
+	}
+}
