@@ -27,7 +27,7 @@ unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
 go vet -tags vmguest ./kernel/... ./server/...   # the guest-only kTLS tests
-go test -race -count=1 -timeout 25m ./...   # the QEMU guest suites run on two kernels
+go test -race -count=1 -timeout 28m ./...   # the QEMU guest suites run on two kernels
 # The race detector shadows memory, so the resident-memory checks (per idle
 # connection, given back after a wave) only count without it: run them again.
 go test -count=1 -timeout 10m -run 'Memory' ./...

@@ -69,7 +69,7 @@ func TestServerPackageInGuest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the QEMU guest suite (boots a VM)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), guestTimeout(t, 25*time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), guestTimeout(t, 40*time.Minute))
 	defer cancel()
 	log := testLog{t}
 	bin := filepath.Join(t.TempDir(), "server.test")
@@ -105,9 +105,9 @@ func TestServerPackageInGuest(t *testing.T) {
 			results, err := img.Run(ctx, []Job{{
 				Name:   "server.test",
 				Binary: bin,
-				Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "10m"},
+				Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "18m"},
 				Env:    append(env, "LWANGO_GUEST_KERNEL="+k.Name),
-			}}, Options{Timeout: 11 * time.Minute, Memory: "1G", HostFiles: hostFiles, Console: log})
+			}}, Options{Timeout: 19 * time.Minute, Memory: "1G", HostFiles: hostFiles, Console: log})
 			if err != nil {
 				t.Fatal(err)
 			}
