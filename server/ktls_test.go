@@ -316,7 +316,9 @@ func TestKernelControlRecords(t *testing.T) {
 		{"renegotiation refused", v12, []step{{22, "\x01\x00"}, {22, "\x00\x05ab"}, {22, "cde"}}, "", "0164", "0100", ""},
 		{"two ClientHellos in one record", v12, []step{{22, "\x01\x00\x00\x01x\x01\x00\x00\x00"}}, "", "01640164", "0100", ""},
 		{"ClientHello too long", v12, []step{{22, "\x01\x01\x00\x01"}}, "tls: sent decode_error: handshake message too long", "0232", "", ""},
-		{"empty handshake record", v12, []step{{22, ""}}, "tls: sent decode_error: empty handshake record", "0232", "", ""},
+		{"empty handshake record", v12, []step{{22, ""}}, "tls: sent unexpected_message: empty handshake record", "020a", "", ""},
+		{"empty TLS 1.3 handshake record", v13, []step{{22, ""}}, "tls: sent unexpected_message: empty handshake record", "020a", "", ""},
+		{"empty alert record", v13, []step{{21, ""}}, "tls: sent unexpected_message: empty alert record", "020a", "", ""},
 		{"change_cipher_spec", v13, []step{{20, "\x01"}}, "tls: sent unexpected_message: record of content type 20 after the handshake", "020a", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,7 +69,7 @@ func TestOpenSSLClient(t *testing.T) {
 			checkHello(t, sClient(t, "-ciphersuites", suite.name), "Cipher is "+suite.name)
 		})
 	}
-	for _, g := range []struct{ group, temp string }{{"X25519", "X25519"}, {"P-256", "ECDH, prime256v1"}, {"P-384", "ECDH, secp384r1"}} {
+	for _, g := range []struct{ group, temp string }{{"X25519", "X25519"}, {"P-256", "ECDH, prime256v1"}, {"P-384", "ECDH, secp384r1"}, {"P-521", "ECDH, secp521r1"}} {
 		t.Run(g.group, func(t *testing.T) {
 			out := sClient(t, "-groups", g.group)
 			checkHello(t, out, "Server Temp Key: "+g.temp)

@@ -355,7 +355,10 @@ func (t *ktlsTransport) control(typ uint8, data []byte) error {
 // user_canceled (and, in TLS 1.2, any warning) is ignored; anything else
 // is fatal (RFC 8446 §6, RFC 5246 §7.2).
 func (t *ktlsTransport) alert(body []byte) error {
-	if len(body) != 2 {
+	switch {
+	case len(body) == 0: // RFC 8446 §5.4
+		return t.fail(tlsstate.AlertUnexpectedMessage, "empty alert record")
+	case len(body) != 2:
 		return t.fail(tlsstate.AlertDecodeError, "alert record of the wrong length")
 	}
 	level, desc := body[0], tlsstate.Alert(body[1])
@@ -378,7 +381,7 @@ func (t *ktlsTransport) alert(body []byte) error {
 // warning no_renegotiation (RFC 5746 §4.2), the connection carrying on.
 func (t *ktlsTransport) handshakeMessage(data []byte) error {
 	if len(data) == 0 {
-		return t.fail(tlsstate.AlertDecodeError, "empty handshake record")
+		return t.fail(tlsstate.AlertUnexpectedMessage, "empty handshake record") // RFC 8446 §5.4
 	}
 	for len(data) > 0 {
 		if t.hsLeft == 0 {

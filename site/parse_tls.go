@@ -21,7 +21,7 @@ var knownCiphers = []string{
 
 // knownGroups are the key exchange groups a [tls_listener] may name, by
 // IANA name.
-var knownGroups = []string{"X25519MLKEM768", "x25519", "secp256r1", "secp384r1"}
+var knownGroups = []string{"X25519MLKEM768", "x25519", "secp256r1", "secp384r1", "secp521r1"}
 
 // canonical returns the entry of known equal to s ignoring case.
 func canonical(known []string, s string) (string, bool) {

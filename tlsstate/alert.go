@@ -63,6 +63,26 @@ const (
 	alertLevelFatal   = 2
 )
 
+// parseAlert checks an alert record's content (RFC 8446 §6, RFC 5246
+// §7.2): exactly a level and a description. An empty one is
+// unexpected_message, as for any handshake or alert record without content
+// (RFC 8446 §5.4); a record of another length is decode_error.
+func parseAlert(body []byte) (level uint8, a Alert, err *AlertError) {
+	switch len(body) {
+	case 0:
+		return 0, 0, fatal(AlertUnexpectedMessage, "empty alert record")
+	case 2:
+		return body[0], Alert(body[1]), nil
+	}
+	return 0, 0, fatal(AlertDecodeError, "alert record of the wrong length")
+}
+
+// errEmptyHandshakeRecord answers a handshake record without content (RFC
+// 8446 §5.4: unexpected_message; RFC 5246 §6.2.1 forbids them too).
+func errEmptyHandshakeRecord() *AlertError {
+	return fatal(AlertUnexpectedMessage, "empty handshake record")
+}
+
 // AlertError is a fatal protocol error detected by this side: the alert
 // record has been (or is being) sent to the peer and the connection must be
 // closed without a close_notify.

@@ -50,8 +50,11 @@ type handshake12 struct {
 	master                     []byte
 	keys                       keyBlock12
 	// pendingRX is the client's cipher, installed by its ChangeCipherSpec.
-	pendingRX, rx    *recordCipher12
-	alpn, serverName string
+	// tx is the server's, from its own ChangeCipherSpec on: in the
+	// abbreviated handshake an alert after it is protected (RFC 5246
+	// §7.1).
+	pendingRX, rx, tx *recordCipher12
+	alpn, serverName  string
 	// issueTicket: a NewSessionTicket was promised in the ServerHello.
 	// resumed: the abbreviated handshake, whose server Finished went out
 	// first; serverSeq is the server's next record number after it.
@@ -67,12 +70,12 @@ func (h *handshake12) zero() {
 	clear(h.master)
 	h.master = nil
 	h.keys.zero()
-	for _, c := range []*recordCipher12{h.pendingRX, h.rx} {
+	for _, c := range []*recordCipher12{h.pendingRX, h.rx, h.tx} {
 		if c != nil {
 			c.wipe()
 		}
 	}
-	h.pendingRX, h.rx = nil, nil
+	h.pendingRX, h.rx, h.tx = nil, nil, nil
 	h.ecdheKey = nil
 	h.transcript = nil
 }
@@ -153,36 +156,11 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 // supported_groups leaves the choice to the server (RFC 8422 §4).
 func (s *Server) chooseGroup12(ch *clientHello) (Group, bool) {
 	for _, g := range s.cfg.groups() {
-		if curve12(g) != nil && (!ch.hasSupportedGroups || ch.offersGroup(g)) {
+		if _, ok := curveOf(g); ok && (!ch.hasSupportedGroups || ch.offersGroup(g)) {
 			return g, true
 		}
 	}
 	return 0, false
-}
-
-// curve12 is the ECDH curve of a group usable in TLS 1.2, or nil.
-func curve12(g Group) ecdh.Curve {
-	switch g {
-	case X25519:
-		return ecdh.X25519()
-	case P256:
-		return ecdh.P256()
-	case P384:
-		return ecdh.P384()
-	}
-	return nil
-}
-
-// publicKeyLen12 is the length of a group's public value: 32 bytes for
-// X25519, an uncompressed point for the NIST curves.
-func publicKeyLen12(g Group) int {
-	switch g {
-	case P256:
-		return 65
-	case P384:
-		return 97
-	}
-	return 32
 }
 
 // startHandshake12 answers a ClientHello for which TLS 1.2 was chosen: it
@@ -233,23 +211,8 @@ func (s *Server) startHandshake12(ch *clientHello, out []byte) ([]byte, error) {
 
 // newEphemeralKey12 draws the server's ECDHE private key from rand.
 func newEphemeralKey12(g Group, rand io.Reader) (*ecdh.PrivateKey, *AlertError) {
-	curve := curve12(g)
-	scalar := make([]byte, 32)
-	if g == P384 {
-		scalar = make([]byte, 48)
-	}
-	defer clear(scalar)
-	// A NIST scalar read at random is out of range with negligible
-	// probability; a few retries make a broken source fail loudly.
-	for range 8 {
-		if _, err := io.ReadFull(rand, scalar); err != nil {
-			return nil, fatal(AlertInternalError, "random source failed")
-		}
-		if priv, err := curve.NewPrivateKey(scalar); err == nil {
-			return priv, nil
-		}
-	}
-	return nil, fatal(AlertInternalError, "could not draw a private key")
+	c, _ := curveOf(g) // chooseGroup12 chose a curve
+	return c.newPrivateKey(rand)
 }
 
 // buildFlight12 marshals ServerHello, Certificate, ServerKeyExchange and
@@ -342,7 +305,7 @@ func (s *Server) readClientKeyExchange12(msg []byte) error {
 	// A NIST point in any format but uncompressed is not the length we
 	// expect either, but it is a point we refuse, not a framing error.
 	uncompressedOrX25519 := h.group == X25519 || point[0] == 4
-	if uncompressedOrX25519 && len(point) != publicKeyLen12(h.group) {
+	if c, _ := curveOf(h.group); uncompressedOrX25519 && len(point) != c.publicLen {
 		return fatal(AlertDecodeError, "ClientKeyExchange point of the wrong length")
 	}
 	peer, perr := h.ecdheKey.Curve().NewPublicKey(point)
@@ -427,7 +390,7 @@ func (s *Server) sendServerFinished12(out []byte) ([]byte, error) {
 	if err != nil {
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
-	defer tx.wipe()
+	h.tx = tx
 	out = append(out, changeCipherSpecRecord...)
 	out, aerr := tx.seal(out, typeHandshake, fin)
 	if aerr != nil {

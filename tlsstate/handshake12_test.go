@@ -123,7 +123,7 @@ func TestHandshake12Variants(t *testing.T) {
 			})
 		}
 	}
-	for _, g := range []Group{P256, P384} {
+	for _, g := range []Group{P256, P384, P521} {
 		// The hybrid group is never used in TLS 1.2, even if configured
 		// first and offered.
 		cfg := testConfig("ecdsa-p256")
@@ -458,6 +458,8 @@ func TestRecords12Alerts(t *testing.T) {
 			return append(c.protect(typeHandshake, []byte{msgClientHello, 0}), c.protect(typeApplicationData, []byte("x"))...)
 		}, AlertUnexpectedMessage},
 		{"alert of 3 bytes", func(c *testClient12) []byte { return c.protect(typeAlert, []byte{2, 0, 0}) }, AlertDecodeError},
+		{"empty alert record", func(c *testClient12) []byte { return c.protect(typeAlert, nil) }, AlertUnexpectedMessage},
+		{"empty handshake record", func(c *testClient12) []byte { return c.protect(typeHandshake, nil) }, AlertUnexpectedMessage},
 		{"too many empty records", func(c *testClient12) []byte {
 			var in []byte
 			for range maxEmptyRecords + 1 {

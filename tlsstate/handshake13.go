@@ -228,8 +228,8 @@ type negotiated13 struct {
 // parameters, each check with the alert RFC 8446 assigns it.
 func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 	var neg negotiated13
-	// §4.2.1: versions come from supported_versions only. TLS 1.2 is not
-	// implemented yet, so a client without TLS 1.3 cannot be served.
+	// §4.2.1: versions come from supported_versions only (chooseVersion
+	// sends a client without TLS 1.3 to TLS 1.2 or refuses it).
 	if !ch.hasSupportedVersions || !ch.offersVersion(VersionTLS13) {
 		return neg, fatal(AlertProtocolVersion, "client does not offer TLS 1.3")
 	}
@@ -431,11 +431,13 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		clear(handshakeSecret)
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
+	s.rx = rx // from here on Zero wipes it, whatever happens next
 	tx, err := cipherFromSecret(suite, serverHS)
 	if err != nil {
 		clear(handshakeSecret)
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
+	defer tx.wipe()
 
 	flight, ferr := s.buildProtectedFlight(neg, psk != nil, serverHS, t)
 	if ferr != nil {
@@ -464,13 +466,18 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		out = append(out, changeCipherSpecRecord...)
 		s.sentCCS = true
 	}
-	s.rx, s.tx = rx, tx
 	for len(flight) > 0 {
 		n := min(len(flight), maxPlaintext)
 		if out, err = tx.seal(out, typeHandshake, flight[:n]); err != nil {
 			return out, err
 		}
 		flight = flight[n:]
+	}
+	// RFC 8446 §4.4.4, Appendix A.2: once its Finished is out, the server
+	// sends under its application traffic key: an alert while waiting
+	// for the client's Finished, then the NewSessionTickets.
+	if s.tx, err = cipherFromSecret(suite, s.hs.serverAppSecret); err != nil {
+		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	return out, nil
 }

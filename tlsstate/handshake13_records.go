@@ -78,10 +78,11 @@ func (w *earlyDataWindow) skip(n int) error {
 // peerAlert turns an alert record's body into the error that ends the
 // handshake. Any alert, even close_notify, aborts it; nothing is sent back.
 func peerAlert(body []byte) error {
-	if len(body) != 2 {
-		return fatal(AlertDecodeError, "alert record of the wrong length")
+	_, a, err := parseAlert(body)
+	if err != nil {
+		return err
 	}
-	return &PeerAlertError{Alert: Alert(body[1])}
+	return &PeerAlertError{Alert: a}
 }
 
 // readHandshake reassembles handshake messages from record fragments
@@ -89,7 +90,7 @@ func peerAlert(body []byte) error {
 // to the current state.
 func (s *Server) readHandshake(fragment []byte, out []byte) ([]byte, error) {
 	if len(fragment) == 0 {
-		return out, fatal(AlertDecodeError, "empty handshake record")
+		return out, errEmptyHandshakeRecord()
 	}
 	s.pending = append(s.pending, fragment...)
 	for len(s.pending) >= 4 {

@@ -80,7 +80,7 @@ func TestInterop12Matrix(t *testing.T) {
 		if suite12ByID(suite).auth == authRSA {
 			certName = "rsa-2048"
 		}
-		for _, group := range []Group{X25519, P256, P384} {
+		for _, group := range []Group{X25519, P256, P384, P521} {
 			t.Run(fmt.Sprintf("%v/%v", suite, group), func(t *testing.T) {
 				cfg := testConfig(certName)
 				cfg.Groups = []Group{group}

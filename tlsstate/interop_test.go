@@ -16,6 +16,7 @@ var groupCurveIDs = map[Group]tls.CurveID{
 	X25519:         tls.X25519,
 	P256:           tls.CurveP256,
 	P384:           tls.CurveP384,
+	P521:           tls.CurveP521,
 }
 
 // handshakeWithGoClient runs crypto/tls's client against our server and
@@ -84,6 +85,7 @@ func TestInteropHelloRetryRequest(t *testing.T) {
 		{"server excludes x25519", []Group{P384, P256}, []tls.CurveID{tls.X25519, tls.CurveP256}, tls.CurveP256},
 		{"p256 after hybrid and x25519 shares", []Group{P256}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}, tls.CurveP256},
 		{"p384 after retry", []Group{P384}, []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP384}, tls.CurveP384},
+		{"p521 after retry", []Group{P521}, []tls.CurveID{tls.X25519, tls.CurveP521}, tls.CurveP521},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,7 +61,8 @@ func TestClientHelloAlerts(t *testing.T) {
 		{"Finished instead of ClientHello", func(*testClient, *helloSpec) []byte {
 			return plainRecord(typeHandshake, finishedMessage(make([]byte, 32)))
 		}, AlertUnexpectedMessage},
-		{"empty handshake record", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, nil) }, AlertDecodeError},
+		{"empty handshake record", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, nil) }, AlertUnexpectedMessage},
+		{"empty alert record", func(*testClient, *helloSpec) []byte { return plainRecord(typeAlert, nil) }, AlertUnexpectedMessage},
 		{"handshake message over 64 KiB", func(*testClient, *helloSpec) []byte { return plainRecord(typeHandshake, []byte{1, 1, 0, 1}) }, AlertDecodeError},
 		{"alert record of 3 bytes", func(*testClient, *helloSpec) []byte { return plainRecord(typeAlert, []byte{2, 40, 0}) }, AlertDecodeError},
 		{"truncated ClientHello", func(c *testClient, h *helloSpec) []byte {
@@ -95,6 +96,9 @@ func TestClientHelloAlerts(t *testing.T) {
 		{"no supported_versions", mutateHello(func(h *helloSpec) { h.remove(extSupportedVersions) }), AlertHandshakeFailure},
 		{"TLS 1.2 only", mutateHello(func(h *helloSpec) { h.set(extSupportedVersions, u16s(1, 0x0303)) }), AlertHandshakeFailure},
 		{"legacy_version 0x0301", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0301 }), AlertIllegalParameter},
+		// RFC 8446 Appendix D.5: SSL 3.0 or lower is protocol_version.
+		{"legacy_version 0x0300", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0300 }), AlertProtocolVersion},
+		{"legacy_version 0x0200", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0200 }), AlertProtocolVersion},
 		{"legacy_version 0x0304", mutateHello(func(h *helloSpec) { h.legacyVersion = 0x0304 }), AlertIllegalParameter},
 		{"compression [null, deflate]", mutateHello(func(h *helloSpec) { h.compression = []byte{0, 1} }), AlertIllegalParameter},
 		{"compression [deflate]", mutateHello(func(h *helloSpec) { h.compression = []byte{1} }), AlertIllegalParameter},
@@ -199,7 +203,8 @@ func handshakeToFinished(t *testing.T, cfg *Config, spec func(*helloSpec)) (*Ser
 }
 
 // expectProtectedAlert feeds input after the server flight: the server must
-// fail with exactly one alert protected under its handshake key.
+// fail with exactly one alert, protected under its application traffic key
+// (its Finished is out: RFC 8446 §4.4.4).
 func expectProtectedAlert(t *testing.T, srv *Server, c *testClient, input []byte, want Alert) {
 	t.Helper()
 	_, out, p := srv.Advance(input, nil)
@@ -254,7 +259,8 @@ func TestFinishedAlerts(t *testing.T) {
 			r := c.protect(0, nil) // type byte 0: all padding
 			return r
 		}, AlertUnexpectedMessage},
-		{"empty protected handshake record", func(c *testClient) []byte { return c.protect(typeHandshake, nil) }, AlertDecodeError},
+		{"empty protected handshake record", func(c *testClient) []byte { return c.protect(typeHandshake, nil) }, AlertUnexpectedMessage},
+		{"empty protected alert record", func(c *testClient) []byte { return c.protect(typeAlert, nil) }, AlertUnexpectedMessage},
 		{"protected alert of one byte", func(c *testClient) []byte { return c.protect(typeAlert, []byte{2}) }, AlertDecodeError},
 	}
 	for _, tc := range cases {

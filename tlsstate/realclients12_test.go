@@ -28,7 +28,7 @@ var openSSLNames12 = map[CipherSuite]string{
 }
 
 // TestOpenSSLClient12: `openssl s_client -tls1_2 -cipher ...` for each of
-// the six suites, over x25519, P-256 and P-384 in turn. In TLS 1.2 an ECDSA
+// the six suites, over x25519, P-256, P-384 and P-521 in turn. In TLS 1.2 an ECDSA
 // certificate's curve must be among the client's groups too.
 func TestOpenSSLClient12(t *testing.T) {
 	openssl := testenv.Program(t, "openssl")
@@ -42,6 +42,7 @@ func TestOpenSSLClient12(t *testing.T) {
 		{ECDHERSAWithAES256GCMSHA384, "X25519", "rsa-2048"},
 		{ECDHEECDSAWithChaCha20Poly1305SHA256, "P-256", "ecdsa-p256"},
 		{ECDHERSAWithChaCha20Poly1305SHA256, "P-384", "rsa-2048"},
+		{ECDHERSAWithAES128GCMSHA256, "P-521", "rsa-2048"},
 	}
 	for _, c := range cases {
 		t.Run(c.suite.String()+"/"+c.groups, func(t *testing.T) {

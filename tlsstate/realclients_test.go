@@ -133,7 +133,7 @@ func runInteractive(t *testing.T, name string, args ...string) string {
 // HelloRetryRequest forced by a first share for ffdhe2048.
 func TestOpenSSLClient(t *testing.T) {
 	openssl := testenv.Program(t, "openssl")
-	groups := []string{"X25519", "P-256", "P-384", "ffdhe2048:X25519"}
+	groups := []string{"X25519", "P-256", "P-384", "P-521", "ffdhe2048:X25519"}
 	for _, suite := range DefaultCipherSuites {
 		for _, group := range groups {
 			t.Run(suite.String()+"/"+group, func(t *testing.T) {

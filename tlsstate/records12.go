@@ -111,17 +111,18 @@ func (r *records12) open(in, plain, reply []byte) (consumed int, plainOut, reply
 // readAlert handles an alert (RFC 5246 §7.2): close_notify ends the peer's
 // sending, other warnings are ignored, a fatal alert ends the connection.
 func (r *records12) readAlert(body []byte) error {
-	if len(body) != 2 {
-		return fatal(AlertDecodeError, "alert record of the wrong length")
+	level, a, aerr := parseAlert(body)
+	if aerr != nil {
+		return aerr
 	}
 	switch {
-	case Alert(body[1]) == AlertCloseNotify:
+	case a == AlertCloseNotify:
 		r.peerClosed = true
 		return io.EOF
-	case body[0] == alertLevelWarning:
+	case level == alertLevelWarning:
 		return nil
 	}
-	r.err = &PeerAlertError{Alert: Alert(body[1])}
+	r.err = &PeerAlertError{Alert: a}
 	return r.err
 }
 
@@ -130,7 +131,8 @@ func (r *records12) readAlert(body []byte) error {
 // no_renegotiation once it is whole.
 func (r *records12) readHandshake(fragment, reply []byte) ([]byte, error) {
 	if len(fragment) == 0 {
-		return r.failWith(reply, AlertDecodeError, "empty handshake record")
+		err := errEmptyHandshakeRecord()
+		return r.fail(reply, err), err
 	}
 	for len(fragment) > 0 {
 		if r.hsLeft == 0 {

@@ -168,17 +168,18 @@ func (r *Records) Open(in, plain, reply []byte) (consumed int, plainOut, replyOu
 // user_canceled is ignored (a close_notify follows it), anything else is
 // fatal (RFC 8446 §6).
 func (r *Records) readAlert(body []byte) error {
-	if len(body) != 2 {
-		return fatal(AlertDecodeError, "alert record of the wrong length")
+	_, a, aerr := parseAlert(body)
+	if aerr != nil {
+		return aerr
 	}
-	switch Alert(body[1]) {
+	switch a {
 	case AlertCloseNotify:
 		r.peerClosed = true
 		return io.EOF
 	case AlertUserCanceled:
 		return nil
 	}
-	r.err = &PeerAlertError{Alert: Alert(body[1])}
+	r.err = &PeerAlertError{Alert: a}
 	return r.err
 }
 
@@ -187,7 +188,8 @@ func (r *Records) readAlert(body []byte) error {
 // renegotiation, which TLS 1.3 forbids.
 func (r *Records) readHandshake(fragment, reply []byte) ([]byte, error) {
 	if len(fragment) == 0 {
-		return r.failWith(reply, AlertDecodeError, "empty handshake record")
+		err := errEmptyHandshakeRecord()
+		return r.fail(reply, err), err
 	}
 	for len(fragment) > 0 {
 		take := min(len(fragment), 5-len(r.handshake))

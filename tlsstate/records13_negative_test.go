@@ -102,7 +102,9 @@ func TestRecordsAlerts(t *testing.T) {
 		{"application data inside a fragmented KeyUpdate", func(p *recordPeer) []byte {
 			return append(p.seal(typeHandshake, keyUpdate(0)[:2]), p.seal(typeApplicationData, []byte("x"))...)
 		}, AlertUnexpectedMessage},
-		{"empty handshake record", func(p *recordPeer) []byte { return p.seal(typeHandshake, nil) }, AlertDecodeError},
+		// RFC 8446 §5.4: empty handshake and alert records.
+		{"empty handshake record", func(p *recordPeer) []byte { return p.seal(typeHandshake, nil) }, AlertUnexpectedMessage},
+		{"empty alert record", func(p *recordPeer) []byte { return p.seal(typeAlert, nil) }, AlertUnexpectedMessage},
 		{"alert of three bytes", func(p *recordPeer) []byte { return p.seal(typeAlert, []byte{1, 0, 0}) }, AlertDecodeError},
 		{"inner plaintext over 2^14+1", func(p *recordPeer) []byte { return p.seal(typeApplicationData, make([]byte, maxPlaintext+1)) }, AlertRecordOverflow},
 		{"flood of empty records", func(p *recordPeer) []byte {

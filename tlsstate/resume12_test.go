@@ -104,6 +104,27 @@ func withTicket(ticket []byte) func(*helloSpec) {
 // full handshake's flight.
 func resumeScripted12(t *testing.T, cfg *Config, ticket, master []byte, edit func(*helloSpec)) bool {
 	t.Helper()
+	c, srv, fin := startResumed12(t, cfg, ticket, master, edit)
+	if c == nil {
+		return false
+	}
+	in := append(plainRecord(typeChangeCipherSpec, []byte{1}), c.protect(typeHandshake, fin)...)
+	if _, out, p := srv.Advance(in, nil); p != Complete || len(out) != 0 {
+		t.Fatalf("client Finished: %v %v, %d bytes out", p, srv.Err(), len(out))
+	}
+	sess := srv.Session()
+	if !sess.Resumed || sess.TX.Seq != 1 || sess.RX.Seq != 1 {
+		t.Errorf("resumed session: %v, TX.Seq %d, RX.Seq %d", sess.Resumed, sess.TX.Seq, sess.RX.Seq)
+	}
+	return true
+}
+
+// startResumed12 plays the abbreviated handshake up to the client's
+// ChangeCipherSpec: it returns the client (nil if the server did a full
+// handshake, which it checks), the server waiting for the client's
+// Finished, and that Finished.
+func startResumed12(t *testing.T, cfg *Config, ticket, master []byte, edit func(*helloSpec)) (*testClient12, *Server, []byte) {
+	t.Helper()
 	c := &testClient12{t: t}
 	h := newHello12(randomBytes(32))
 	withTicket(ticket)(h)
@@ -124,7 +145,7 @@ func resumeScripted12(t *testing.T, cfg *Config, ticket, master []byte, edit fun
 	sid := hello[4+2+32+1 : 4+2+32+1+int(hello[4+2+32])]
 	if !bytes.Equal(sid, h.sessionID) {
 		c.readServerFlight(out, cfg.Certificates[0]) // a full handshake, checked whole
-		return false
+		return nil, nil, nil
 	}
 	// Resumed: ServerHello and NewSessionTicket may share a record.
 	msgs := rec.payload
@@ -159,15 +180,52 @@ func resumeScripted12(t *testing.T, cfg *Config, ticket, master []byte, edit fun
 	c.readServerFinish(out)
 	c.transcript.Write(serverFin)
 	fin := append([]byte{msgFinished, 0, 0, verifyDataLen12}, c.suite.finishedVerifyData(master, clientFinishedLabel, c.transcript.Sum(nil))...)
-	in := append(plainRecord(typeChangeCipherSpec, []byte{1}), c.protect(typeHandshake, fin)...)
-	if _, out, p = srv.Advance(in, nil); p != Complete || len(out) != 0 {
-		t.Fatalf("client Finished: %v %v, %d bytes out", p, srv.Err(), len(out))
+	return c, srv, fin
+}
+
+// TestResume12AlertAfterServerCCS: in the abbreviated handshake the server's
+// ChangeCipherSpec and Finished go out first, so an alert while it waits for
+// the client's Finished is protected under the server's write key, as
+// record 1 (RFC 5246 §7.1: after ChangeCipherSpec every record uses the new
+// keys), never in plaintext.
+func TestResume12AlertAfterServerCCS(t *testing.T) {
+	cfg := ticketConfig("ecdsa-p256", randomTicketKeys(t))
+	c, _, out := scripted12(t, cfg, withTicket(nil))
+	ticket, _, _ := c.splitTicket12(out)
+	cases := []struct {
+		name  string
+		input func(c *testClient12, fin []byte) []byte
+		want  Alert
+	}{
+		{"wrong Finished", func(c *testClient12, fin []byte) []byte {
+			bad := bytes.Clone(fin)
+			bad[5] ^= 1
+			return append(plainRecord(typeChangeCipherSpec, []byte{1}), c.protect(typeHandshake, bad)...)
+		}, AlertDecryptError},
+		{"Finished before ChangeCipherSpec", func(c *testClient12, fin []byte) []byte {
+			return plainRecord(typeHandshake, fin)
+		}, AlertUnexpectedMessage},
+		{"empty alert", func(c *testClient12, fin []byte) []byte { return plainRecord(typeAlert, nil) }, AlertUnexpectedMessage},
 	}
-	sess := srv.Session()
-	if !sess.Resumed || sess.TX.Seq != 1 || sess.RX.Seq != 1 {
-		t.Errorf("resumed session: %v, TX.Seq %d, RX.Seq %d", sess.Resumed, sess.TX.Seq, sess.RX.Seq)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, srv, fin := startResumed12(t, cfg, ticket, c.master, nil)
+			if rc == nil {
+				t.Fatal("did not resume")
+			}
+			_, out, p := srv.Advance(tc.input(rc, fin), nil)
+			if p != Failed {
+				t.Fatalf("progress %v, want Failed", p)
+			}
+			if len(out) > 0 && out[0] == byte(typeAlert) && len(out) == 7 {
+				t.Fatalf("alert sent in plaintext after the server's ChangeCipherSpec: %x", out)
+			}
+			level, a, rest := rc.openAlert(out)
+			if level != alertLevelFatal || a != tc.want || len(rest) != 0 {
+				t.Fatalf("alert level %d %v (rest %x), want fatal %v; err %v", level, a, rest, tc.want, srv.Err())
+			}
+		})
 	}
-	return true
 }
 
 // TestResume12Scripted: tickets only for sessions with the extended master

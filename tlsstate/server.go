@@ -49,7 +49,10 @@ type Server struct {
 	err      error
 	session  *Session
 
-	// rx and tx protect handshake records once the ServerHello is out.
+	// rx opens the client's protected handshake records once the
+	// ServerHello is out. tx seals what the server sends after its
+	// Finished (an alert, the NewSessionTickets): the server application
+	// traffic key, as RFC 8446 §4.4.4 requires.
 	rx, tx *recordCipher
 	// pending holds the bytes of a handshake message split across records.
 	pending []byte
@@ -124,16 +127,20 @@ func (s *Server) Advance(in, out []byte) (consumed int, outNext []byte, p Progre
 	}
 }
 
-// fail records err, appends the alert (protected if the client has our
-// handshake keys), wipes all secrets and kills the handshake.
+// fail records err, appends the alert (protected once the server has sent
+// its Finished in TLS 1.3, or its ChangeCipherSpec in TLS 1.2), wipes all
+// secrets and kills the handshake.
 func (s *Server) fail(out []byte, err error) []byte {
 	s.err = err
 	s.state = stateFailed
 	if a, ok := err.(*AlertError); ok {
 		body := alertBody(a.Alert)
-		if s.tx != nil {
+		switch {
+		case s.tx != nil:
 			out, _ = s.tx.seal(out, typeAlert, body[:])
-		} else {
+		case s.hs12 != nil && s.hs12.tx != nil:
+			out, _ = s.hs12.tx.seal(out, typeAlert, body[:])
+		default:
 			out = appendPlaintextRecords(out, typeAlert, body[:])
 		}
 	}

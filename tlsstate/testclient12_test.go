@@ -179,9 +179,11 @@ func (c *testClient12) checkServerKeyExchange(body []byte, cert *Certificate) {
 func (c *testClient12) clientKeyExchange() []byte {
 	t := c.t
 	t.Helper()
-	curve := curve12(c.group)
+	ec, _ := curveOf(c.group)
+	curve := ec.curve
 	if c.scalar == nil {
-		c.scalar = bytes.Repeat([]byte{0x11}, map[Group]int{X25519: 32, P256: 32, P384: 48}[c.group])
+		c.scalar = bytes.Repeat([]byte{0x11}, ec.scalarLen)
+		c.scalar[0] &= ec.topMask
 	}
 	priv, err := curve.NewPrivateKey(c.scalar)
 	if err != nil {

@@ -266,14 +266,20 @@ func (c *testClient) protect(typ contentType, content []byte) []byte {
 	return out
 }
 
-// alertIn opens the protected alert the server appended.
+// alertIn opens the protected alert the server appended after its
+// Finished: it must be the first record under the server application
+// traffic key (RFC 8446 §4.4.4, Appendix A.2), not under the handshake key.
 func (c *testClient) alertIn(out []byte) Alert {
 	c.t.Helper()
 	rec, n, err := nextRecord(out, maxCiphertext13)
 	if err != nil || n != len(out) {
 		c.t.Fatalf("expected exactly one alert record, got %x", out)
 	}
-	typ, content, err := c.rx.open(nil, rec)
+	app, cerr := cipherFromSecret(c.suite, c.serverAppSecret)
+	if cerr != nil {
+		c.t.Fatal(cerr)
+	}
+	typ, content, err := app.open(nil, rec)
 	if err != nil || typ != typeAlert || len(content) != 2 || content[0] != alertLevelFatal {
 		c.t.Fatalf("not a fatal alert: %v %d %x", err, typ, content)
 	}

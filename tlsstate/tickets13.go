@@ -56,11 +56,8 @@ func (s *Server) appendTickets13(out []byte, sess *Session) []byte {
 	if len(msgs) == 0 {
 		return out
 	}
-	tx, err := newRecordCipher(suite, sess.TX.Key, sess.TX.IV)
-	if err != nil {
-		return out
-	}
-	defer tx.wipe()
+	// s.tx is the server's application traffic cipher since its Finished.
+	tx := s.tx
 	tx.seq = sess.TX.Seq
 	sealedOut, aerr := tx.seal(out, typeHandshake, msgs)
 	if aerr != nil {

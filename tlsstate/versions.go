@@ -99,6 +99,11 @@ func (ch *clientHello) offersSuite(id uint16) bool {
 // it); else protocol_version. A fallback signal from a client whose best
 // version is below ours is inappropriate_fallback (RFC 7507 §3).
 func (s *Server) chooseVersion(ch *clientHello) (uint16, *AlertError) {
+	// RFC 8446 Appendix D.5: a legacy_version of SSL 3.0 or lower is
+	// protocol_version, whatever supported_versions says.
+	if ch.legacyVersion <= 0x0300 {
+		return 0, fatal(AlertProtocolVersion, "legacy_version SSL 3.0 or lower")
+	}
 	if ch.offersSuite(scsvFallback) && ch.clientMaxVersion() < s.cfg.highestVersion() {
 		return 0, fatal(AlertInappropriateFallback, "TLS_FALLBACK_SCSV from a client below our best version")
 	}
