@@ -136,7 +136,7 @@ func (c *resetAfterFirstWrite) Write(p []byte) (int, error) {
 func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 	ts := newTestSite(t)
 	cfg := testConfig(t, ts, "[tls_listener]\naddress = \"127.0.0.1:0\"\n")
-	l, err := newTLSListener(cfg, 5*time.Second, 0)
+	l, err := newTLSListener(cfg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func Check(cfg *site.Config) error {
 		if err := checkAddress(cfg.TLS.Address); err != nil {
 			return cfg.Errorf("tls_listener.address", "%v", err)
 		}
-		st, err := buildTLSSettings(cfg, 0, nil, kernel.ProbeFeatures, slog.New(slog.DiscardHandler))
+		st, err := buildTLSSettings(cfg, nil, kernel.ProbeFeatures, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func (s *Server) reload(cfg *site.Config) error {
 	var oldTLS, newTLS *tlsSettings
 	if s.tls != nil && cfg.TLS != nil {
 		oldTLS = s.tls.settings.Load()
-		newTLS, err = buildTLSSettings(cfg, s.requestTimeout, oldTLS, kernel.ProbeFeatures, log)
+		newTLS, err = buildTLSSettings(cfg, oldTLS, kernel.ProbeFeatures, log)
 		if err != nil {
 			gen.site.Close()
 			return err

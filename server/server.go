@@ -71,8 +71,11 @@ type Server struct {
 	group   *loop.Group[conn]
 	workers []*worker
 
-	accessLog      *logWriter    // nil when quiet
-	requestTimeout time.Duration // also the TLS handshake deadline
+	accessLog *logWriter // nil when quiet
+	// requestTimeout is the request-read deadline; a TLS handshake runs
+	// under it too (the worker marks it RequestPending), the one
+	// handshake deadline there is.
+	requestTimeout time.Duration
 	reloads        reloader
 	rotation       ticketRotation
 	memory         memoryTrim
@@ -122,7 +125,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		s.requestTimeout = opts.RequestTimeout
 	}
 	if cfg.TLS != nil && s.newTLS == nil {
-		l, err := newTLSListener(cfg, s.requestTimeout, opts.RekeyAfterRecords)
+		l, err := newTLSListener(cfg, opts.RekeyAfterRecords)
 		if err != nil {
 			gen.site.Close()
 			return nil, err

@@ -33,20 +33,19 @@ type tlsSettings struct {
 // settings. Everything is read anew: the certificates ([[tls_listener.cert]]
 // or cert/key; a self-signed one made in memory when none is named), the
 // ticket key file, the cipher suites, groups and protocol versions in the
-// configured order. Handshakes must finish within handshakeTimeout.
+// configured order.
 //
 // prev is the settings being replaced (nil at start-up): its self-signed
 // certificate and its random ticket keys are kept when the configuration
 // still names no certificate or no key file. Errors are *site.Error values
 // naming the file, line and key. The result is validated; on error nothing
 // new is kept (ticket keys read from a file are zeroed again).
-func buildTLSSettings(cfg *site.Config, handshakeTimeout time.Duration, prev *tlsSettings, probe featureProbe, log *slog.Logger) (*tlsSettings, error) {
+func buildTLSSettings(cfg *site.Config, prev *tlsSettings, probe featureProbe, log *slog.Logger) (*tlsSettings, error) {
 	t := cfg.TLS
 	st := &tlsSettings{config: &tlsstate.Config{
 		MinVersion:                  uint16(t.MinVersion),
 		MaxVersion:                  uint16(t.MaxVersion),
 		RequireExtendedMasterSecret: t.RequireExtendedMasterSecret,
-		HandshakeTimeout:            handshakeTimeout,
 		SessionTickets:              t.SessionTickets,
 	}}
 	if t.HTTP2 {
@@ -157,8 +156,8 @@ func (st *tlsSettings) dropNewKeys(prev *tlsSettings) {
 
 // newTLSListener prepares what the connections of the [tls_listener] start
 // with, logging which record layer is in effect.
-func newTLSListener(cfg *site.Config, handshakeTimeout time.Duration, rekeyAfter uint64) (*tlsListener, error) {
-	st, err := buildTLSSettings(cfg, handshakeTimeout, nil, kernel.ProbeFeatures, slog.Default())
+func newTLSListener(cfg *site.Config, rekeyAfter uint64) (*tlsListener, error) {
+	st, err := buildTLSSettings(cfg, nil, kernel.ProbeFeatures, slog.Default())
 	if err != nil {
 		return nil, err
 	}

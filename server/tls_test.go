@@ -354,6 +354,51 @@ func TestTLSHandshakeDeadline(t *testing.T) {
 	}
 }
 
+// A client that stalls after its ClientHello (the server's whole flight is
+// out, the server waits for the client's Finished) is cut off at the same
+// deadline: the request-read deadline is the one handshake deadline.
+func TestTLSHandshakeDeadlineAfterServerFlight(t *testing.T) {
+	s := startTLS(t, "", Options{RequestTimeout: 300 * time.Millisecond})
+	hello := goClientHello(t)
+	c, err := net.Dial("tcp", s.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := c.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	got := readAlert(t, c) // the flight, then the close
+	el := time.Since(start)
+	if len(got) < 5 || got[0] != 22 || el < 300*time.Millisecond {
+		t.Fatalf("after %v got % x...; want the server flight, then a close after the 300ms deadline", el, got[:min(len(got), 8)])
+	}
+	if bytes.Contains(got, []byte{21, 3, 3, 0, 2}) {
+		t.Fatal("an alert in plaintext after the ServerHello")
+	}
+	waitFor(t, func() bool { return s.srv.Stats().Expired == 1 }, "the expiry counted")
+}
+
+// goClientHello is the ClientHello record crypto/tls sends first.
+func goClientHello(t *testing.T) []byte {
+	t.Helper()
+	client, peer := net.Pipe()
+	defer peer.Close()
+	go tls.Client(client, &tls.Config{ServerName: "localhost", InsecureSkipVerify: true}).Handshake()
+	defer client.Close()
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(peer, head); err != nil {
+		t.Fatal(err)
+	}
+	rec := make([]byte, 5+(int(head[3])<<8|int(head[4])))
+	copy(rec, head)
+	if _, err := io.ReadFull(peer, rec[5:]); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
 // The client's close_notify is answered with ours after the response.
 func TestTLSCloseNotify(t *testing.T) {
 	s := startTLS(t, "", Options{})

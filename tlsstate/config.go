@@ -45,11 +45,10 @@ type Config struct {
 	// crypto/rand. Per handshake it is read in this order: 32 bytes of
 	// ServerHello.random, then the ephemeral private scalar.
 	Rand io.Reader
-	// Now is the clock for the handshake deadline; nil means time.Now.
+	// Now is the clock tickets are issued and judged by; nil means
+	// time.Now. (The handshake deadline is the event loop's: a handshake
+	// runs under the connection's request-read deadline.)
 	Now func() time.Time
-	// HandshakeTimeout bounds a handshake from NewServer to Complete (the
-	// event loop enforces it through Server.Deadline); 0 means 10 s.
-	HandshakeTimeout time.Duration
 	// MaxEarlyData is how many bytes of 0-RTT data (which this server never
 	// accepts) are skipped before the connection is refused (RFC 8446
 	// §4.2.10); 0 means 16 KiB.
@@ -157,13 +156,6 @@ func (c *Config) now() time.Time {
 		return time.Now()
 	}
 	return c.Now()
-}
-
-func (c *Config) handshakeTimeout() time.Duration {
-	if c.HandshakeTimeout == 0 {
-		return 10 * time.Second
-	}
-	return c.HandshakeTimeout
 }
 
 func (c *Config) maxEarlyData() int {

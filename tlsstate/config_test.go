@@ -135,17 +135,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-// TestDeadline: the handshake deadline comes from the injected clock.
-func TestDeadline(t *testing.T) {
-	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := testConfig("ecdsa-p256")
-	cfg.Now = func() time.Time { return start }
-	cfg.HandshakeTimeout = 3 * time.Second
-	if got := NewServer(cfg).Deadline(); !got.Equal(start.Add(3 * time.Second)) {
-		t.Errorf("deadline %v", got)
-	}
-}
-
 // TestSecretsZeroed: the handshake keeps no secret once it hands the
 // Session over, and Session.Zero wipes the very bytes it exposed.
 func TestSecretsZeroed(t *testing.T) {

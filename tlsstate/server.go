@@ -1,9 +1,5 @@
 package tlsstate
 
-import (
-	"time"
-)
-
 // Progress is what a handshake step reports to the event loop.
 type Progress uint8
 
@@ -43,11 +39,10 @@ const maxHandshakeMessage = 1 << 16
 // sans-I/O step function: feed it bytes with Advance, write what it appends
 // to the output buffer, act on the Progress it returns.
 type Server struct {
-	cfg      *Config
-	deadline time.Time
-	state    state13
-	err      error
-	session  *Session
+	cfg     *Config
+	state   state13
+	err     error
+	session *Session
 
 	// rx opens the client's protected handshake records once the
 	// ServerHello is out. tx seals what the server sends after its
@@ -71,12 +66,8 @@ type Server struct {
 
 // NewServer starts a handshake. cfg must have passed Validate.
 func NewServer(cfg *Config) *Server {
-	return &Server{cfg: cfg, deadline: cfg.now().Add(cfg.handshakeTimeout())}
+	return &Server{cfg: cfg}
 }
-
-// Deadline is when the handshake must be complete; the event loop closes the
-// connection (without an alert) if it is not.
-func (s *Server) Deadline() time.Time { return s.deadline }
 
 // Err is the reason for Failed: an *AlertError for an alert this side sent,
 // a *PeerAlertError for one it received.
