@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -70,16 +69,17 @@ func (m *loopMetrics) handshake(s *tlsstate.Session) {
 	}
 }
 
-// handshakeFailed counts a handshake that ended with an alert.
-func (m *loopMetrics) handshakeFailed(err error) {
-	var sent *tlsstate.AlertError
-	var received *tlsstate.PeerAlertError
-	switch {
-	case errors.As(err, &sent):
-		m.failures[0][sent.Alert].inc()
-	case errors.As(err, &received):
-		m.failures[1][received.Alert].inc()
+// handshakeFailed counts a handshake that ended with an alert, by the alert
+// and whether it was sent or received.
+func (m *loopMetrics) handshakeFailed(f tlsstate.Failure) {
+	if !f.HasAlert {
+		return
 	}
+	direction := 1
+	if f.Sent {
+		direction = 0
+	}
+	m.failures[direction][f.Alert].inc()
 }
 
 // responded counts a response.

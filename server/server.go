@@ -33,6 +33,9 @@ type Options struct {
 	// not used when the configuration says quiet. One goroutine writes to
 	// it; lines it cannot take in time are dropped and counted (logWriter).
 	AccessLog io.Writer
+	// Log receives the server's own lines, such as failed TLS handshakes
+	// (default: slog.Default()). quiet silences the handshake lines too.
+	Log *slog.Logger
 	// RequestTimeout overrides the request-read deadline, which is
 	// min(keep_alive_timeout, 10s).
 	RequestTimeout time.Duration
@@ -72,6 +75,8 @@ type Server struct {
 	workers []*worker
 
 	accessLog *logWriter // nil when quiet
+	// handshakeLog receives the failed-handshake lines; nil when quiet.
+	handshakeLog *slog.Logger
 	// requestTimeout is the request-read deadline; a TLS handshake runs
 	// under it too (the worker marks it RequestPending), the one
 	// handshake deadline there is.
@@ -110,6 +115,10 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 			sink = os.Stdout
 		}
 		s.accessLog = newLogWriter(sink)
+		s.handshakeLog = opts.Log
+		if s.handshakeLog == nil {
+			s.handshakeLog = slog.Default()
+		}
 	}
 	gen, err := newGeneration(cfg, s.scrape)
 	if err != nil {

@@ -52,10 +52,9 @@ type tlsTransport struct {
 	plain           []byte // decrypted application data not yet read
 	out             *[]byte
 	outStart        int
-	owed            int   // bytes of the current Write/Sendfile sealed into out, not yet reported
-	peerClosed      bool  // the client's close_notify was read
-	failed          bool  // a fatal alert went either way: no close_notify
-	hsErr           error // why the handshake failed (an alert sent or received), for the metrics
+	owed            int  // bytes of the current Write/Sendfile sealed into out, not yet reported
+	peerClosed      bool // the client's close_notify was read
+	failed          bool // a fatal alert went either way: no close_notify
 	closeNotifySent bool
 }
 
@@ -63,9 +62,11 @@ type tlsTransport struct {
 // answers a ClientHello with (ServerHello through Finished) is sealed into
 // one buffer and leaves in one send. It returns nil once the handshake is
 // complete and its output written; bytes that arrived after the client's
-// Finished stay in the input for the record layer. io.EOF means the
-// handshake is over without a session (an alert was sent, or the peer
-// closed): the connection should close gracefully so the alert arrives.
+// Finished stay in the input for the record layer. A *handshakeFailure
+// means the handshake is over without a session (an alert went either way,
+// or the peer closed after its ClientHello); io.EOF, that the peer closed
+// before sending one. Either way the connection should close gracefully so
+// that an alert sent arrives.
 func (t *tlsTransport) Handshake() error {
 	for t.hs != nil {
 		consumed, out, progress := t.hs.Advance(t.input(), t.outputTail())
@@ -74,10 +75,10 @@ func (t *tlsTransport) Handshake() error {
 		switch progress {
 		case tlsstate.Failed:
 			t.failed = true
-			t.hsErr = t.hs.Err()
 			t.flush() // best effort: the alert, if there is one
+			failure := &handshakeFailure{t.hs.Failure()}
 			t.hs = nil
-			return io.EOF
+			return failure
 		case tlsstate.Complete:
 			rec, err := tlsstate.NewRecords(t.hs.Session(), t.settings.config)
 			t.hs.Zero()
@@ -97,6 +98,12 @@ func (t *tlsTransport) Handshake() error {
 				return coro.ErrWantRead
 			}
 			if err := t.fill(); err != nil {
+				if f := t.hs.Failure(); err == io.EOF && f.Version != 0 {
+					// Closed after a ClientHello: a failed handshake.
+					// (Before one, it is a probe, not worth a line.)
+					f.Reason = "peer closed the connection"
+					return &handshakeFailure{f}
+				}
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"lwango/coro"
 	"lwango/http1"
@@ -29,7 +30,8 @@ type worker struct {
 	h2        http2.Engine // shares engine's handler, limits and headers
 	conns     *loop.Pool[conn]
 	exchanges *loop.Pool[exchange]
-	log       *accessLog // nil when quiet
+	log       *accessLog    // nil when quiet
+	hsLog     *handshakeLog // nil when quiet
 	current   *loop.Conn[conn]
 	gen       *generation // the site and headers this loop answers with
 	requests  atomic.Uint64
@@ -57,6 +59,9 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 	w.h2 = http2.Engine{HTTP1: &w.engine}
 	if srv.accessLog != nil {
 		w.log = newAccessLog(srv.accessLog.forLoop())
+	}
+	if srv.handshakeLog != nil {
+		w.hsLog = newHandshakeLog(srv.handshakeLog)
 	}
 	return w
 }
@@ -104,11 +109,16 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 				c.Set(loop.RequestPending) // the handshake runs under the request deadline
 				return want
 			}
-			if t, ok := s.transport.(*tlsTransport); ok {
-				w.metrics.handshakeFailed(t.hsErr)
+			var failure *handshakeFailure
+			if errors.As(err, &failure) {
+				w.metrics.handshakeFailed(failure.Failure)
+				if w.hsLog != nil {
+					w.hsLog.failed(c.Fd(), failure, time.Now())
+				}
+				return coro.Done // ended without a session: a graceful close lets an alert arrive
 			}
 			if err == io.EOF {
-				return coro.Done // ended without a session (an alert was sent): a graceful close lets it arrive
+				return coro.Done
 			}
 			return coro.Abort
 		}

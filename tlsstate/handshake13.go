@@ -110,6 +110,7 @@ func (s *Server) expectClientHello(msg []byte, out []byte) ([]byte, state13, err
 		return out, 0, perr
 	}
 	s.sawClientHello = true
+	s.offeredVersion, s.offeredName = ch.clientMaxVersion(), ch.serverName
 	version, verr := s.chooseVersion(ch)
 	if verr != nil {
 		return out, 0, verr

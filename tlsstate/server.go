@@ -54,6 +54,11 @@ type Server struct {
 	// plain is scratch space for decrypted records.
 	plain []byte
 
+	// offeredVersion and offeredName are the best version and the server
+	// name of the first ClientHello, for Failure.
+	offeredVersion uint16
+	offeredName    string
+
 	sawClientHello bool
 	sawCCS         bool
 	sentCCS        bool
