@@ -132,23 +132,30 @@ func countSegments(t *testing.T, addr string) (serverToClient, clientToServer in
 		t.Fatalf("%s: %d %q", addr, resp.StatusCode, body)
 	}
 	time.Sleep(200 * time.Millisecond) // anything else the server sends unasked
-	// Count what tcpdump printed until it has been quiet for 200ms, before
-	// the close (whose close_notify exchange is not part of the count).
-	for quiet := false; !quiet; {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("tcpdump stopped before the capture was complete")
-			}
-			switch {
-			case strings.HasSuffix(l, "length 0"):
-			case strings.Contains(l, server+" > "+client+":"):
-				serverToClient++
-			case strings.Contains(l, client+" > "+server+":"):
-				clientToServer++
-			}
-		case <-time.After(200 * time.Millisecond):
-			quiet = true
+	// A marker connection ends the count: tcpdump prints packets in the
+	// order it captured them, so once the marker's SYN is printed, every
+	// segment of the test connection sent before it has been (waiting for a
+	// quiet spell instead undercounted when a loaded machine delayed
+	// tcpdump's output). The close_notify exchange comes after the marker.
+	marker, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer marker.Close()
+	markerFrom := "127.0.0.1." + portOf(marker.LocalAddr()) + " > "
+	for seen := false; !seen; {
+		l, ok := <-lines
+		if !ok {
+			t.Fatalf("tcpdump stopped before the capture was complete")
+		}
+		switch {
+		case strings.Contains(l, markerFrom):
+			seen = true
+		case strings.HasSuffix(l, "length 0"):
+		case strings.Contains(l, server+" > "+client+":"):
+			serverToClient++
+		case strings.Contains(l, client+" > "+server+":"):
+			clientToServer++
 		}
 	}
 	c.Close()

@@ -111,16 +111,49 @@ func TestServerPackageInGuest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			results, err := img.Run(ctx, []Job{{
-				Name:   "server.test",
-				Binary: bin,
-				Args:   []string{"-test.v", "-test.count=1", "-test.run", run, "-test.timeout", "18m"},
-				Env:    append(env, "LWANGO_GUEST_KERNEL="+k.Name),
-			}}, Options{Timeout: 19 * time.Minute, Memory: "1G", HostFiles: hostFiles, Console: log})
+			jobs, wants := serverGuestJobs(bin, run, want, append(env, "LWANGO_GUEST_KERNEL="+k.Name))
+			results, err := img.Run(ctx, jobs, Options{Timeout: 19 * time.Minute, Memory: "1G", HostFiles: hostFiles, Console: log})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGuestRun(t, "server", results[0], want)
+			for i, r := range results {
+				checkGuestRun(t, "server", r, wants[i])
+			}
 		})
 	}
+}
+
+// keyReadbackTest shows that, without the seccomp filter, a server process
+// can read its kernel TLS keys back. It starts that server as a child of
+// the test process, and a seccomp filter is inherited across fork and exec:
+// once any other test has started a server with protect_keys on (the
+// default) in the test process, the child is filtered too. So it runs first,
+// in a test process of its own.
+const keyReadbackTest = "TestKTLSGuestKeysCannotBeReadBack"
+
+// serverGuestJobs returns the guest jobs for the server package's tests
+// matching run, and the tests each must pass: keyReadbackTest alone in a
+// fresh process, then the others. With want nil (LWANGO_GUEST_RUN given),
+// one job runs exactly what was asked.
+func serverGuestJobs(bin, run string, want, env []string) ([]Job, [][]string) {
+	args := func(extra ...string) []string {
+		return append([]string{"-test.v", "-test.count=1", "-test.timeout", "18m"}, extra...)
+	}
+	if want == nil {
+		return []Job{{Name: "server.test", Binary: bin, Args: args("-test.run", run), Env: env}}, [][]string{nil}
+	}
+	var rest []string
+	for _, name := range want {
+		if name != keyReadbackTest {
+			rest = append(rest, name)
+		}
+	}
+	only := "^" + keyReadbackTest + "$"
+	return []Job{
+			{Name: "server-keyreadback.test", Binary: bin, Args: args("-test.run", only), Env: env},
+			{Name: "server.test", Binary: bin, Args: args("-test.run", run, "-test.skip", only), Env: env},
+		}, [][]string{
+			{keyReadbackTest},
+			rest,
+		}
 }
