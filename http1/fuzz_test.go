@@ -62,8 +62,10 @@ func FuzzParse(f *testing.F) {
 		if req.Minor == 1 && req.Host == nil {
 			t.Fatal("HTTP/1.1 request accepted without Host")
 		}
-		if (req.Method == MethodPost || req.Method == MethodPut) && req.ContentLength < 0 {
-			t.Fatal("POST or PUT accepted without Content-Length")
+		// A request without Content-Length or Transfer-Encoding has no body
+		// (RFC 9112 §6.3); one with both is a smuggling attempt (§6.1).
+		if req.facts.sawContentLength && req.facts.sawTransferEncoding {
+			t.Fatal("request accepted with both Content-Length and Transfer-Encoding")
 		}
 		for i, c := range in[:n] {
 			if c == '\r' && (i+1 == n || in[i+1] != '\n') {
