@@ -96,14 +96,6 @@ func TestServerPackageInGuest(t *testing.T) {
 		run, want = only, nil // iterating on some tests: run just those
 	}
 	kernels := selectedKernels()
-	if os.Getenv("LWANGO_GUEST_KERNEL") == "" {
-		// Linux 7.2 runs the server suite only when asked (LWANGO_GUEST_KERNEL=7.2):
-		// since main's large-file changes of 2026-12-05 (open-file cache and
-		// related), TestKTLSGuestServer's 6 MiB sendfile and the strace 64 MiB
-		// download are cut (unexpected EOF) on 7.2, not on 6.1; every other
-		// server guest test, the rekey ones included, passed on 7.2. Open defect.
-		kernels = Kernels[:1]
-	}
 	for _, k := range kernels {
 		t.Run(k.Name, func(t *testing.T) {
 			log := testLog{t}
