@@ -339,17 +339,17 @@ func TestKTLSGuestLeftover(t *testing.T) {
 				t.Fatal(err)
 			}
 			switch {
-			case c.split == 0 && (tr.records != nil || len(tr.plain) != len(request)):
-				t.Fatalf("whole record: records kept %v, %d bytes opened", tr.records != nil, len(tr.plain))
-			case c.split > 0 && (tr.records == nil || len(tr.partial) == 0):
-				t.Fatalf("partial record: records kept %v, %d bytes pending", tr.records != nil, len(tr.partial))
+			case c.split == 0 && (!tr.rxInKernel || len(tr.plain) != len(request)):
+				t.Fatalf("whole record: RX in the kernel %v, %d bytes opened", tr.rxInKernel, len(tr.plain))
+			case c.split > 0 && (tr.rxInKernel || len(tr.partial) == 0):
+				t.Fatalf("partial record: RX in the kernel %v, %d bytes pending", tr.rxInKernel, len(tr.partial))
 			}
 			got, err := readRequestHead(h.raw, tr, make([]byte, 4096))
 			if err != nil || got != request {
 				t.Fatalf("request %q, %v", got, err)
 			}
-			if tr.records != nil || tr.partial != nil {
-				t.Fatal("the user-space record layer outlived the hand-off")
+			if !tr.rxInKernel || tr.partial != nil {
+				t.Fatal("the user-space receive side outlived the hand-off")
 			}
 			for i, b := range keyBuffers {
 				if bytes.Count(b, []byte{0}) != len(b) {

@@ -44,7 +44,7 @@ type handshaken struct {
 	conn     net.Conn
 	raw      syscall.RawConn
 	fd       int
-	records  *tlsstate.Records
+	records  *tlsstate.Channel
 	leftover []byte // read past the client's Finished, not opened
 }
 
@@ -71,7 +71,7 @@ func serverHandshake(t testing.TB, conn net.Conn, cfg *tlsstate.Config) *handsha
 		in = in[consumed:]
 		switch progress {
 		case tlsstate.Complete:
-			h.records, err = tlsstate.NewRecords(srv.Session(), cfg)
+			h.records, err = tlsstate.NewChannel(srv.Session(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -274,7 +275,32 @@ func controlTransport(t *testing.T, version uint16) (*ktlsTransport, int, *bytes
 	}
 	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
 	var log bytes.Buffer
-	return &ktlsTransport{fd: fds[0], version: version, log: testLogger(&log)}, fds[1], &log
+	return &ktlsTransport{fd: fds[0], ch: kernelChannel(t, version), log: testLogger(&log), rxInKernel: true}, fds[1], &log
+}
+
+// kernelChannel is a channel whose keys (random ones) have both been
+// handed to a kernel that takes them as they are: it only judges and
+// frames, as after a real hand-off.
+func kernelChannel(t *testing.T, version uint16) *tlsstate.Channel {
+	t.Helper()
+	sess := &tlsstate.Session{Version: version, CipherSuite: tlsstate.AES128GCMSHA256}
+	ivLen := 12
+	if version == tlsstate.VersionTLS12 {
+		sess.CipherSuite, ivLen = tlsstate.ECDHERSAWithAES128GCMSHA256, 4
+	}
+	for _, k := range []*tlsstate.TrafficKeys{&sess.RX, &sess.TX} {
+		k.Key, k.IV = make([]byte, 16), make([]byte, ivLen)
+		rand.Read(k.Key)
+	}
+	ch, err := tlsstate.NewChannel(sess, &tlsstate.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accept := func(*tlsstate.Session, *tlsstate.TrafficKeys) error { return nil }
+	if ch.HandOff(tlsstate.Transmit, accept) != nil || ch.HandOff(tlsstate.Receive, accept) != nil {
+		t.Fatal("hand-off")
+	}
+	return ch
 }
 
 // sent reads what the transport has sent to the peer so far.
@@ -311,15 +337,15 @@ func TestKernelControlRecords(t *testing.T) {
 		{"fatal alert", v12, []step{{21, "\x02\x14"}}, "tls: peer sent bad_record_mac", "", "", "alert=bad_record_mac"},
 		{"alert of the wrong length", v13, []step{{21, "\x02"}}, "tls: sent decode_error: alert record of the wrong length", "0232", "", ""},
 		{"KeyUpdate closes cleanly", v13, []step{{22, "\x18\x00\x00\x01\x01"}}, "EOF", "", "0100", `reason="peer KeyUpdate: kernel TLS keeps no traffic secret to follow it"`},
-		{"TLS 1.3 ClientHello", v13, []step{{22, "\x01\x00\x00\x02ab"}}, "tls: sent unexpected_message: handshake message type 1 after the handshake", "020a", "", ""},
-		{"TLS 1.2 HelloRequest", v12, []step{{22, "\x00\x00\x00\x00"}}, "tls: sent unexpected_message: handshake message type 0 after the handshake", "020a", "", ""},
+		{"TLS 1.3 ClientHello", v13, []step{{22, "\x01\x00\x00\x02ab"}}, "tls: sent unexpected_message: unexpected post-handshake message", "020a", "", ""},
+		{"TLS 1.2 HelloRequest", v12, []step{{22, "\x00\x00\x00\x00"}}, "tls: sent unexpected_message: unexpected post-handshake message", "020a", "", ""},
 		{"renegotiation refused", v12, []step{{22, "\x01\x00"}, {22, "\x00\x05ab"}, {22, "cde"}}, "", "0164", "0100", ""},
 		{"two ClientHellos in one record", v12, []step{{22, "\x01\x00\x00\x01x\x01\x00\x00\x00"}}, "", "01640164", "0100", ""},
 		{"ClientHello too long", v12, []step{{22, "\x01\x01\x00\x01"}}, "tls: sent decode_error: handshake message too long", "0232", "", ""},
 		{"empty handshake record", v12, []step{{22, ""}}, "tls: sent unexpected_message: empty handshake record", "020a", "", ""},
 		{"empty TLS 1.3 handshake record", v13, []step{{22, ""}}, "tls: sent unexpected_message: empty handshake record", "020a", "", ""},
 		{"empty alert record", v13, []step{{21, ""}}, "tls: sent unexpected_message: empty alert record", "020a", "", ""},
-		{"change_cipher_spec", v13, []step{{20, "\x01"}}, "tls: sent unexpected_message: record of content type 20 after the handshake", "020a", "", ""},
+		{"change_cipher_spec", v13, []step{{20, "\x01"}}, "tls: sent unexpected_message: change_cipher_spec after the handshake", "020a", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr, peer, log := controlTransport(t, c.version)
@@ -349,13 +375,13 @@ func TestKernelControlRecords(t *testing.T) {
 func TestKernelControlRecordsInARow(t *testing.T) {
 	tr, peer, _ := controlTransport(t, tlsstate.VersionTLS12)
 	var err error
-	for range maxControlInARow + 1 {
+	for range tlsstate.MaxRecordsWithoutData + 1 {
 		if err = tr.control(kernel.RecordAlert, []byte{1, 90}); err != nil {
 			break
 		}
 	}
 	if err == nil || !strings.Contains(err.Error(), "too many records without application data") || hexString(sent(peer)) != "020a" {
-		t.Fatalf("after %d warnings: %v", maxControlInARow+1, err)
+		t.Fatalf("after %d warnings: %v", tlsstate.MaxRecordsWithoutData+1, err)
 	}
 }
 

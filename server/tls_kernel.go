@@ -19,54 +19,43 @@ import (
 // the session.
 var errKernelRefused = errors.New("kernel TLS refused the session")
 
-// Bounds on what the kernel path accepts from a peer.
-const (
-	// maxControlInARow bounds control records (warning alerts, refused
-	// ClientHellos) in a row without application data, which would
-	// otherwise let a peer keep the loop busy for free.
-	maxControlInARow = 16
-	// maxRenegotiationHello bounds a TLS 1.2 ClientHello that is skipped
-	// before answering no_renegotiation.
-	maxRenegotiationHello = 1 << 16
-	// maxRecordWire is the largest record on the wire: a TLS 1.2 protected
-	// record (RFC 5246 §6.2.3, 2^14 + 2048) plus its header; TLS 1.3
-	// records are smaller. Headers announcing more are refused by the
-	// user-space record layer before the body is read.
-	maxRecordWire = 5 + 1<<14 + 2048
-)
-
-// TLS handshake message types met after the handshake (RFC 8446 §4, RFC 5246 §7.4).
-const (
-	msgClientHello = 1
-	msgKeyUpdate   = 24
-)
+// maxRecordWire is the largest record on the wire: a TLS 1.2 protected
+// record (RFC 5246 §6.2.3, 2^14 + 2048) plus its header; TLS 1.3 records are
+// smaller. Headers announcing more are refused by the channel before the
+// body is read.
+const maxRecordWire = 5 + 1<<14 + 2048
 
 // ktlsTransport is a TLS connection whose records the kernel protects
-// (kTLS): after the handshake, handOffToKernel installs the session's live
-// keys and sequence numbers on the socket, and the process holds no key
+// (kTLS): after the handshake, handOffToKernel gives the session's live
+// keys and sequence numbers to the kernel, and the process holds no key
 // material any more. Application data moves with plain recv, send and
 // sendfile (the kernel encrypts file pages on their way out); the records
 // that are not application data (alerts, post-handshake handshake
-// messages) are read with their record type and answered here.
+// messages) are read with their record type and judged by the channel
+// (tlsstate.Channel.Control), the same rules as in user space; what the
+// channel answers is sent through the kernel.
 //
-// TLS 1.3 KeyUpdate: the process keeps no traffic secret, so it cannot
-// follow a peer's KeyUpdate. The connection is closed cleanly (our
-// close_notify) with the reason logged. This is the only behaviour the
-// kernels we test on allow (Linux before 6.14 cannot install new keys on a
-// socket), and on newer kernels it keeps "the process holds no keys" true.
+// TLS 1.3 KeyUpdate: by default (ktls_key_update = "close") the process
+// keeps no traffic secret, so it cannot follow a peer's KeyUpdate: the
+// channel closes the connection cleanly (our close_notify) with the reason
+// logged. This is the only behaviour kernels before 6.14 allow, and it keeps
+// "the process holds no keys" true. With "rekey" on a kernel that can, the
+// traffic secrets are kept in the vault (tls_kernel_rekey.go): the channel
+// judges the KeyUpdate the kernel hands up and the transport acts on its
+// verdict (next receive key; our KeyUpdate and next transmit key when
+// asked or after the record limit).
 type ktlsTransport struct {
-	fd      int
-	version uint16
-	log     *slog.Logger
-
-	// records is the user-space record layer, kept only while the bytes
-	// read past the client's Finished end inside a record: the kernel
-	// cannot take the receive keys before that record is whole. partial
-	// collects it (Read reads exactly its missing bytes); once it is
-	// opened in user space the RX keys go to the kernel and records is
-	// zeroed and dropped.
-	records *tlsstate.Records
-	partial []byte
+	fd  int
+	log *slog.Logger
+	// ch judges control records and frames the records to send; once
+	// both directions are in the kernel it holds no key.
+	ch *tlsstate.Channel
+	// rxInKernel: the receive keys are installed. Until then the bytes
+	// read past the client's Finished end inside a record that partial
+	// collects (Read reads exactly its missing bytes); once it is opened
+	// in user space the RX keys go to the kernel.
+	rxInKernel bool
+	partial    []byte
 	// plain is application data opened in user space from the records
 	// that arrived with the client's Finished; Read delivers it first.
 	plain []byte
@@ -77,68 +66,78 @@ type ktlsTransport struct {
 	// record limit only counts its records in it (no secret kept), to
 	// close before the limit.
 	rekey *rekeyState
+	// rxNoPad sets TLS_RX_EXPECT_NO_PAD on a TLS 1.3 connection once its
+	// receive keys are in the kernel.
+	rxNoPad bool
 
-	// The header and remaining body length of a post-handshake handshake
-	// message: a TLS 1.2 renegotiation ClientHello being skipped, or a TLS
-	// 1.3 KeyUpdate being read.
-	hsHeader    [4]byte
-	hsHeaderLen int
-	hsLeft      int
-
-	controlInARow int
-	cmsg          [32]byte // >= kernel.RecordTypeCmsgSpace
-	small         [16]byte // receives when the caller's buffer is smaller
+	cmsg  [32]byte // >= kernel.RecordTypeCmsgSpace
+	small [16]byte // receives when the caller's buffer is smaller
+	reply []byte   // records the channel asks to send, unprotected
 
 	err        error // sticky: the connection failed; nothing more is sent
 	peerClosed bool  // the peer sent close_notify (or a KeyUpdate we do not follow)
 	closed     bool
-	rxNoPad    bool // set TLS_RX_EXPECT_NO_PAD after installing TLS 1.3 RX keys
 }
 
 // handOffToKernel moves a connection whose handshake has just completed
-// onto kernel TLS. records is the user-space record layer of the session
-// (tlsstate.NewRecords right after the handshake); leftover is what was
-// read past the client's Finished and not opened yet: whole records, and
-// possibly the beginning of one more. All handshake output must have been
-// written to the socket.
+// onto kernel TLS. ch is the session's channel (tlsstate.NewChannel right
+// after the handshake); leftover is what was read past the client's
+// Finished and not opened yet: whole records, and possibly the beginning
+// of one more. All handshake output must have been written to the socket.
 //
 // The transmit keys go first: if the kernel refuses them (no tls ULP, a
 // cipher or version it lacks) the error wraps errKernelRefused and nothing
 // has changed, so the caller may go on in user space. After that, leftover
 // records are opened in user space (their plaintext is read first) and the
-// receive keys are installed with the sequence number that follows them;
-// then every copy of key material in the process is zeroed: the session's
-// keys and secrets, the record layer's ciphers and the crypto_info buffers.
-// A failure after the transmit keys are in the kernel is not returned:
-// the transport sends the alert and its Read reports the error. The
-// policy's rxNoPad sets TLS_RX_EXPECT_NO_PAD on a TLS 1.3 connection once
-// RX is installed; its rekey keeps the TLS 1.3 traffic secrets (in the
-// vault) so that KeyUpdates can be followed.
-func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, p kernelTLSPolicy, log *slog.Logger) (*ktlsTransport, error) {
-	sess := records.Session()
-	tx, err := kernelKeys(sess, &sess.TX)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
-	}
-	if err := kernel.EnableULP(fd); err != nil {
-		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
-	}
-	if err := kernel.InstallTX(fd, tx); err != nil {
-		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
-	}
-	tx.Zero() // the session's TX key and IV, and TLS 1.2's explicit-nonce seed
+// receive keys are installed with the sequence number that follows them.
+// The channel zeroes its copy of each direction's keys as it hands them
+// over, and the crypto_info buffers are zeroed here. A failure after the
+// transmit keys are in the kernel is not returned: the transport sends the
+// alert and its Read reports the error. The policy's rxNoPad sets
+// TLS_RX_EXPECT_NO_PAD on a TLS 1.3 connection once RX is installed; its
+// rekey keeps the TLS 1.3 traffic secrets (in the vault) so that
+// KeyUpdates can be followed: the channel judges a KeyUpdate the kernel
+// hands up, the transport installs the next keys.
+func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSPolicy, log *slog.Logger) (*ktlsTransport, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &ktlsTransport{fd: fd, version: sess.Version, log: log, records: records, rxNoPad: p.rxNoPad}
+	sess := ch.Session()
+	var rekey *rekeyState
 	switch {
 	case p.rekey && sess.Version == tlsstate.VersionTLS13:
-		if t.rekey, err = keepSecrets(sess, p.rekeyAfter); err != nil {
+		// Before HandOff, which zeroes the session's copy of the secrets.
+		var err error
+		if rekey, err = keepSecrets(sess, p.rekeyAfter); err != nil {
 			// The connection still works; a KeyUpdate will close it.
 			log.Warn("tls: kernel TLS connection cannot keep its traffic secrets; a KeyUpdate will close it", "reason", err)
 		}
 	case sess.Version == tlsstate.VersionTLS12:
-		t.rekey = countRecordsOnly(sess.CipherSuite, p.rekeyAfter)
+		rekey = countRecordsOnly(sess.CipherSuite, p.rekeyAfter)
+	}
+	err := ch.HandOff(tlsstate.Transmit, func(sess *tlsstate.Session, keys *tlsstate.TrafficKeys) error {
+		tx, err := kernelKeys(sess, keys)
+		if err != nil {
+			return err
+		}
+		if err := kernel.EnableULP(fd); err != nil {
+			return err
+		}
+		if err := kernel.InstallTX(fd, tx); err != nil {
+			return err
+		}
+		tx.Zero() // TLS 1.2's explicit-nonce seed; the channel zeroes the rest
+		return nil
+	})
+	if err != nil {
+		if rekey != nil {
+			rekey.release()
+		}
+		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
+	}
+	t := &ktlsTransport{fd: fd, log: log, ch: ch, rekey: rekey, rxNoPad: p.rxNoPad}
+	if rekey != nil && rekey.slot != nil {
+		ch.FollowKeyUpdatesInKernel()
 	}
 	rest := t.openInUserSpace(leftover)
 	if len(rest) > 0 && t.err == nil && !t.peerClosed {
@@ -150,35 +149,15 @@ func handOffToKernel(fd int, records *tlsstate.Records, leftover []byte, p kerne
 }
 
 // openInUserSpace opens the whole records at the front of in with the
-// user-space record layer, keeps their application data for Read, acts on
-// what else they carried, and returns the bytes of an incomplete record.
+// channel, keeps their application data for Read, acts on what else they
+// carried, and returns the bytes of an incomplete record.
 func (t *ktlsTransport) openInUserSpace(in []byte) []byte {
 	for len(in) > 0 && t.err == nil && !t.peerClosed {
-		n, plain, reply, err := t.records.Open(in, t.plain, nil)
+		n, plain, reply, err := t.ch.Open(in, t.plain, t.reply[:0])
 		t.plain = plain
 		in = in[n:]
-		var alert *tlsstate.AlertError
-		var peerAlert *tlsstate.PeerAlertError
-		switch {
-		case err == io.EOF:
-			t.peerClosed = true
-		case errors.As(err, &alert):
-			t.fail(alert.Alert, alert.Reason)
-		case errors.As(err, &peerAlert):
-			t.err = peerAlert
-			t.log.Info("tls: peer sent a fatal alert", "alert", peerAlert.Alert.String())
-		case err != nil:
-			t.err = err
-		case len(reply) > 0 && t.version == tlsstate.VersionTLS12:
-			// The only reply TLS 1.2 makes without failing is a warning
-			// no_renegotiation; the kernel now sends it.
-			t.sendAlert(1, tlsstate.AlertNoRenegotiation)
-		case len(reply) > 0:
-			// A TLS 1.3 KeyUpdate with update_requested: answering it would
-			// need new transmit keys in the kernel.
-			t.closeBecause("KeyUpdate with update_requested arrived with the client's Finished; kernel TLS cannot change keys")
-		}
-		clear(reply)
+		t.reply = reply
+		t.settle(err)
 		if n == 0 {
 			break
 		}
@@ -187,38 +166,39 @@ func (t *ktlsTransport) openInUserSpace(in []byte) []byte {
 }
 
 // installRX hands the receive keys to the kernel (unless the connection
-// is over anyway) and zeroes every key the process still holds.
+// is over anyway): from then on the process holds no key.
 func (t *ktlsTransport) installRX() {
-	defer t.dropRecords()
+	t.partial = nil
 	if t.err != nil || t.peerClosed {
 		return
 	}
-	sess := t.records.Session()
-	rx, err := kernelKeys(sess, &sess.RX)
-	if err == nil {
+	err := t.ch.HandOff(tlsstate.Receive, func(sess *tlsstate.Session, keys *tlsstate.TrafficKeys) error {
+		rx, err := kernelKeys(sess, keys)
+		if err != nil {
+			return err
+		}
 		err = kernel.InstallRX(t.fd, rx)
 		rx.Zero()
-	}
+		if err == nil && t.rekey != nil {
+			// A KeyUpdate opened in user space may have moved the
+			// receive secret since the hand-off of TX.
+			t.rekey.keepRX(keys.Secret)
+		}
+		return err
+	})
 	if err != nil {
 		// TX is in the kernel already: user space cannot take over.
-		t.fail(tlsstate.AlertInternalError, "kernel refused the receive keys after the transmit keys: "+err.Error())
+		t.reply = t.ch.FatalAlert(t.reply[:0], tlsstate.AlertInternalError, "kernel refused the receive keys after the transmit keys: "+err.Error())
+		t.settle(t.ch.Err())
 		return
 	}
-	if t.rxNoPad && t.version == tlsstate.VersionTLS13 {
+	if t.rxNoPad && t.ch.Version() == tlsstate.VersionTLS13 {
 		// An optimisation only: a kernel that refuses it decrypts as before.
 		if err := unix.SetsockoptInt(t.fd, unix.SOL_TLS, kernel.TLS_RX_EXPECT_NO_PAD, 1); err != nil {
 			t.log.Debug("tls: TLS_RX_EXPECT_NO_PAD refused", "error", err)
 		}
 	}
-}
-
-// dropRecords zeroes the user-space record layer and its session, and lets go of them.
-func (t *ktlsTransport) dropRecords() {
-	if t.records != nil {
-		t.records.Zero()
-		t.records = nil
-	}
-	t.partial = nil
+	t.rxInKernel = true
 }
 
 // completeRecord reads the missing bytes of the record that the handshake
@@ -227,7 +207,7 @@ func (t *ktlsTransport) dropRecords() {
 func (t *ktlsTransport) completeRecord() error {
 	need := 5
 	if len(t.partial) >= 5 {
-		// The record layer checked the header's length when it was whole.
+		// The channel checked the header's length when it was whole.
 		need += int(t.partial[3])<<8 | int(t.partial[4])
 	}
 	n, err := kernel.Read(t.fd, t.partial[len(t.partial):need])
@@ -240,7 +220,7 @@ func (t *ktlsTransport) completeRecord() error {
 		t.err = io.ErrUnexpectedEOF
 	}
 	if t.err != nil {
-		t.dropRecords()
+		t.partial = nil
 		return t.err
 	}
 	t.partial = t.partial[:len(t.partial)+n]
@@ -248,6 +228,53 @@ func (t *ktlsTransport) completeRecord() error {
 		return nil
 	}
 	t.installRX()
+	return nil
+}
+
+// settle sends the records the channel asked for and acts on its verdict:
+// io.EOF ends the peer's side (logged when the channel closed on its own,
+// e.g. on a KeyUpdate it cannot follow); an alert either way ends the
+// connection.
+func (t *ktlsTransport) settle(err error) error {
+	if len(t.reply) > 0 {
+		if serr := t.sendRecords(t.reply); serr != nil && err == nil {
+			err = serr
+			t.err = serr
+		}
+		t.reply = t.reply[:0]
+	}
+	var alert *tlsstate.AlertError
+	var peerAlert *tlsstate.PeerAlertError
+	switch {
+	case err == io.EOF:
+		t.peerClosed = true
+		if reason := t.ch.CloseReason(); reason != "" {
+			t.log.Info("tls: closing a kernel TLS connection", "reason", reason)
+		}
+	case errors.As(err, &alert):
+		t.err = err
+		t.log.Info("tls: failing a kernel TLS connection", "alert", alert.Alert.String(), "reason", alert.Reason)
+	case errors.As(err, &peerAlert):
+		t.err = err
+		t.log.Info("tls: peer sent a fatal alert", "alert", peerAlert.Alert.String())
+	case err != nil:
+		t.err = err
+	}
+	return err
+}
+
+// sendRecords has the kernel protect and send each record of recs (header
+// and body, as the channel framed them), best effort: a full socket buffer
+// loses them, as a closing connection may.
+func (t *ktlsTransport) sendRecords(recs []byte) error {
+	for len(recs) >= 5 {
+		n := 5 + (int(recs[3])<<8 | int(recs[4]))
+		_, err := kernel.SendRecord(t.fd, recs[0], recs[5:n])
+		if err != nil && !errors.Is(err, kernel.EAGAIN) {
+			return err
+		}
+		recs = recs[n:]
+	}
 	return nil
 }
 
@@ -272,7 +299,7 @@ func (t *ktlsTransport) Read(p []byte) (int, error) {
 			return 0, t.err
 		case t.peerClosed:
 			return 0, io.EOF
-		case t.records != nil:
+		case !t.rxInKernel:
 			if err := t.completeRecord(); err != nil {
 				return 0, err
 			}
@@ -297,11 +324,16 @@ func (t *ktlsTransport) recv(p []byte) (int, error) {
 			}
 			return 0, t.recvError(err)
 		}
+		if typ == kernel.RecordApplicationData && n == 0 {
+			// The peer closed TCP without close_notify. (The kernel
+			// consumes an empty application-data record itself rather
+			// than hand it up as a zero-length read.)
+			return 0, io.EOF
+		}
+		if err := t.control(typ, buf[:n]); err != nil {
+			return 0, err
+		}
 		if typ == kernel.RecordApplicationData {
-			if n == 0 {
-				return 0, io.EOF // the peer closed TCP without close_notify
-			}
-			t.controlInARow = 0
 			if len(p) < len(buf) {
 				copied := copy(p, buf[:n])
 				t.plain = append(t.plain, buf[copied:n]...)
@@ -309,10 +341,21 @@ func (t *ktlsTransport) recv(p []byte) (int, error) {
 			}
 			return n, nil
 		}
-		if err := t.control(typ, buf[:n]); err != nil {
-			return 0, err
-		}
 	}
+}
+
+// control has the channel judge one record the kernel handed up (or a
+// piece of one, when it did not fit the buffer), and acts on what it says.
+func (t *ktlsTransport) control(typ uint8, data []byte) error {
+	reply, err := t.ch.Control(typ, data, t.reply[:0])
+	t.reply = reply
+	if err := t.settle(err); err != nil {
+		return err
+	}
+	if v := t.ch.TakeKeyUpdate(); v.Received {
+		return t.keyUpdateReceived(v.UpdateRequested)
+	}
+	return nil
 }
 
 // recvError turns a failed receive into what Read returns, sending the
@@ -322,127 +365,18 @@ func (t *ktlsTransport) recvError(err error) error {
 	case errors.Is(err, kernel.EAGAIN):
 		return coro.ErrWantRead
 	case errors.Is(err, unix.EBADMSG):
-		t.fail(tlsstate.AlertBadRecordMAC, "kernel could not authenticate a record")
+		return t.fail(tlsstate.AlertBadRecordMAC, "kernel could not authenticate a record")
 	case errors.Is(err, unix.EMSGSIZE):
-		t.fail(tlsstate.AlertRecordOverflow, "kernel saw a record longer than allowed")
+		return t.fail(tlsstate.AlertRecordOverflow, "kernel saw a record longer than allowed")
 	case errors.Is(err, unix.EKEYEXPIRED):
 		// Linux 6.14+: the kernel paused reception after a KeyUpdate it
 		// showed us; we do not follow it (see ktlsTransport).
-		t.closeBecause("peer KeyUpdate: kernel TLS receive keys expired")
-		return io.EOF
-	default:
-		t.err = err
-	}
-	return t.err
-}
-
-// control acts on one non-application-data record (or a piece of one,
-// when it did not fit the buffer).
-func (t *ktlsTransport) control(typ uint8, data []byte) error {
-	if t.controlInARow++; t.controlInARow > maxControlInARow {
-		return t.fail(tlsstate.AlertUnexpectedMessage, "too many records without application data")
-	}
-	switch typ {
-	case kernel.RecordAlert:
-		return t.alert(data)
-	case kernel.RecordHandshake:
-		return t.handshakeMessage(data)
-	}
-	return t.fail(tlsstate.AlertUnexpectedMessage, fmt.Sprintf("record of content type %d after the handshake", typ))
-}
-
-// alert handles an alert record: close_notify ends the peer's side;
-// user_canceled (and, in TLS 1.2, any warning) is ignored; anything else
-// is fatal (RFC 8446 §6, RFC 5246 §7.2).
-func (t *ktlsTransport) alert(body []byte) error {
-	switch {
-	case len(body) == 0: // RFC 8446 §5.4
-		return t.fail(tlsstate.AlertUnexpectedMessage, "empty alert record")
-	case len(body) != 2:
-		return t.fail(tlsstate.AlertDecodeError, "alert record of the wrong length")
-	}
-	level, desc := body[0], tlsstate.Alert(body[1])
-	switch {
-	case desc == tlsstate.AlertCloseNotify:
 		t.peerClosed = true
+		t.log.Info("tls: closing a kernel TLS connection", "reason", "peer KeyUpdate: kernel TLS receive keys expired")
 		return io.EOF
-	case desc == tlsstate.AlertUserCanceled,
-		t.version == tlsstate.VersionTLS12 && level == 1:
-		return nil
 	}
-	t.err = &tlsstate.PeerAlertError{Alert: desc}
-	t.log.Info("tls: peer sent a fatal alert", "alert", desc.String())
+	t.err = err
 	return t.err
-}
-
-// handshakeMessage handles bytes of a post-handshake handshake message. In
-// TLS 1.3 only KeyUpdate may come, and we close on it; in TLS 1.2 only a
-// ClientHello asking to renegotiate, which is skipped and refused with a
-// warning no_renegotiation (RFC 5746 §4.2), the connection carrying on.
-func (t *ktlsTransport) handshakeMessage(data []byte) error {
-	if len(data) == 0 {
-		return t.fail(tlsstate.AlertUnexpectedMessage, "empty handshake record") // RFC 8446 §5.4
-	}
-	for len(data) > 0 {
-		if t.hsLeft == 0 {
-			if t.hsHeaderLen == 0 {
-				if err := t.firstHandshakeByte(data[0]); err != nil {
-					return err
-				}
-			}
-			n := copy(t.hsHeader[t.hsHeaderLen:], data)
-			t.hsHeaderLen += n
-			data = data[n:]
-			if t.hsHeaderLen < len(t.hsHeader) {
-				return nil
-			}
-			t.hsLeft = int(t.hsHeader[1])<<16 | int(t.hsHeader[2])<<8 | int(t.hsHeader[3])
-			if t.hsLeft > maxRenegotiationHello {
-				return t.fail(tlsstate.AlertDecodeError, "handshake message too long")
-			}
-			if t.version == tlsstate.VersionTLS13 && t.hsLeft != 1 {
-				return t.fail(tlsstate.AlertDecodeError, "KeyUpdate of the wrong length")
-			}
-		}
-		if t.version == tlsstate.VersionTLS13 && len(data) == 0 {
-			return nil // the KeyUpdate's byte comes in the next record
-		}
-		if t.version == tlsstate.VersionTLS13 {
-			// The KeyUpdate's one byte (firstHandshakeByte let only a KeyUpdate
-			// through, and only with t.rekey).
-			t.hsLeft, t.hsHeaderLen = 0, 0
-			requestUpdate := data[0]
-			data = data[1:]
-			if err := t.keyUpdateReceived(requestUpdate); err != nil {
-				return err
-			}
-			continue
-		}
-		skip := min(len(data), t.hsLeft)
-		data = data[skip:]
-		t.hsLeft -= skip
-		if t.hsLeft == 0 {
-			t.hsHeaderLen = 0
-			if err := t.sendAlert(1, tlsstate.AlertNoRenegotiation); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// firstHandshakeByte decides on a post-handshake message by its type.
-func (t *ktlsTransport) firstHandshakeByte(msgType byte) error {
-	switch {
-	case t.version == tlsstate.VersionTLS13 && msgType == msgKeyUpdate && t.rekey != nil:
-		return nil
-	case t.version == tlsstate.VersionTLS13 && msgType == msgKeyUpdate:
-		t.closeBecause("peer KeyUpdate: kernel TLS keeps no traffic secret to follow it")
-		return io.EOF
-	case t.version == tlsstate.VersionTLS12 && msgType == msgClientHello:
-		return nil
-	}
-	return t.fail(tlsstate.AlertUnexpectedMessage, fmt.Sprintf("handshake message type %d after the handshake", msgType))
 }
 
 // closeBecause ends the connection cleanly (Close sends close_notify) for
@@ -452,25 +386,14 @@ func (t *ktlsTransport) closeBecause(reason string) {
 	t.log.Info("tls: closing a kernel TLS connection", "reason", reason)
 }
 
-// fail sends a fatal alert and makes err sticky; nothing else is sent.
+// fail sends a fatal alert for an error the kernel found and makes it
+// sticky; nothing else is sent.
 func (t *ktlsTransport) fail(a tlsstate.Alert, reason string) error {
 	if t.err != nil {
 		return t.err
 	}
-	t.sendAlert(2, a)
-	t.err = &tlsstate.AlertError{Alert: a, Reason: reason}
-	t.log.Info("tls: failing a kernel TLS connection", "alert", a.String(), "reason", reason)
-	return t.err
-}
-
-// sendAlert sends an alert record through the kernel, best effort: a full
-// socket buffer loses it, as a closing connection may.
-func (t *ktlsTransport) sendAlert(level byte, a tlsstate.Alert) error {
-	_, err := kernel.SendRecord(t.fd, kernel.RecordAlert, []byte{level, byte(a)})
-	if errors.Is(err, kernel.EAGAIN) {
-		return nil
-	}
-	return err
+	t.reply = t.ch.FatalAlert(t.reply[:0], a, reason)
+	return t.settle(t.ch.Err())
 }
 
 // Buffered reports application data opened in user space and not yet read.
@@ -549,14 +472,16 @@ func (t *ktlsTransport) Close() error {
 		return nil
 	}
 	t.closed = true
-	t.dropRecords()
+	t.partial = nil
 	if t.rekey != nil {
 		t.rekey.release() // wipes a TLS 1.3 connection's secrets
 	}
-	if t.err != nil {
-		return nil
+	var err error
+	if t.err == nil {
+		err = t.sendRecords(t.ch.CloseNotify(t.reply[:0]))
 	}
-	return t.sendAlert(1, tlsstate.AlertCloseNotify)
+	t.ch.Zero()
+	return err
 }
 
 // Name is "ktls" in the access log.

@@ -91,14 +91,14 @@ func ktlsSetting(mode site.KTLSMode) string {
 // says so, or the kernel refused the keys under "auto". Under "require" a
 // refusal is an error; the caller sends a fatal alert through its record
 // layer and closes.
-func (p kernelTLSPolicy) tryKernel(fd int, records *tlsstate.Records, leftover []byte, log *slog.Logger) (*ktlsTransport, error) {
+func (p kernelTLSPolicy) tryKernel(fd int, ch *tlsstate.Channel, leftover []byte, log *slog.Logger) (*ktlsTransport, error) {
 	if !p.handOff {
 		return nil, nil
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	t, err := handOffToKernel(fd, records, leftover, p, log)
+	t, err := handOffToKernel(fd, ch, leftover, p, log)
 	if err != nil && !p.required {
 		log.Debug("TLS connection stays in user space", "reason", err)
 		return nil, nil

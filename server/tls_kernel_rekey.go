@@ -120,6 +120,13 @@ func countRecordsOnly(suite tlsstate.CipherSuite, limit uint64) *rekeyState {
 	return &rekeyState{suite: suite, limit: limit}
 }
 
+// keepRX replaces the kept receive secret with the one the kernel got.
+func (r *rekeyState) keepRX(secret []byte) {
+	if r.slot != nil && len(secret) == r.secretLen {
+		copy(r.slot[:secretSize], secret)
+	}
+}
+
 // release wipes the secrets and gives their slot back.
 func (r *rekeyState) release() {
 	if r.slot != nil {
@@ -167,13 +174,11 @@ func (r *rekeyState) sendBudget(n int) int {
 	return min(n, int(min(left-1, 1<<20))<<14)
 }
 
-// keyUpdateReceived follows the client's KeyUpdate: the kernel gets the
-// next receive key; with update_requested, our own KeyUpdate is due before
-// the next application data we send (RFC 8446 §4.6.3).
-func (t *ktlsTransport) keyUpdateReceived(requestUpdate byte) error {
-	if requestUpdate > 1 {
-		return t.fail(tlsstate.AlertIllegalParameter, "KeyUpdate request_update is neither 0 nor 1")
-	}
+// keyUpdateReceived acts on the channel's verdict on the client's
+// KeyUpdate: the kernel gets the next receive key; with update_requested,
+// our own KeyUpdate is due before the next application data we send (RFC
+// 8446 §4.6.3).
+func (t *ktlsTransport) keyUpdateReceived(updateRequested bool) error {
 	rx, err := t.rekey.nextKeys(0)
 	if err == nil {
 		err = kernel.InstallRX(t.fd, rx)
@@ -182,10 +187,10 @@ func (t *ktlsTransport) keyUpdateReceived(requestUpdate byte) error {
 	if err != nil {
 		return t.fail(tlsstate.AlertInternalError, "installing the next receive key: "+err.Error())
 	}
-	if requestUpdate == 1 {
+	if updateRequested {
 		t.rekey.sendUpdate = true
 	}
-	t.log.Debug("tls: kernel TLS receive key updated", "update_requested", requestUpdate == 1)
+	t.log.Debug("tls: kernel TLS receive key updated", "update_requested", updateRequested)
 	return nil
 }
 

@@ -44,7 +44,7 @@ type tlsTransport struct {
 	fd       int
 	settings *tlsSettings      // the listener's settings when the connection was accepted
 	hs       *tlsstate.Server  // the handshake; nil once it is over
-	rec      *tlsstate.Records // the record layer; nil until the handshake is over
+	rec      *tlsstate.Channel // the channel after the handshake; nil until it is over
 
 	in              *[]byte
 	inStart, inEnd  int
@@ -80,7 +80,7 @@ func (t *tlsTransport) Handshake() error {
 			t.hs = nil
 			return failure
 		case tlsstate.Complete:
-			rec, err := tlsstate.NewRecords(t.hs.Session(), t.settings.config)
+			rec, err := tlsstate.NewChannel(t.hs.Session(), t.settings.config)
 			t.hs.Zero()
 			t.hs = nil
 			if err != nil {

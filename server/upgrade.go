@@ -14,6 +14,7 @@ import (
 
 	"lwango/kernel"
 	"lwango/loop"
+	"lwango/tlsstate"
 )
 
 // A binary upgrade passes each connection idle between requests to the new
@@ -55,7 +56,7 @@ func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 			return nil, false
 		}
 		state[1] = handedKTLS
-		binary.BigEndian.PutUint16(state[2:], t.version)
+		binary.BigEndian.PutUint16(state[2:], t.ch.Version())
 	default:
 		return nil, false
 	}
@@ -69,8 +70,8 @@ func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 // detachable reports whether nothing of the connection is left in user
 // space: its records are all in the kernel's hands.
 func (t *ktlsTransport) detachable() bool {
-	return t.records == nil && len(t.partial) == 0 && len(t.plain) == 0 && t.err == nil &&
-		!t.peerClosed && !t.closed && t.hsLeft == 0 && t.hsHeaderLen == 0
+	return t.rxInKernel && len(t.partial) == 0 && len(t.plain) == 0 && len(t.reply) == 0 && t.err == nil &&
+		!t.peerClosed && !t.closed && !t.ch.MidMessage()
 }
 
 // HandOff passes the server's connections to the process that upgrades
@@ -226,7 +227,11 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		c.transport = &c.plain
 		l.Adopt(fd, 0, c)
 	case handedKTLS:
-		c.transport = &ktlsTransport{fd: fd, version: binary.BigEndian.Uint16(state[2:]), log: slog.Default()}
+		ch, err := tlsstate.NewKernelChannel(binary.BigEndian.Uint16(state[2:]))
+		if err != nil {
+			return fmt.Errorf("upgrade: %w", err)
+		}
+		c.transport = &ktlsTransport{fd: fd, ch: ch, log: slog.Default(), rxInKernel: true}
 		c.defers.Defer(c.closeTransport)
 		l.Adopt(fd, loop.TLS, c)
 	default:

@@ -112,7 +112,7 @@ func BenchmarkRecords12Seal(b *testing.B) {
 			sess := &Session{Version: VersionTLS12, CipherSuite: id,
 				RX: TrafficKeys{Key: make([]byte, s.keyLen), IV: make([]byte, s.fixedIVLen), Seq: 1},
 				TX: TrafficKeys{Key: make([]byte, s.keyLen), IV: make([]byte, s.fixedIVLen), Seq: 1}}
-			r, err := NewRecords(sess, &Config{})
+			r, err := NewChannel(sess, &Config{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -82,18 +82,18 @@ func (s *scriptedConn) SetDeadline(time.Time) error      { return nil }
 func (s *scriptedConn) SetReadDeadline(time.Time) error  { return nil }
 func (s *scriptedConn) SetWriteDeadline(time.Time) error { return nil }
 
-func benchSession(b *testing.B, suite CipherSuite) (*Records, *Records) {
+func benchSession(b *testing.B, suite CipherSuite) (*Channel, *Channel) {
 	s := suiteByID(suite)
 	secret := make([]byte, s.hashLen)
 	sess := func() *Session {
 		return &Session{Version: VersionTLS13, CipherSuite: suite,
 			RX: newTrafficKeys(s, append([]byte(nil), secret...)), TX: newTrafficKeys(s, append([]byte(nil), secret...))}
 	}
-	sealer, err := NewRecords(sess(), &Config{})
+	sealer, err := NewChannel(sess(), &Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	opener, err := NewRecords(sess(), &Config{})
+	opener, err := NewChannel(sess(), &Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func BenchmarkRecordsOpen(b *testing.B) {
 			b.SetBytes(maxPlaintext)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				opener.rx.seq = 0
+				opener.rx.(*recordCipher).seq = 0
 				n, p, _, err := opener.Open(record, plain[:0], nil)
 				if err != nil || n != len(record) || len(p) != maxPlaintext {
 					b.Fatal(err)

@@ -56,9 +56,6 @@ type Config struct {
 	// RekeyAfterRecords is how many records are sent under one key before
 	// the record layer sends a KeyUpdate; 0 means the suite's safe default.
 	RekeyAfterRecords uint64
-	// MaxKeyUpdates is how many KeyUpdates a peer may send in a row without
-	// application data in between; 0 means 32.
-	MaxKeyUpdates int
 
 	// TicketKeys seal and open session tickets; nil means no resumption:
 	// no tickets are issued and none is accepted. The keys may be shared
@@ -163,13 +160,6 @@ func (c *Config) maxEarlyData() int {
 		return 16 << 10
 	}
 	return c.MaxEarlyData
-}
-
-func (c *Config) maxKeyUpdates() int {
-	if c.MaxKeyUpdates == 0 {
-		return 32
-	}
-	return c.MaxKeyUpdates
 }
 
 func (c *Config) sessionTickets() int {

@@ -107,7 +107,7 @@ func FuzzHandshake12(f *testing.F) {
 				if sess.Version == VersionTLS12 && (sess.RX.Seq != 1 || sess.TX.Seq != 1) {
 					t.Fatalf("TLS 1.2 session at sequence %d/%d", sess.RX.Seq, sess.TX.Seq)
 				}
-				if r, err := NewRecords(sess, cfg); err == nil {
+				if r, err := NewChannel(sess, cfg); err == nil {
 					r.Open(append(buf, input...), nil, nil)
 					r.Zero()
 				}

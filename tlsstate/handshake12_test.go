@@ -385,11 +385,11 @@ func TestPeerAlertDuringHandshake12(t *testing.T) {
 
 // recordsAfterHandshake12 completes a handshake and starts the record
 // layer on its Session.
-func recordsAfterHandshake12(t *testing.T) (*Records, *testClient12) {
+func recordsAfterHandshake12(t *testing.T) (*Channel, *testClient12) {
 	t.Helper()
 	cfg := testConfig("ecdsa-p256")
 	sess, c, _ := fullHandshake12(t, cfg, newHello12(randomBytes(32)))
-	r, err := NewRecords(sess, cfg)
+	r, err := NewChannel(sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestRecords12Alerts(t *testing.T) {
 		{"empty handshake record", func(c *testClient12) []byte { return c.protect(typeHandshake, nil) }, AlertUnexpectedMessage},
 		{"too many empty records", func(c *testClient12) []byte {
 			var in []byte
-			for range maxEmptyRecords + 1 {
+			for range MaxRecordsWithoutData + 1 {
 				in = append(in, c.protect(typeApplicationData, nil)...)
 			}
 			return in

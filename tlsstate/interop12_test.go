@@ -136,7 +136,7 @@ func checkSessionAgainstKeyLog(t *testing.T, g goClient12, master []byte) {
 func exchangeData12(t *testing.T, g goClient12, cfg *Config) {
 	t.Helper()
 	sess, client, conn, rest := g.sess, g.client, g.server, g.rest
-	r, err := NewRecords(sess, cfg)
+	r, err := NewChannel(sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func TestGnuTLSResumption(t *testing.T) {
 // answerCloseNotify reads records until the client's close_notify and
 // answers it with ours, as gnutls-cli waits for.
 func answerCloseNotify(conn net.Conn, sess *Session, cfg *Config, rest []byte) {
-	r, err := NewRecords(sess, cfg)
+	r, err := NewChannel(sess, cfg)
 	if err != nil {
 		return
 	}

@@ -52,7 +52,7 @@ func serveConn(conn net.Conn, cfg *Config, complete func([]byte) bool, response 
 	if err != nil || p != Complete {
 		return fmt.Errorf("handshake: %v %v %v", p, err, srv.Err())
 	}
-	r, err := NewRecords(srv.Session(), cfg)
+	r, err := NewChannel(srv.Session(), cfg)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ type recordPeer struct {
 	rxKeys TrafficKeys
 }
 
-func newRecordsPair(t *testing.T, cfg *Config) (*Records, *recordPeer) {
+func newRecordsPair(t *testing.T, cfg *Config) (*Channel, *recordPeer) {
 	t.Helper()
 	suite := suiteByID(AES256GCMSHA384)
 	secret := func() []byte {
@@ -33,7 +33,7 @@ func newRecordsPair(t *testing.T, cfg *Config) (*Records, *recordPeer) {
 		rxKeys: newTrafficKeys(suite, bytes.Clone(sess.TX.Secret))}
 	peer.tx, _ = newRecordCipher(suite, peer.txKeys.Key, peer.txKeys.IV)
 	peer.rx, _ = newRecordCipher(suite, peer.rxKeys.Key, peer.rxKeys.IV)
-	r, err := NewRecords(sess, cfg)
+	r, err := NewChannel(sess, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRecordsAlerts(t *testing.T) {
 		{"inner plaintext over 2^14+1", func(p *recordPeer) []byte { return p.seal(typeApplicationData, make([]byte, maxPlaintext+1)) }, AlertRecordOverflow},
 		{"flood of empty records", func(p *recordPeer) []byte {
 			var in []byte
-			for range maxEmptyRecords + 1 {
+			for range MaxRecordsWithoutData + 1 {
 				in = append(in, p.seal(typeApplicationData, nil)...)
 			}
 			return in

@@ -24,7 +24,7 @@ func rfc8448Session(v map[string][]byte) *Session {
 // TestRFC8448Records replays the trace's application data and closure.
 func TestRFC8448Records(t *testing.T) {
 	v := rfc8448(t)
-	r, err := NewRecords(rfc8448Session(v), &Config{})
+	r, err := NewChannel(rfc8448Session(v), &Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRecordsWithGoClient(t *testing.T) {
 	if err != nil || p != Complete {
 		t.Fatalf("handshake: %v %v %v", p, err, srv.Err())
 	}
-	r, err := NewRecords(srv.Session(), cfg)
+	r, err := NewChannel(srv.Session(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func connectGo(t *testing.T, cfg *Config, ccfg *tls.Config) goConn {
 // pingPong reads "ping" through the user-space record layer started from
 // sess and answers "pong".
 func pingPong(conn net.Conn, sess *Session, cfg *Config, rest []byte) error {
-	r, err := NewRecords(sess, cfg)
+	r, err := NewChannel(sess, cfg)
 	if err != nil {
 		return err
 	}
