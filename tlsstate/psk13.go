@@ -17,7 +17,7 @@ import (
 type resumption13 struct {
 	// selected is the index of the identity, sent back in ServerHello.
 	selected uint16
-	state    *sessionState
+	state    *ticketState
 }
 
 // choosePSK13 looks for a ticket among the client's PSK identities that
@@ -53,7 +53,7 @@ func (s *Server) choosePSK13(ch *clientHello, suite *suiteInfo, retryPrefix []by
 // age that the client reports (obfuscated with ticket_age_add, §4.2.11.1)
 // close to the server's own count, and the same server name it was issued
 // for (§4.6.1), so a session never moves to another virtual host.
-func resumable13(st *sessionState, id pskIdentity, suite *suiteInfo, serverName string, now time.Time) bool {
+func resumable13(st *ticketState, id pskIdentity, suite *suiteInfo, serverName string, now time.Time) bool {
 	ticketSuite := suiteByID(st.suite)
 	if ticketSuite == nil || ticketSuite.hashLen != suite.hashLen || len(st.secret) != suite.hashLen {
 		return false

@@ -227,23 +227,23 @@ func TestPSKScripted(t *testing.T) {
 	tampered := bytes.Clone(it.ticket)
 	tampered[len(tampered)-1] ^= 1
 	forgedKeys := randomTicketKeys(t)
-	forged := (&Config{TicketKeys: forgedKeys}).sealTicket(&sessionState{
+	forged := (&Config{TicketKeys: forgedKeys}).sealTicket(&ticketState{
 		version: VersionTLS13, suite: AES128GCMSHA256, issued: time.Now(), authenticated: time.Now(),
 		lifetime: time.Hour, serverName: "localhost", secret: it.psk,
 	}, ticketLabel13)
-	asTLS12 := cfg.sealTicket(&sessionState{
+	asTLS12 := cfg.sealTicket(&ticketState{
 		version: VersionTLS13, suite: AES128GCMSHA256, issued: time.Now(), authenticated: time.Now(),
 		lifetime: time.Hour, serverName: "localhost", secret: it.psk,
 	}, ticketLabel12)
-	sha384 := cfg.sealTicket(&sessionState{
+	sha384 := cfg.sealTicket(&ticketState{
 		version: VersionTLS13, suite: AES256GCMSHA384, issued: time.Now(), authenticated: time.Now(),
 		lifetime: time.Hour, serverName: "localhost", secret: make([]byte, 48),
 	}, ticketLabel13)
-	otherName := cfg.sealTicket(&sessionState{
+	otherName := cfg.sealTicket(&ticketState{
 		version: VersionTLS13, suite: AES128GCMSHA256, issued: time.Now(), authenticated: time.Now(),
 		lifetime: time.Hour, serverName: "example.com", secret: it.psk,
 	}, ticketLabel13)
-	oldSession := cfg.sealTicket(&sessionState{
+	oldSession := cfg.sealTicket(&ticketState{
 		version: VersionTLS13, suite: AES128GCMSHA256, issued: time.Now(), authenticated: time.Now().Add(-8 * 24 * time.Hour),
 		lifetime: time.Hour, serverName: "localhost", secret: it.psk,
 	}, ticketLabel13)
@@ -340,7 +340,7 @@ func TestTicketLifetime(t *testing.T) {
 // TestSessionStateRoundTrip: what marshal writes, parseSessionState reads
 // back; truncated or extended encodings are refused.
 func TestSessionStateRoundTrip(t *testing.T) {
-	st := &sessionState{
+	st := &ticketState{
 		version: VersionTLS12, suite: ECDHERSAWithAES128GCMSHA256,
 		issued: time.UnixMilli(1700000000123), authenticated: time.UnixMilli(1690000000456),
 		lifetime: 3600 * time.Second, ageAdd: 0xdeadbeef, ems: true, serverName: "a.example.com",

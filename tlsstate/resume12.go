@@ -19,7 +19,7 @@ import (
 // client offers it again (RFC 7627 §5.3), the client offers the session's
 // suite and this server still enables it, the ticket is fresh, and it is
 // for the same server name. It returns nil for a full handshake.
-func (s *Server) resumable12(ch *clientHello, neg negotiated12) *sessionState {
+func (s *Server) resumable12(ch *clientHello, neg negotiated12) *ticketState {
 	if s.cfg.TicketKeys == nil || len(ch.sessionTicket) == 0 {
 		return nil
 	}
@@ -40,7 +40,7 @@ func (s *Server) resumable12(ch *clientHello, neg negotiated12) *sessionState {
 // ServerHello (echoing the client's session ID, RFC 5077 §3.4), a fresh
 // NewSessionTicket, ChangeCipherSpec and Finished, and waits for the
 // client's ChangeCipherSpec and Finished.
-func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *sessionState, out []byte) ([]byte, error) {
+func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *ticketState, out []byte) ([]byte, error) {
 	h := s.hs12
 	h.suite = suite12ByID(st.suite)
 	h.transcript = h.suite.newHash()
@@ -78,7 +78,7 @@ func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *sess
 func (s *Server) newSessionTicket12() []byte {
 	h := s.hs12
 	lifetime := s.cfg.ticketLifetime()
-	st := &sessionState{
+	st := &ticketState{
 		version:       VersionTLS12,
 		suite:         h.suite.id,
 		issued:        s.cfg.now(),

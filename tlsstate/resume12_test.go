@@ -259,8 +259,8 @@ func TestResume12Scripted(t *testing.T) {
 
 	tampered := bytes.Clone(ticket)
 	tampered[20] ^= 1
-	state := func(edit func(*sessionState)) []byte {
-		st := &sessionState{version: VersionTLS12, suite: c.suite.id, issued: time.Now(), authenticated: time.Now(),
+	state := func(edit func(*ticketState)) []byte {
+		st := &ticketState{version: VersionTLS12, suite: c.suite.id, issued: time.Now(), authenticated: time.Now(),
 			lifetime: time.Hour, ems: true, serverName: "localhost", secret: bytes.Clone(master)}
 		edit(st)
 		label := ticketLabel12
@@ -276,10 +276,10 @@ func TestResume12Scripted(t *testing.T) {
 	}{
 		{"tampered", tampered, nil},
 		{"no extended master secret now", ticket, func(h *helloSpec) { h.remove(extExtendedMasterSec) }},
-		{"session without extended master secret", state(func(st *sessionState) { st.ems = false }), nil},
-		{"expired", state(func(st *sessionState) { st.issued = time.Now().Add(-2 * time.Hour) }), nil},
-		{"other server name", state(func(st *sessionState) { st.serverName = "example.com" }), nil},
-		{"TLS 1.3 ticket", state(func(st *sessionState) { st.version = VersionTLS13 }), nil},
+		{"session without extended master secret", state(func(st *ticketState) { st.ems = false }), nil},
+		{"expired", state(func(st *ticketState) { st.issued = time.Now().Add(-2 * time.Hour) }), nil},
+		{"other server name", state(func(st *ticketState) { st.serverName = "example.com" }), nil},
+		{"TLS 1.3 ticket", state(func(st *ticketState) { st.version = VersionTLS13 }), nil},
 		{"suite not offered", ticket, func(h *helloSpec) {
 			var kept []uint16
 			for _, s := range h.suites {
@@ -290,7 +290,7 @@ func TestResume12Scripted(t *testing.T) {
 			h.suites = kept
 		}},
 	}
-	if !resumeScripted12(t, cfg, state(func(*sessionState) {}), master, nil) {
+	if !resumeScripted12(t, cfg, state(func(*ticketState) {}), master, nil) {
 		t.Fatal("a ticket forged with the server's own keys did not resume (the test's forgeries would prove nothing)")
 	}
 	for _, tc := range full {

@@ -32,7 +32,7 @@ func (s *Server) appendTickets13(out []byte, sess *Session) []byte {
 		if _, err := io.ReadFull(s.cfg.rand(), ageAdd[:]); err != nil {
 			break
 		}
-		st := &sessionState{
+		st := &ticketState{
 			version:       VersionTLS13,
 			suite:         suite.id,
 			issued:        s.cfg.now(),
@@ -69,7 +69,7 @@ func (s *Server) appendTickets13(out []byte, sess *Session) []byte {
 
 // marshalNewSessionTicket13 builds a NewSessionTicket without extensions:
 // no early_data, so clients never send 0-RTT data this server would refuse.
-func marshalNewSessionTicket13(st *sessionState, nonce, ticket []byte) ([]byte, error) {
+func marshalNewSessionTicket13(st *ticketState, nonce, ticket []byte) ([]byte, error) {
 	return handshakeMessage(msgNewSessionTicket, func(b *cryptobyte.Builder) {
 		b.AddUint32(uint32(st.lifetime / time.Second))
 		b.AddUint32(st.ageAdd)

@@ -6,7 +6,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// sessionState is what a session ticket carries: everything the server
+// ticketState is what a session ticket carries: everything the server
 // needs to resume a session, sealed by the Config's ticket keys so that
 // only a server holding them can read or forge it (RFC 5077 §4, RFC 8446
 // §4.6.1). Its encoding is private to this package:
@@ -27,7 +27,7 @@ import (
 // The ticket keys seal it with an associated-data label per protocol
 // version (ticketLabel13, ticketLabel12), so a ticket of one version never
 // opens as the other; the version inside is checked too.
-type sessionState struct {
+type ticketState struct {
 	version       uint16
 	suite         CipherSuite
 	issued        time.Time
@@ -67,7 +67,7 @@ const (
 )
 
 // marshal encodes the state for sealing.
-func (st *sessionState) marshal() ([]byte, error) {
+func (st *ticketState) marshal() ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddUint8(sessionStateFormat)
 	b.AddUint16(st.version)
@@ -89,9 +89,9 @@ func (st *sessionState) marshal() ([]byte, error) {
 // parseSessionState decodes what marshal encoded. The plaintext came out of
 // an authenticated ticket, so a malformed one means a bug or a key shared
 // with something else; it is refused all the same.
-func parseSessionState(plain []byte) (*sessionState, bool) {
+func parseSessionState(plain []byte) (*ticketState, bool) {
 	s := cryptobyte.String(plain)
-	st := &sessionState{}
+	st := &ticketState{}
 	var format, flags uint8
 	var suite uint16
 	var issued, authenticated uint64
@@ -118,7 +118,7 @@ func parseSessionState(plain []byte) (*sessionState, bool) {
 // lifetime, and within maxTicketLifetime of the full handshake it descends
 // from. A ticket from the future (a clock that went back, or a fleet whose
 // clocks disagree by more than the tolerance) is refused too.
-func (st *sessionState) fresh(now time.Time) bool {
+func (st *ticketState) fresh(now time.Time) bool {
 	age := now.Sub(st.issued)
 	return age > -ticketAgeTolerance && age < st.lifetime && now.Sub(st.authenticated) < maxTicketLifetime
 }
@@ -127,7 +127,7 @@ func (st *sessionState) fresh(now time.Time) bool {
 // returns nil when there are no keys or sealing fails (the keys were
 // zeroed by a reload, the random source failed): the handshake then simply
 // sends no ticket.
-func (c *Config) sealTicket(st *sessionState, label []byte) []byte {
+func (c *Config) sealTicket(st *ticketState, label []byte) []byte {
 	if c.TicketKeys == nil {
 		return nil
 	}
@@ -145,7 +145,7 @@ func (c *Config) sealTicket(st *sessionState, label []byte) []byte {
 
 // openTicket opens a ticket sealed under label and returns its state, or
 // false for anything that is not a valid ticket of that version.
-func (c *Config) openTicket(sealed, label []byte, version uint16) (*sessionState, bool) {
+func (c *Config) openTicket(sealed, label []byte, version uint16) (*ticketState, bool) {
 	if c.TicketKeys == nil {
 		return nil, false
 	}
@@ -162,7 +162,7 @@ func (c *Config) openTicket(sealed, label []byte, version uint16) (*sessionState
 }
 
 // zero wipes the secret the state carries.
-func (st *sessionState) zero() {
+func (st *ticketState) zero() {
 	clear(st.secret)
 	st.secret = nil
 }
