@@ -444,7 +444,7 @@ func TestKTLSGuestClientRecords(t *testing.T) {
 	}{
 		{"KeyUpdate", kernel.RecordHandshake, []byte{24, 0, 0, 1, 1}, "", "KeyUpdate"},
 		{"fatal alert", kernel.RecordAlert, []byte{2, 40}, "-", "peer sent a fatal alert"},
-		{"change_cipher_spec", kernel.RecordChangeCipherSpec, []byte{1}, "remote error: tls: unexpected message", "record of content type 20 after the handshake"},
+		{"change_cipher_spec", kernel.RecordChangeCipherSpec, []byte{1}, "remote error: tls: unexpected message", "change_cipher_spec after the handshake"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g := startGuestServer(t, `ciphers = ["TLS_AES_128_GCM_SHA256"]`)
