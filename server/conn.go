@@ -15,6 +15,7 @@ import (
 type conn struct {
 	transport Transport
 	plain     plainTransport // the transport of a plain connection, without allocating
+	tls       bool           // accepted on an HTTPS listener
 	ready     bool           // the handshake is over
 	// h2 is the HTTP/2 state of a connection that negotiated h2 (or sent
 	// the preface on an h2c listener); nil for HTTP/1. It outlives the

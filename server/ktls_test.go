@@ -456,9 +456,9 @@ func TestRequireRefusalSendsAlert(t *testing.T) {
 	if hsErr != nil {
 		t.Fatalf("handshake: %v", hsErr)
 	}
-	next, err := tr.(handOffer).handOff()
+	next, _, err := tr.Established()
 	if next != nil || !errors.Is(err, errKernelRefused) {
-		t.Fatalf("handOff under require: %v, %v", next, err)
+		t.Fatalf("Established under require: %v, %v", next, err)
 	}
 	tr.Close()
 	conn.Close()

@@ -281,6 +281,10 @@ func (t *ktlsTransport) sendRecords(recs []byte) error {
 // Handshake is done before a kTLS transport exists.
 func (t *ktlsTransport) Handshake() error { return nil }
 
+// Established is never called: a kTLS transport is what a TLS transport
+// becomes once established.
+func (t *ktlsTransport) Established() (Transport, *tlsstate.Session, error) { return nil, nil, nil }
+
 // Read returns application data: first what was opened in user space,
 // then what the kernel decrypts. Non-data records met on the way are
 // handled here; io.EOF follows the peer's close_notify.
@@ -396,8 +400,11 @@ func (t *ktlsTransport) fail(a tlsstate.Alert, reason string) error {
 	return t.settle(t.ch.Err())
 }
 
-// Buffered reports application data opened in user space and not yet read.
-func (t *ktlsTransport) Buffered() bool { return len(t.plain) > 0 }
+// Buffered reports whether Read has something to say without the socket:
+// application data opened in user space and not yet read, or the end that
+// the records read with the client's Finished brought (close_notify, an
+// alert).
+func (t *ktlsTransport) Buffered() bool { return len(t.plain) > 0 || t.peerClosed || t.err != nil }
 
 // Write sends application data; the kernel frames and encrypts it.
 func (t *ktlsTransport) Write(p []byte, more bool) (int, error) {

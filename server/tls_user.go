@@ -124,11 +124,15 @@ func (t *tlsTransport) Handshake() error {
 	return t.flush()
 }
 
-// handOffer is a transport that, once its handshake is complete, names
-// the transport that carries the connection from then on (the worker
-// replaces it with that one).
-type handOffer interface {
-	handOff() (Transport, error)
+// Established reports the session and hands the connection to kernel TLS
+// when the listener's policy says so (handOff).
+func (t *tlsTransport) Established() (Transport, *tlsstate.Session, error) {
+	sess := t.rec.Session()
+	next, err := t.handOff()
+	if next == Transport(t) {
+		next = nil
+	}
+	return next, sess, err
 }
 
 // handOff is called once the handshake is complete: it returns the
@@ -336,14 +340,6 @@ func (t *tlsTransport) Close() error {
 
 // Name is "tls": records in user space.
 func (t *tlsTransport) Name() string { return "tls" }
-
-// protocol is the application protocol ALPN chose, "" when none.
-func (t *tlsTransport) protocol() string {
-	if t.rec == nil {
-		return ""
-	}
-	return t.rec.Session().ALPN
-}
 
 // fill reads more ciphertext from the socket after what the input holds.
 func (t *tlsTransport) fill() error {

@@ -6,6 +6,7 @@ import (
 
 	"lwango/coro"
 	"lwango/kernel"
+	"lwango/tlsstate"
 )
 
 // Transport moves a connection's bytes between its socket and the HTTP
@@ -19,6 +20,13 @@ type Transport interface {
 	// Handshake advances connection set-up (the TLS handshake) and returns
 	// nil once application data may flow. The plain transport has none.
 	Handshake() error
+	// Established is called once, after Handshake has returned nil. It
+	// returns the transport that carries the connection from then on when
+	// that is another one (a TLS transport that handed its keys to kernel
+	// TLS), else nil, and the TLS session's parameters (version, suite,
+	// group, ALPN protocol; its keys are not the caller's), or nil without
+	// TLS.
+	Established() (next Transport, session *tlsstate.Session, err error)
 	// Read reads application data into p. It returns io.EOF when the peer
 	// has closed.
 	Read(p []byte) (int, error)
@@ -52,6 +60,8 @@ type NewTLS func(fd int) (Transport, error)
 type plainTransport struct{ fd int }
 
 func (p *plainTransport) Handshake() error { return nil }
+
+func (p *plainTransport) Established() (Transport, *tlsstate.Session, error) { return nil, nil, nil }
 
 func (p *plainTransport) Read(b []byte) (int, error) {
 	n, err := kernel.Read(p.fd, b)

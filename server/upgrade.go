@@ -71,7 +71,7 @@ func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 // space: its records are all in the kernel's hands.
 func (t *ktlsTransport) detachable() bool {
 	return t.rxInKernel && len(t.partial) == 0 && len(t.plain) == 0 && len(t.reply) == 0 && t.err == nil &&
-		!t.peerClosed && !t.closed && !t.ch.MidMessage()
+		!t.peerClosed && !t.closed && t.ch.Quiescent() && (t.rekey == nil || !t.rekey.sendUpdate)
 }
 
 // HandOff passes the server's connections to the process that upgrades
@@ -227,11 +227,12 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		c.transport = &c.plain
 		l.Adopt(fd, 0, c)
 	case handedKTLS:
-		ch, err := tlsstate.NewKernelChannel(binary.BigEndian.Uint16(state[2:]))
+		ch, err := tlsstate.KernelChannel(binary.BigEndian.Uint16(state[2:]))
 		if err != nil {
-			return fmt.Errorf("upgrade: %w", err)
+			return fmt.Errorf("upgrade: %v", err)
 		}
-		c.transport = &ktlsTransport{fd: fd, ch: ch, log: slog.Default(), rxInKernel: true}
+		c.tls = true
+		c.transport = &ktlsTransport{fd: fd, ch: ch, rxInKernel: true, log: slog.Default()}
 		c.defers.Defer(c.closeTransport)
 		l.Adopt(fd, loop.TLS, c)
 	default:

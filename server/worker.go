@@ -123,30 +123,27 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			return coro.Abort
 		}
 		s.ready = true
-		if t, ok := s.transport.(*tlsTransport); ok {
-			w.metrics.handshake(t.rec.Session())
+		next, sess, err := s.transport.Established()
+		if err != nil {
+			return coro.Abort
 		}
-		if t, ok := s.transport.(*tlsTransport); ok && t.protocol() == "h2" {
-			s.h2 = w.h2.NewConn(true)
+		if sess != nil {
+			w.metrics.handshake(sess)
 		}
-		if h, ok := s.transport.(handOffer); ok {
-			next, err := h.handOff()
-			if err != nil {
-				return coro.Abort
-			}
+		if next != nil {
 			if next.Name() == "ktls" {
 				w.metrics.tlsOpen.add(-1)
 				w.metrics.ktlsOpen.add(1)
 			}
 			s.transport = next
 		}
-		if t, ok := s.transport.(*tlsTransport); ok && !t.Buffered() {
+		if sess != nil && sess.ALPN == "h2" {
+			s.h2 = w.h2.NewConn(true)
+		}
+		if !s.transport.Buffered() {
 			// The request follows the client's Finished: rather than a
 			// read that most likely fails, wait for epoll to report it
-			// (at once, if it is already there). Not after a hand-off to
-			// kernel TLS, whose Read also reports what the records that
-			// came with the Finished ended with (a close_notify, an
-			// alert), which Buffered does not.
+			// (at once, if it is already there).
 			w.idle(c, s)
 			return coro.WantRead
 		}
@@ -184,6 +181,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		return nil
 	}
 	s.transport = t
+	s.tls = true
 	s.defers.Defer(s.closeTransport)
 	w.metrics.tlsOpen.add(1)
 	return s
@@ -372,7 +370,7 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 			// A plain connection that closes after this output: MSG_MORE
 			// lets the FIN that follows leave in the last segment. (Not
 			// for TLS: kernel TLS would hold the record open for more.)
-			more := int64(len(seg.Bytes)) < out.Len() || s.ex.closing && s.transport == &s.plain
+			more := int64(len(seg.Bytes)) < out.Len() || s.ex.closing && !s.tls
 			n, err = s.transport.Write(seg.Bytes, more)
 			w.metrics.bytesWrite.add(uint64(max(n, 0)))
 		}
@@ -405,7 +403,7 @@ func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 		w.exchanges.Put(s.ex)
 		s.ex = nil
 	}
-	if s.transport == &s.plain && s.h2 == nil && !s.sniff && !w.proxy {
+	if !s.tls && s.h2 == nil && !s.sniff && !w.proxy {
 		// Behind a balancer the state stays: it holds the client's address.
 		w.release(s)
 		c.State = nil

@@ -141,11 +141,11 @@ func NewChannel(sess *Session, cfg *Config) (*Channel, error) {
 	return c, nil
 }
 
-// NewKernelChannel is the channel of a connection whose records were all
-// in the kernel before this process got it (one passed by a binary
-// upgrade): it holds no key, only the rules and its own counters, and
-// judges what the kernel hands up (Control).
-func NewKernelChannel(version uint16) (*Channel, error) {
+// KernelChannel is the channel of a connection whose keys are both in the
+// kernel already, as when another process hands it over (after its
+// Quiescent said it could): it judges what the kernel hands up and frames
+// what to send, holding no key.
+func KernelChannel(version uint16) (*Channel, error) {
 	c := &Channel{sess: &Session{Version: version}, version: version}
 	switch version {
 	case VersionTLS13:
@@ -153,14 +153,18 @@ func NewKernelChannel(version uint16) (*Channel, error) {
 	case VersionTLS12:
 		c.maxCiphertext = maxCiphertext12
 	default:
-		return nil, errors.New("tls: session of a protocol version this package does not implement")
+		return nil, errors.New("tls: channel of a protocol version this package does not implement")
 	}
 	return c, nil
 }
 
-// MidMessage reports whether a post-handshake handshake message is being
-// read across records.
-func (c *Channel) MidMessage() bool { return c.msg.partial() }
+// Quiescent reports whether the channel's whole state is its version: both
+// directions' keys are in the kernel, no post-handshake message is half
+// read, and neither side has closed or failed. Such a connection can be
+// handed to another process (KernelChannel there).
+func (c *Channel) Quiescent() bool {
+	return c.rx == nil && c.tx == nil && !c.msg.partial() && c.err == nil && !c.peerClosed && !c.sentClose
+}
 
 // Session is the live key state: after the user-space channel has opened
 // the records that arrived with the client's Finished, this is what the

@@ -297,7 +297,7 @@ func repeatString(s string, n int) string { return string(bytes.Repeat([]byte(s)
 // the one limit of records without application data.
 func TestChannelKernelKeyUpdateVerdict(t *testing.T) {
 	keyUpdate := func(b byte) []byte { return []byte{msgKeyUpdate, 0, 0, 1, b} }
-	ch, err := NewKernelChannel(VersionTLS13)
+	ch, err := KernelChannel(VersionTLS13)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestChannelKernelKeyUpdateVerdict(t *testing.T) {
 		{"data after KeyUpdate", [][]byte{append(keyUpdate(0), msgKeyUpdate)}, AlertUnexpectedMessage},
 		{"flood", slices.Repeat([][]byte{keyUpdate(0)}, MaxRecordsWithoutData+1), AlertUnexpectedMessage},
 	} {
-		ch, _ := NewKernelChannel(VersionTLS13)
+		ch, _ := KernelChannel(VersionTLS13)
 		ch.FollowKeyUpdatesInKernel()
 		var err error
 		for _, rec := range c.records {
