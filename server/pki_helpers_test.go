@@ -2,19 +2,14 @@ package server
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"lwango/internal/testpki"
 )
 
 // testCA is a certificate authority made for one test: clients that trust
@@ -29,24 +24,14 @@ type testCA struct {
 // newTestCA makes an ECDSA P-256 authority in a temporary directory.
 func newTestCA(t testing.TB) *testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := testpki.Key("ecdsa-p256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "lwango test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, cert, err := testpki.Mint(testpki.Spec{Names: []string{"lwango test CA"}, CA: true}, key, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ := x509.ParseCertificate(der)
 	ca := &testCA{cert: cert, key: key, dir: t.TempDir()}
 	ca.file = filepath.Join(ca.dir, "ca.crt")
 	writePEM(t, ca.file, "CERTIFICATE", der)
@@ -58,42 +43,19 @@ func newTestCA(t testing.TB) *testCA {
 // and key as PEM files and returns their paths.
 func (ca *testCA) leaf(t testing.TB, kind string, names ...string) (certFile, keyFile string) {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch kind {
-	case "ecdsa-p256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "rsa-2048":
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		t.Fatalf("no key kind %q", kind)
-	}
+	key, err := testpki.Key(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: names[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     names,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	der, cert, err := testpki.Mint(testpki.Spec{Names: names}, key, ca.cert, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
+	certFile = filepath.Join(ca.dir, cert.SerialNumber.String()+".crt")
+	keyFile = filepath.Join(ca.dir, cert.SerialNumber.String()+".key")
+	if err := testpki.WriteFiles(certFile, keyFile, der, key); err != nil {
 		t.Fatal(err)
 	}
-	certFile = filepath.Join(ca.dir, serial.String()+".crt")
-	keyFile = filepath.Join(ca.dir, serial.String()+".key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
 	return certFile, keyFile
 }
 

@@ -3,18 +3,9 @@ package server
 import (
 	"bufio"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lwango/internal/testpki"
 )
 
 // certKinds are the server key types tested: every kind tlsstate signs with.
@@ -42,14 +35,10 @@ func certFiles(t testing.TB, kind string) (certFile, keyFile string) {
 	testKeys.once.Do(func() {
 		testKeys.pems = map[string][2][]byte{}
 		for _, k := range certKinds {
-			var key crypto.Signer
-			switch k {
-			case "ecdsa-p256":
-				key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			case "rsa-2048":
-				key, _ = rsa.GenerateKey(rand.Reader, 2048)
-			case "ed25519":
-				_, key, _ = ed25519.GenerateKey(rand.Reader)
+			key, err := testpki.Key(k)
+			if err != nil {
+				testKeys.err = err
+				return
 			}
 			cert, keyPEM, err := selfSigned(key)
 			if err != nil {
@@ -76,26 +65,11 @@ func certFiles(t testing.TB, kind string) (certFile, keyFile string) {
 
 // selfSigned makes a localhost certificate for key, in PEM with the key.
 func selfSigned(key crypto.Signer) (certPEM, keyPEM []byte, err error) {
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, _, err := testpki.Mint(testpki.Spec{Names: []string{"localhost"}}, key, nil, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), nil
+	return testpki.PEM(der, key)
 }
 
 // tlsServer is a running server with its own TLS on a loopback port.
