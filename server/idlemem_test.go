@@ -26,9 +26,6 @@ const idleClients = 10000
 // one request, and measures how much the server's resident memory and Go
 // heap grew per idle connection.
 func TestIdleConnectionMemory(t *testing.T) {
-	if os.Getenv("LWANGO_IDLE_CLIENT") != "" {
-		t.Skip("this process is the client half of the test")
-	}
 	if testing.Short() {
 		t.Skip("-short: the test opens 10 000 connections")
 	}
@@ -41,7 +38,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 
 	rssBefore, heapBefore := residentBytes(t), heapBytes()
 
-	child := exec.Command(os.Args[0], "-test.run=^TestIdleClientProcess$", "-test.v")
+	child := exec.Command(os.Args[0])
 	child.Env = append(os.Environ(), "LWANGO_IDLE_CLIENT="+addr)
 	stdin, _ := child.StdinPipe()
 	stdout, _ := child.StdoutPipe()
@@ -80,14 +77,13 @@ func TestIdleConnectionMemory(t *testing.T) {
 	}
 }
 
-// TestIdleClientProcess is the client half of TestIdleConnectionMemory, run
-// in a child process: it opens the connections, sends one request on each,
-// says "ready" and holds them until its standard input closes.
-func TestIdleClientProcess(t *testing.T) {
-	addr := os.Getenv("LWANGO_IDLE_CLIENT")
-	if addr == "" {
-		t.Skip("run by TestIdleConnectionMemory")
-	}
+func init() { helperProcesses["LWANGO_IDLE_CLIENT"] = idleClientProcess }
+
+// idleClientProcess is the client half of TestIdleConnectionMemory, a
+// child process (helperProcesses): it opens the connections, sends one
+// request on each, says "ready" and holds them until its standard input
+// closes.
+func idleClientProcess(addr string) error {
 	conns := make([]net.Conn, idleClients)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -120,10 +116,11 @@ func TestIdleClientProcess(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatal(err)
+		return err
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
+	return nil
 }
 
 // residentBytes is this process's resident set size after a full garbage

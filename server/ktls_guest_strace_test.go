@@ -24,35 +24,33 @@ import (
 	"lwango/site"
 )
 
-// helperConfEnv names the configuration file TestHelperServerProcess
-// serves; it writes its process id to that name plus ".pid" once serving.
+// helperConfEnv names the configuration file helperServerProcess serves;
+// it writes its process id to that name plus ".pid" once serving.
 const helperConfEnv = "LWANGO_HELPER_SERVER_CONF"
 
-// TestHelperServerProcess is not a test: run with helperConfEnv set (by
-// TestKTLSGuestSendfileBypassesProcess, under strace), it is a server
-// process serving that configuration until SIGTERM.
-func TestHelperServerProcess(t *testing.T) {
-	conf := os.Getenv(helperConfEnv)
-	if conf == "" {
-		return
-	}
+func init() { helperProcesses[helperConfEnv] = helperServerProcess }
+
+// helperServerProcess is a server process (helperProcesses), run under
+// strace by TestKTLSGuestSendfileBypassesProcess: it serves the
+// configuration conf until SIGTERM.
+func helperServerProcess(conf string) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
 	cfg, err := site.Load(conf)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	srv, err := New(cfg, Options{})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	srv.Start()
 	if err := os.WriteFile(conf+".pid", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	<-stop
 	srv.Shutdown(5 * time.Second)
-	os.Exit(0)
+	return nil
 }
 
 // syscallTotals sums the results of each system call in an strace -f log.
@@ -132,7 +130,7 @@ path = %q
 			trace := filepath.Join(dir, mode+".strace")
 			cmd := exec.Command(strace, "-f", "-qq", "-o", trace,
 				"-e", "trace=sendfile,pread64,read,write,sendto,recvfrom,recvmsg,sendmsg",
-				os.Args[0], "-test.run=^TestHelperServerProcess$")
+				os.Args[0])
 			cmd.Env = append(os.Environ(), helperConfEnv+"="+conf)
 			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 			if err := cmd.Start(); err != nil {
