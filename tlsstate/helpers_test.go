@@ -3,23 +3,17 @@ package tlsstate
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"lwango/internal/testpki"
 )
 
 // Test certificates, generated once per test binary.
@@ -29,33 +23,21 @@ var (
 )
 
 func makeTestCertificate(signer crypto.Signer) *Certificate {
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, signer.Public(), signer)
-	if err != nil {
-		panic(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	return &Certificate{Chain: [][]byte{der}, Signer: signer, Leaf: leaf}
+	return namedCertificate(signer, "localhost")
 }
 
 // certs returns certificates keyed "ecdsa-p256", "ecdsa-p384", "rsa-2048",
 // "ed25519".
 func certs() map[string]*Certificate {
 	testCertsOnce.Do(func() {
-		p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-		rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-		_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+		key := func(kind string) crypto.Signer {
+			k, err := testpki.Key(kind)
+			if err != nil {
+				panic(err)
+			}
+			return k
+		}
+		p256, p384, rsaKey, edKey := key("ecdsa-p256"), key("ecdsa-p384"), key("rsa-2048"), key("ed25519")
 		testCerts = map[string]*Certificate{
 			"ecdsa-p256": makeTestCertificate(p256),
 			"ecdsa-p384": makeTestCertificate(p384),

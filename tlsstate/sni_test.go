@@ -8,15 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"lwango/internal/testenv"
+	"lwango/internal/testpki"
 )
 
 // SNI: several certificates per listener, chosen by the client's server
@@ -30,19 +27,7 @@ var (
 // namedCertificate is a self-signed certificate for names, with the first
 // as its common name so that clients can print which one they got.
 func namedCertificate(signer crypto.Signer, names ...string) *Certificate {
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: names[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     names,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, signer.Public(), signer)
-	if err != nil {
-		panic(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
+	der, leaf, err := testpki.Mint(testpki.Spec{Names: names}, signer, nil, nil)
 	if err != nil {
 		panic(err)
 	}
