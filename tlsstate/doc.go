@@ -73,6 +73,14 @@
 // same judge, and one table of cases (channel_test.go) checks that they
 // give the same answers.
 //
+// A KeyUpdate that Control judges once the receive key is in the kernel
+// ends the connection cleanly (PEER_CLOSED above), unless the owner keeps
+// the traffic secrets itself and said so ([Channel.FollowKeyUpdatesInKernel],
+// the server's ktls_key_update = "rekey"): then the channel stays OPEN and
+// leaves a verdict ([Channel.TakeKeyUpdate]: install the next receive key;
+// send our KeyUpdate and move to the next transmit key when
+// update_requested) that the owner carries out in the kernel.
+//
 // # Files
 //
 // Version-neutral: record framing (record.go), alerts (alert.go),
