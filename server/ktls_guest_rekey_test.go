@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lwango/kernel"
+	"lwango/tlsstate"
 )
 
 // rekeyLines configures a server that follows KeyUpdates where the kernel can.
@@ -115,7 +116,7 @@ func TestKTLSGuestGoClientKeyUpdates(t *testing.T) {
 	t.Logf("%d KeyUpdates followed; tls_stat TlsRxRekeyOk %d -> %d, TlsRxRekeyReceived %d -> %d", rounds,
 		before["TlsRxRekeyOk"], after["TlsRxRekeyOk"], before["TlsRxRekeyReceived"], after["TlsRxRekeyReceived"])
 
-	for range 20 { // a flood: KeyUpdates and nothing else
+	for range tlsstate.MaxRecordsWithoutData + 4 { // a flood: KeyUpdates and nothing else, past the channel's one limit
 		if _, err := kernel.SendRecord(fd, kernel.RecordHandshake, keyUpdate); err != nil {
 			break // the server may have cut us off already
 		}
