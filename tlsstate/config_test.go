@@ -153,10 +153,11 @@ func TestSecretsZeroed(t *testing.T) {
 	}
 
 	srv, c := handshakeToFinished(t, testConfig("ecdsa-p256"), nil)
-	secrets := [][]byte{srv.hs.expectedFinished, srv.hs.clientAppSecret, srv.hs.serverAppSecret}
+	h := srv.hs.(*handshake13)
+	secrets := [][]byte{h.expectedFinished, h.clientAppSecret, h.serverAppSecret}
 	srv.Advance(c.protect(typeHandshake, c.finished), nil)
 	sess = srv.Session()
-	if srv.hs.expectedFinished != nil || srv.hs.transcript != nil || srv.rx != nil || srv.tx != nil {
+	if srv.hs != nil || h.expectedFinished != nil || h.transcript != nil || h.rx != nil || h.tx != nil {
 		t.Error("server still holds handshake state after Complete")
 	}
 	if !bytes.Equal(secrets[0], make([]byte, len(secrets[0]))) {

@@ -14,9 +14,15 @@
 //
 // # The handshakes
 //
-// One ClientHello path (clienthello.go, versions.go) picks the version;
-// then the version's own state machine runs, as RFC 8446 Appendix A.2 and
-// RFC 5246 §7.3 draw them (server side, no client certificates, no 0-RTT):
+// [Server] is the version-neutral front, shaped as in Go's crypto/tls and
+// rustls: it reads records until the first ClientHello is whole, parses it
+// (clienthello.go) and chooses the version (versions.go). Then it hands the
+// ClientHello to that version's handshake, handshake13 or handshake12: two
+// siblings behind one small interface (read a record, append an alert
+// protected as the version says, zero), each a state machine as RFC 8446
+// Appendix A.2 and RFC 5246 §7.3 draw it (server side, no client
+// certificates, no 0-RTT), and each the only reader of every later record
+// until it completes with the Session:
 //
 //	TLS 1.3 (handshake13.go)              TLS 1.2 (handshake12.go)
 //

@@ -25,9 +25,10 @@ import (
 //	WAIT_CCS ── recv ChangeCipherSpec ──► WAIT_FINISHED ── recv {Finished}
 //	  ──► CONNECTED
 //
-// The ClientHello arrives through the version-neutral path (expectClientHello
-// picks the version); after that every record goes to readRecord12 and every
-// handshake message to handleMessage12.
+// The ClientHello arrives through the version-neutral front (server.go
+// picks the version); newHandshake12 answers it, and every later record goes
+// to readRecord and every handshake message to handleMessage, as in
+// handshake13, its sibling.
 type state12 uint8
 
 const (
@@ -36,9 +37,12 @@ const (
 	state12ExpectFinished
 )
 
-// handshake12 is the TLS 1.2 negotiation state of a Server.
+// handshake12 is a TLS 1.2 server handshake, from the ClientHello that
+// chose TLS 1.2 to the client's Finished: the sibling of handshake13.
 type handshake12 struct {
+	cfg        *Config
 	state      state12
+	msgs       messageReader
 	suite      *suite12Info
 	group      Group
 	transcript hash.Hash
@@ -78,6 +82,19 @@ func (h *handshake12) zero() {
 	h.pendingRX, h.rx, h.tx = nil, nil, nil
 	h.ecdheKey = nil
 	h.transcript = nil
+	h.msgs = messageReader{}
+}
+
+// appendAlert protects a fatal alert once the server's ChangeCipherSpec is
+// out (RFC 5246 §7.1: in the abbreviated handshake, before the client's),
+// and sends it in plaintext before.
+func (h *handshake12) appendAlert(out []byte, a Alert) []byte {
+	body := alertBody(a)
+	if h.tx != nil {
+		out, _ = h.tx.seal(out, typeAlert, body[:])
+		return out
+	}
+	return appendPlaintextRecords(out, typeAlert, body[:])
 }
 
 // negotiated12 is what the server chose for a TLS 1.2 ClientHello.
@@ -94,7 +111,7 @@ type negotiated12 struct {
 
 // negotiate12 checks a ClientHello against the TLS 1.2 rules and picks the
 // parameters, each check with the alert RFC 5246 and its extensions assign.
-func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
+func (h *handshake12) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 	var neg negotiated12
 	// RFC 5246 §7.4.1.2: the list MUST contain null, which is all we use.
 	if !contains(ch.compressionMethods, 0) {
@@ -129,22 +146,22 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 			neg.pointFormat = true
 		}
 	}
-	if s.cfg.RequireExtendedMasterSecret && !neg.ems {
+	if h.cfg.RequireExtendedMasterSecret && !neg.ems {
 		return neg, fatal(AlertHandshakeFailure, "client does not offer the extended master secret")
 	}
 	var ok bool
-	if neg.group, ok = s.chooseGroup12(ch); !ok {
+	if neg.group, ok = h.chooseGroup12(ch); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no ECDHE group in common")
 	}
 	// RFC 5246 §7.4.1.4.1: without signature_algorithms the client accepts
 	// SHA-1 only, which this server never signs with.
-	if neg.cert, neg.suite, neg.scheme, ok = selectCertificate12(s.cfg.Certificates, s.cfg.cipherSuites12(), ch); !ok {
+	if neg.cert, neg.suite, neg.scheme, ok = selectCertificate12(h.cfg.Certificates, h.cfg.cipherSuites12(), ch); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no TLS 1.2 cipher suite, certificate and signature scheme in common")
 	}
 	// RFC 7301 §3.2, as in TLS 1.3: a server configured with no protocols
 	// ignores the offer.
-	if ch.hasALPN && len(s.cfg.nextProtos()) > 0 {
-		if neg.alpn, ok = chooseProtocol(s.cfg.nextProtos(), ch.alpnProtocols); !ok {
+	if ch.hasALPN && len(h.cfg.nextProtos()) > 0 {
+		if neg.alpn, ok = chooseProtocol(h.cfg.nextProtos(), ch.alpnProtocols); !ok {
 			return neg, fatal(AlertNoApplicationProtocol, "no application protocol in common")
 		}
 	}
@@ -154,8 +171,8 @@ func (s *Server) negotiate12(ch *clientHello) (negotiated12, *AlertError) {
 // chooseGroup12 picks the first configured elliptic-curve group the client
 // supports; post-quantum hybrids exist only in TLS 1.3. A client without
 // supported_groups leaves the choice to the server (RFC 8422 §4).
-func (s *Server) chooseGroup12(ch *clientHello) (Group, bool) {
-	for _, g := range s.cfg.groups() {
+func (h *handshake12) chooseGroup12(ch *clientHello) (Group, bool) {
+	for _, g := range h.cfg.groups() {
 		if _, ok := curveOf(g); ok && (!ch.hasSupportedGroups || ch.offersGroup(g)) {
 			return g, true
 		}
@@ -163,48 +180,55 @@ func (s *Server) chooseGroup12(ch *clientHello) (Group, bool) {
 	return 0, false
 }
 
-// startHandshake12 answers a ClientHello for which TLS 1.2 was chosen: it
-// negotiates and appends the server's first flight to out.
-func (s *Server) startHandshake12(ch *clientHello, out []byte) ([]byte, error) {
-	neg, err := s.negotiate12(ch)
-	if err != nil {
-		return out, err
+// newHandshake12 answers a ClientHello for which the front chose TLS 1.2:
+// it negotiates and appends the server's first flight to out. The
+// handshake is returned even with an error, for its alert and its zero.
+func newHandshake12(cfg *Config, ch *clientHello, out []byte) (*handshake12, []byte, error) {
+	h := &handshake12{cfg: cfg}
+	neg, nerr := h.negotiate12(ch)
+	if nerr != nil {
+		return h, out, nerr
 	}
-	rand := s.cfg.rand()
-	h := &handshake12{
-		state:        state12ExpectClientKeyExchange,
-		suite:        neg.suite,
-		group:        neg.group,
-		transcript:   neg.suite.newHash(),
-		clientRandom: append([]byte(nil), ch.random...),
-		serverRandom: make([]byte, 32),
-		ems:          neg.ems,
-		alpn:         neg.alpn,
-		serverName:   ch.serverName,
-	}
-	s.hs12 = h
+	out, err := h.start(ch, neg, out)
+	return h, out, err
+}
+
+// start sends the first flight: a full handshake, or the abbreviated one
+// when the client's ticket resumes a session.
+func (h *handshake12) start(ch *clientHello, neg negotiated12, out []byte) ([]byte, error) {
+	rand := h.cfg.rand()
+	h.state = state12ExpectClientKeyExchange
+	h.suite = neg.suite
+	h.group = neg.group
+	h.transcript = neg.suite.newHash()
+	h.clientRandom = append([]byte(nil), ch.random...)
+	h.serverRandom = make([]byte, 32)
+	h.ems = neg.ems
+	h.alpn = neg.alpn
+	h.serverName = ch.serverName
 	if _, err := io.ReadFull(rand, h.serverRandom); err != nil {
 		return out, fatal(AlertInternalError, "random source failed")
 	}
 	// RFC 8446 §4.1.3: a server that could have done TLS 1.3 says so, so
 	// that a TLS 1.3 client detects a downgrade.
-	if s.cfg.tls13Enabled() {
+	if h.cfg.tls13Enabled() {
 		copy(h.serverRandom[24:], downgradeSentinel12[:])
 	}
-	if st := s.resumable12(ch, neg); st != nil {
-		return s.sendResumedFlight12(ch, neg, st, out)
+	if st := h.resumable12(ch, neg); st != nil {
+		return h.sendResumedFlight12(ch, neg, st, out)
 	}
 	h.transcript.Write(ch.raw)
-	h.authenticated = s.cfg.now()
+	h.authenticated = h.cfg.now()
 	// Only sessions with the extended master secret get a ticket: a
 	// resumed session must stay bound to its handshake (RFC 7627 §5.3).
-	h.issueTicket = ch.hasSessionTicket && neg.ems && s.cfg.ticketLifetime() > 0
-	if h.ecdheKey, err = newEphemeralKey12(neg.group, rand); err != nil {
-		return out, err
+	h.issueTicket = ch.hasSessionTicket && neg.ems && h.cfg.ticketLifetime() > 0
+	var kerr *AlertError
+	if h.ecdheKey, kerr = newEphemeralKey12(neg.group, rand); kerr != nil {
+		return out, kerr
 	}
-	flight, err := s.buildFlight12(neg)
-	if err != nil {
-		return out, err
+	flight, ferr := h.buildFlight12(neg)
+	if ferr != nil {
+		return out, ferr
 	}
 	return appendPlaintextRecords(out, typeHandshake, flight), nil
 }
@@ -217,8 +241,7 @@ func newEphemeralKey12(g Group, rand io.Reader) (*ecdh.PrivateKey, *AlertError) 
 
 // buildFlight12 marshals ServerHello, Certificate, ServerKeyExchange and
 // ServerHelloDone, adding each to the transcript.
-func (s *Server) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
-	h := s.hs12
+func (h *handshake12) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
 	hello, err := marshalServerHello12(serverHello12{
 		random: h.serverRandom, suite: neg.suite.id, secureReneg: neg.secureReneg,
 		ems: neg.ems, pointFormat: neg.pointFormat, alpn: neg.alpn, ticket: h.issueTicket,
@@ -233,7 +256,7 @@ func (s *Server) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
 	params := ecdheParams(neg.group, h.ecdheKey.PublicKey().Bytes())
 	signed := make([]byte, 0, 64+len(params))
 	signed = append(append(append(signed, h.clientRandom...), h.serverRandom...), params...)
-	signature, err := neg.cert.sign12(s.cfg.rand(), neg.scheme, signed)
+	signature, err := neg.cert.sign12(h.cfg.rand(), neg.scheme, signed)
 	if err != nil {
 		return nil, fatal(AlertInternalError, "signing ServerKeyExchange failed")
 	}
@@ -249,55 +272,56 @@ func (s *Server) buildFlight12(neg negotiated12) ([]byte, *AlertError) {
 	return flight, nil
 }
 
-// readRecord12 dispatches one record during a TLS 1.2 handshake: plaintext
+// readRecord dispatches one record during a TLS 1.2 handshake: plaintext
 // until the client's ChangeCipherSpec, protected after it.
-func (s *Server) readRecord12(rec record, out []byte) ([]byte, error) {
-	h := s.hs12
+func (h *handshake12) readRecord(rec record, out []byte) ([]byte, *Session, error) {
 	if rec.typ == typeChangeCipherSpec {
 		switch {
 		case h.rx != nil:
-			return out, fatal(AlertUnexpectedMessage, "second change_cipher_spec")
-		case h.state != state12ExpectChangeCipherSpec || len(s.pending) > 0:
-			return out, fatal(AlertUnexpectedMessage, "change_cipher_spec out of order")
+			return out, nil, fatal(AlertUnexpectedMessage, "second change_cipher_spec")
+		case h.state != state12ExpectChangeCipherSpec || h.msgs.busy():
+			return out, nil, fatal(AlertUnexpectedMessage, "change_cipher_spec out of order")
 		case len(rec.payload) != 1 || rec.payload[0] != 1:
-			return out, fatal(AlertUnexpectedMessage, "change_cipher_spec other than 0x01")
+			return out, nil, fatal(AlertUnexpectedMessage, "change_cipher_spec other than 0x01")
 		}
 		h.rx, h.pendingRX = h.pendingRX, nil
 		h.state = state12ExpectFinished
-		return out, nil
+		return out, nil, nil
 	}
 	content := rec.payload
 	if h.rx != nil {
 		var err *AlertError
 		if content, err = h.rx.open(nil, rec); err != nil {
-			return out, err
+			return out, nil, err
 		}
 	}
 	switch rec.typ {
 	case typeAlert:
-		return out, peerAlert(content)
+		return out, nil, peerAlert(content)
 	case typeHandshake:
-		return s.readHandshake(content, out)
+		msg, err := h.msgs.add(content)
+		if msg == nil || err != nil {
+			return out, nil, err
+		}
+		return h.handleMessage(msg, out)
 	}
-	return out, fatal(AlertUnexpectedMessage, "application data before the handshake is complete")
+	return out, nil, fatal(AlertUnexpectedMessage, "application data before the handshake is complete")
 }
 
-// handleMessage12 passes one whole handshake message to the TLS 1.2 state.
-func (s *Server) handleMessage12(msg []byte, out []byte) ([]byte, error) {
-	h := s.hs12
+// handleMessage passes one whole handshake message to the current state.
+func (h *handshake12) handleMessage(msg []byte, out []byte) ([]byte, *Session, error) {
 	switch {
 	case h.state == state12ExpectClientKeyExchange && msg[0] == msgClientKeyExchange:
-		return out, s.readClientKeyExchange12(msg)
+		return out, nil, h.readClientKeyExchange12(msg)
 	case h.state == state12ExpectFinished && msg[0] == msgFinished:
-		return s.readFinished12(msg, out)
+		return h.readFinished12(msg, out)
 	}
-	return out, fatal(AlertUnexpectedMessage, "unexpected handshake message")
+	return out, nil, fatal(AlertUnexpectedMessage, "unexpected handshake message")
 }
 
 // readClientKeyExchange12 completes the ECDH exchange and derives the
 // master secret (extended when negotiated) and the key block.
-func (s *Server) readClientKeyExchange12(msg []byte) error {
-	h := s.hs12
+func (h *handshake12) readClientKeyExchange12(msg []byte) error {
 	point, err := parseClientKeyExchange12(msg)
 	if err != nil {
 		return err
@@ -339,30 +363,29 @@ func (s *Server) readClientKeyExchange12(msg []byte) error {
 // ChangeCipherSpec and Finished; on a resumed one its Finished went out
 // first. The handshake is then complete, with both directions' next record
 // at sequence number 1.
-func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
-	h := s.hs12
+func (h *handshake12) readFinished12(msg []byte, out []byte) ([]byte, *Session, error) {
 	if len(msg) != 4+verifyDataLen12 {
-		return out, fatal(AlertDecodeError, "Finished of the wrong length")
+		return out, nil, fatal(AlertDecodeError, "Finished of the wrong length")
 	}
 	expected := h.suite.finishedVerifyData(h.master, clientFinishedLabel, h.transcript.Sum(nil))
 	ok := hmac.Equal(msg[4:], expected)
 	clear(expected)
 	if !ok {
-		return out, fatal(AlertDecryptError, "client Finished does not verify")
+		return out, nil, fatal(AlertDecryptError, "client Finished does not verify")
 	}
 	if !h.resumed {
 		h.transcript.Write(msg)
 		if h.issueTicket {
-			nst := s.newSessionTicket12()
+			nst := h.newSessionTicket12()
 			h.transcript.Write(nst)
 			out = appendPlaintextRecords(out, typeHandshake, nst)
 		}
 		var err error
-		if out, err = s.sendServerFinished12(out); err != nil {
-			return out, err
+		if out, err = h.sendServerFinished12(out); err != nil {
+			return out, nil, err
 		}
 	}
-	s.session = &Session{
+	sess := &Session{
 		Version:     VersionTLS12,
 		CipherSuite: h.suite.id,
 		Group:       h.group,
@@ -375,15 +398,12 @@ func (s *Server) readFinished12(msg []byte, out []byte) ([]byte, error) {
 	// The keys now belong to the Session.
 	h.keys = keyBlock12{}
 	h.zero()
-	s.pending, s.plain = nil, nil
-	s.state = stateConnected
-	return out, nil
+	return out, sess, nil
 }
 
 // sendServerFinished12 appends ChangeCipherSpec and the server's Finished
 // over the transcript so far, and adds the Finished to the transcript.
-func (s *Server) sendServerFinished12(out []byte) ([]byte, error) {
-	h := s.hs12
+func (h *handshake12) sendServerFinished12(out []byte) ([]byte, error) {
 	fin := finishedMessage(h.suite.finishedVerifyData(h.master, serverFinishedLabel, h.transcript.Sum(nil)))
 	h.transcript.Write(fin)
 	tx, err := newRecordCipher12(h.suite, h.keys.serverKey, h.keys.serverIV)

@@ -537,7 +537,7 @@ func TestHandshake12SecretsWiped(t *testing.T) {
 	if _, _, p := srv.Advance(in, nil); p != NeedInput {
 		t.Fatalf("%v %v", p, srv.Err())
 	}
-	h := srv.hs12
+	h := srv.hs.(*handshake12)
 	secrets := [][]byte{h.master, h.keys.clientKey, h.keys.serverKey, h.keys.clientIV, h.keys.serverIV}
 	fin := c.finished()
 	fin[5] ^= 1

@@ -10,7 +10,9 @@ import (
 
 // The TLS 1.3 server handshake as the state diagram of RFC 8446 §A.2
 // (resumption with psk_dhe_ke only, no 0-RTT acceptance, no client
-// certificates):
+// certificates). START is the version-neutral front (server.go): it reads
+// the first ClientHello and chooses TLS 1.3; newHandshake13 starts at
+// RECVD_CH:
 //
 //	START ── recv ClientHello ──► RECVD_CH ── select parameters ──► NEGOTIATED
 //	  │  no usable key share: send HelloRetryRequest
@@ -27,21 +29,33 @@ import (
 //	CONNECTED ── send [NewSessionTicket]s (tickets13.go)
 //
 // Each waiting state is one method taking one whole handshake message and
-// returning the next state.
+// returning the next state; the one that completes also returns the
+// Session.
 type state13 uint8
 
 const (
-	stateExpectClientHello state13 = iota
-	stateExpectSecondClientHello
-	stateExpectFinished
-	stateConnected
-	stateFailed
-	// stateTLS12: TLS 1.2 was chosen; Server.hs12 runs the handshake.
-	stateTLS12
+	state13ExpectSecondClientHello state13 = iota + 1
+	state13ExpectFinished
 )
 
-// handshake13 is the TLS 1.3 negotiation state of a Server.
+// handshake13 is a TLS 1.3 server handshake, from the ClientHello that
+// chose TLS 1.3 to the client's Finished: the sibling of handshake12.
 type handshake13 struct {
+	cfg   *Config
+	state state13
+
+	// rx opens the client's protected handshake records once the
+	// ServerHello is out. tx seals what the server sends after its
+	// Finished (an alert, the NewSessionTickets): the server application
+	// traffic key, as RFC 8446 §4.4.4 requires.
+	rx, tx *recordCipher
+	msgs   messageReader
+	// plain is scratch space for decrypted records.
+	plain     []byte
+	sawCCS    bool
+	sentCCS   bool
+	earlyData earlyDataWindow
+
 	suite      *suiteInfo
 	group      Group // the key exchange's group
 	transcript hash.Hash
@@ -74,79 +88,82 @@ func (h *handshake13) zero() {
 	h.expectedFinished, h.clientAppSecret, h.serverAppSecret, h.resumptionSecret = nil, nil, nil, nil
 	h.transcript = nil
 	h.firstHello = nil
+	if h.rx != nil {
+		h.rx.wipe()
+		h.rx = nil
+	}
+	if h.tx != nil {
+		h.tx.wipe()
+		h.tx = nil
+	}
+	h.msgs = messageReader{}
+	h.plain = nil
+}
+
+// appendAlert seals a fatal alert under the server application traffic key
+// once the server's Finished is out, and sends it in plaintext before.
+func (h *handshake13) appendAlert(out []byte, a Alert) []byte {
+	body := alertBody(a)
+	if h.tx != nil {
+		out, _ = h.tx.seal(out, typeAlert, body[:])
+		return out
+	}
+	return appendPlaintextRecords(out, typeAlert, body[:])
 }
 
 // handleMessage passes one whole handshake message to the current state.
-func (s *Server) handleMessage(msg []byte, out []byte) ([]byte, error) {
+func (h *handshake13) handleMessage(msg []byte, out []byte) ([]byte, *Session, error) {
 	var next state13
 	var err error
-	switch s.state {
-	case stateExpectClientHello:
-		out, next, err = s.expectClientHello(msg, out)
-	case stateExpectSecondClientHello:
-		out, next, err = s.expectSecondClientHello(msg, out)
-	case stateExpectFinished:
-		out, next, err = s.expectFinished(msg, out)
-	case stateTLS12:
-		return s.handleMessage12(msg, out)
-	default:
-		err = fatal(AlertUnexpectedMessage, "handshake message after the handshake")
+	switch h.state {
+	case state13ExpectSecondClientHello:
+		out, next, err = h.expectSecondClientHello(msg, out)
+	case state13ExpectFinished:
+		return h.expectFinished(msg, out)
 	}
 	if err != nil {
-		return out, err
+		return out, nil, err
 	}
-	s.state = next
-	return out, nil
+	h.state = next
+	return out, nil, nil
 }
 
-// expectClientHello is START: negotiate, then either ask for another key
-// share or send the whole server flight.
-func (s *Server) expectClientHello(msg []byte, out []byte) ([]byte, state13, error) {
-	if msg[0] != msgClientHello {
-		return out, 0, fatal(AlertUnexpectedMessage, "expected ClientHello")
-	}
-	ch, perr := parseClientHello(msg)
-	if perr != nil {
-		return out, 0, perr
-	}
-	s.sawClientHello = true
-	s.offeredVersion, s.offeredName = ch.clientMaxVersion(), ch.serverName
-	version, verr := s.chooseVersion(ch)
-	if verr != nil {
-		return out, 0, verr
-	}
-	if version == VersionTLS12 {
-		out, err := s.startHandshake12(ch, out)
-		return out, stateTLS12, err
-	}
-	neg, nerr := s.negotiate13(ch)
+// newHandshake13 is RECVD_CH: negotiate, then either ask for another key
+// share or send the whole server flight. ch is the ClientHello for which
+// the front chose TLS 1.3. The handshake is returned even with an error,
+// for its alert and its zero.
+func newHandshake13(cfg *Config, ch *clientHello, out []byte) (*handshake13, []byte, error) {
+	h := &handshake13{cfg: cfg}
+	neg, nerr := h.negotiate13(ch)
 	if nerr != nil {
-		return out, 0, nerr
+		return h, out, nerr
 	}
-	s.hs.suite = neg.suite
-	s.hs.group = neg.group
-	s.hs.transcript = neg.suite.newHash()
-	s.hs.transcript.Write(msg)
+	h.suite = neg.suite
+	h.group = neg.group
+	h.transcript = neg.suite.newHash()
+	h.transcript.Write(ch.raw)
 	if ch.earlyData {
-		s.earlyData = earlyDataWindow{open: true, left: s.cfg.maxEarlyData()}
+		h.earlyData = earlyDataWindow{open: true, left: h.cfg.maxEarlyData()}
 	}
 	share, ok := ch.shareFor(neg.group)
 	if !ok {
-		out, err := s.sendHelloRetryRequest(ch, neg, out)
-		return out, stateExpectSecondClientHello, err
+		h.state = state13ExpectSecondClientHello
+		out, err := h.sendHelloRetryRequest(ch, neg, out)
+		return h, out, err
 	}
-	psk, err := s.choosePSK13(ch, neg.suite, nil)
+	psk, err := h.choosePSK13(ch, neg.suite, nil)
 	if err != nil {
-		return out, 0, err
+		return h, out, err
 	}
-	out, err = s.sendServerFlight(ch, neg, share, psk, out)
-	return out, stateExpectFinished, err
+	h.state = state13ExpectFinished
+	out, err = h.sendServerFlight(ch, neg, share, psk, out)
+	return h, out, err
 }
 
 // expectSecondClientHello is the answer to a HelloRetryRequest: it must be
 // the first ClientHello with exactly one key share for the group asked for
 // (RFC 8446 §4.1.2).
-func (s *Server) expectSecondClientHello(msg []byte, out []byte) ([]byte, state13, error) {
+func (h *handshake13) expectSecondClientHello(msg []byte, out []byte) ([]byte, state13, error) {
 	if msg[0] != msgClientHello {
 		return out, 0, fatal(AlertUnexpectedMessage, "expected the second ClientHello")
 	}
@@ -154,66 +171,62 @@ func (s *Server) expectSecondClientHello(msg []byte, out []byte) ([]byte, state1
 	if perr != nil {
 		return out, 0, perr
 	}
-	first := s.hs.firstHello
+	first := h.firstHello
 	switch {
-	case len(ch.keyShares) != 1 || ch.keyShares[0].group != s.hs.retryGroup:
+	case len(ch.keyShares) != 1 || ch.keyShares[0].group != h.retryGroup:
 		return out, 0, fatal(AlertIllegalParameter, "second ClientHello without exactly one share for the requested group")
 	case ch.earlyData:
 		return out, 0, fatal(AlertIllegalParameter, "early_data in the second ClientHello")
 	case !sameHelloApartFromRetry(first, ch):
 		return out, 0, fatal(AlertIllegalParameter, "second ClientHello changed more than RFC 8446 §4.1.2 allows")
 	}
-	neg, nerr := s.negotiate13(ch)
+	neg, nerr := h.negotiate13(ch)
 	if nerr != nil {
 		return out, 0, nerr
 	}
-	if neg.suite != s.hs.suite || neg.group != s.hs.retryGroup {
+	if neg.suite != h.suite || neg.group != h.retryGroup {
 		return out, 0, fatal(AlertIllegalParameter, "second ClientHello negotiates differently")
 	}
-	psk, err := s.choosePSK13(ch, neg.suite, s.hs.retryPrefix)
+	psk, err := h.choosePSK13(ch, neg.suite, h.retryPrefix)
 	if err != nil {
 		return out, 0, err
 	}
-	s.hs.firstHello, s.hs.retryPrefix = nil, nil
-	s.earlyData.open = false
-	s.hs.transcript.Write(msg)
-	out, err = s.sendServerFlight(ch, neg, ch.keyShares[0], psk, out)
-	return out, stateExpectFinished, err
+	h.firstHello, h.retryPrefix = nil, nil
+	h.earlyData.open = false
+	h.transcript.Write(msg)
+	out, err = h.sendServerFlight(ch, neg, ch.keyShares[0], psk, out)
+	return out, state13ExpectFinished, err
 }
 
 // expectFinished is WAIT_FINISHED: the client's Finished, compared in
 // constant time (RFC 8446 §4.4.4), completes the handshake; the session
 // tickets follow it out.
-func (s *Server) expectFinished(msg []byte, out []byte) ([]byte, state13, error) {
+func (h *handshake13) expectFinished(msg []byte, out []byte) ([]byte, *Session, error) {
 	if msg[0] != msgFinished {
-		return out, 0, fatal(AlertUnexpectedMessage, "expected Finished")
+		return out, nil, fatal(AlertUnexpectedMessage, "expected Finished")
 	}
 	verifyData := msg[4:]
-	if len(verifyData) != s.hs.suite.hashLen {
-		return out, 0, fatal(AlertDecodeError, "Finished of the wrong length")
+	if len(verifyData) != h.suite.hashLen {
+		return out, nil, fatal(AlertDecodeError, "Finished of the wrong length")
 	}
-	if !hmac.Equal(verifyData, s.hs.expectedFinished) {
-		return out, 0, fatal(AlertDecryptError, "client Finished does not verify")
+	if !hmac.Equal(verifyData, h.expectedFinished) {
+		return out, nil, fatal(AlertDecryptError, "client Finished does not verify")
 	}
-	s.session = &Session{
+	sess := &Session{
 		Version:     VersionTLS13,
-		CipherSuite: s.hs.suite.id,
-		Group:       s.hs.group,
-		ALPN:        s.hs.alpn,
-		ServerName:  s.hs.serverName,
-		Resumed:     s.hs.resumed,
-		RX:          newTrafficKeys(s.hs.suite, s.hs.clientAppSecret),
-		TX:          newTrafficKeys(s.hs.suite, s.hs.serverAppSecret),
+		CipherSuite: h.suite.id,
+		Group:       h.group,
+		ALPN:        h.alpn,
+		ServerName:  h.serverName,
+		Resumed:     h.resumed,
+		RX:          newTrafficKeys(h.suite, h.clientAppSecret),
+		TX:          newTrafficKeys(h.suite, h.serverAppSecret),
 	}
-	out = s.appendTickets13(out, s.session)
+	out = h.appendTickets13(out, sess)
 	// The secrets now belong to the Session.
-	s.hs.clientAppSecret, s.hs.serverAppSecret = nil, nil
-	s.hs.zero()
-	s.rx.wipe()
-	s.tx.wipe()
-	s.rx, s.tx = nil, nil
-	s.pending, s.plain = nil, nil
-	return out, stateConnected, nil
+	h.clientAppSecret, h.serverAppSecret = nil, nil
+	h.zero()
+	return out, sess, nil
 }
 
 // negotiated13 is what the server chose for a ClientHello.
@@ -227,7 +240,7 @@ type negotiated13 struct {
 
 // negotiate13 checks a ClientHello against the TLS 1.3 rules and picks the
 // parameters, each check with the alert RFC 8446 assigns it.
-func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
+func (h *handshake13) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 	var neg negotiated13
 	// §4.2.1: versions come from supported_versions only (chooseVersion
 	// sends a client without TLS 1.3 to TLS 1.2 or refuses it).
@@ -262,21 +275,21 @@ func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 			return neg, fatal(AlertIllegalParameter, "key share for a group not in supported_groups")
 		}
 	}
-	neg.suite = s.chooseSuite(ch)
+	neg.suite = h.chooseSuite(ch)
 	if neg.suite == nil {
 		return neg, fatal(AlertHandshakeFailure, "no cipher suite in common")
 	}
 	var ok bool
-	if neg.group, ok = s.chooseGroup(ch); !ok {
+	if neg.group, ok = h.chooseGroup(ch); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no group in common")
 	}
-	if neg.cert, neg.scheme, ok = selectCertificate(s.cfg.Certificates, ch.serverName, ch.signatureAlgorithms); !ok {
+	if neg.cert, neg.scheme, ok = selectCertificate(h.cfg.Certificates, ch.serverName, ch.signatureAlgorithms); !ok {
 		return neg, fatal(AlertHandshakeFailure, "no certificate for the client's signature algorithms")
 	}
 	// RFC 7301 §3.2: an ALPN offer without a protocol we speak. A server
 	// configured with no protocols ignores the extension.
-	if ch.hasALPN && len(s.cfg.nextProtos()) > 0 {
-		if neg.alpn, ok = chooseProtocol(s.cfg.nextProtos(), ch.alpnProtocols); !ok {
+	if ch.hasALPN && len(h.cfg.nextProtos()) > 0 {
+		if neg.alpn, ok = chooseProtocol(h.cfg.nextProtos(), ch.alpnProtocols); !ok {
 			return neg, fatal(AlertNoApplicationProtocol, "no application protocol in common")
 		}
 	}
@@ -284,8 +297,8 @@ func (s *Server) negotiate13(ch *clientHello) (negotiated13, *AlertError) {
 }
 
 // chooseSuite picks the first configured suite the client offers.
-func (s *Server) chooseSuite(ch *clientHello) *suiteInfo {
-	for _, want := range s.cfg.cipherSuites() {
+func (h *handshake13) chooseSuite(ch *clientHello) *suiteInfo {
+	for _, want := range h.cfg.cipherSuites() {
 		for _, offered := range ch.cipherSuites {
 			if uint16(want) == offered && suiteByID(want) != nil {
 				return suiteByID(want)
@@ -298,13 +311,13 @@ func (s *Server) chooseSuite(ch *clientHello) *suiteInfo {
 // chooseGroup picks, in configured order, a group the client sent a share
 // for; failing that, the first configured group it supports (which then
 // needs a HelloRetryRequest).
-func (s *Server) chooseGroup(ch *clientHello) (Group, bool) {
-	for _, g := range s.cfg.groups() {
+func (h *handshake13) chooseGroup(ch *clientHello) (Group, bool) {
+	for _, g := range h.cfg.groups() {
 		if _, ok := ch.shareFor(g); ok {
 			return g, true
 		}
 	}
-	for _, g := range s.cfg.groups() {
+	for _, g := range h.cfg.groups() {
 		if ch.offersGroup(g) {
 			return g, true
 		}
@@ -363,22 +376,22 @@ func retryStableExtensions(exts []extension) []extension {
 
 // sendHelloRetryRequest asks for a key share for neg.group (§4.1.4). The
 // first ClientHello is replaced in the transcript by its hash.
-func (s *Server) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []byte) ([]byte, error) {
+func (h *handshake13) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []byte) ([]byte, error) {
 	hrr, err := marshalHelloRetryRequest(ch.sessionID, neg.suite.id, neg.group)
 	if err != nil {
 		return out, fatal(AlertInternalError, "cannot encode HelloRetryRequest")
 	}
-	firstHash := s.hs.transcript.Sum(nil)
+	firstHash := h.transcript.Sum(nil)
 	prefix := append([]byte{msgMessageHash, 0, 0, byte(len(firstHash))}, firstHash...)
 	prefix = append(prefix, hrr...)
-	s.hs.transcript = neg.suite.newHash()
-	s.hs.transcript.Write(prefix)
-	s.hs.retryPrefix = prefix
-	s.hs.firstHello = ch
-	s.hs.retryGroup = neg.group
+	h.transcript = neg.suite.newHash()
+	h.transcript.Write(prefix)
+	h.retryPrefix = prefix
+	h.firstHello = ch
+	h.retryGroup = neg.group
 	out = appendPlaintextRecords(out, typeHandshake, hrr)
 	out = append(out, changeCipherSpecRecord...)
-	s.sentCCS = true
+	h.sentCCS = true
 	return out, nil
 }
 
@@ -388,8 +401,8 @@ func (s *Server) sendHelloRetryRequest(ch *clientHello, neg negotiated13, out []
 // Finished to out as one chunk; with an accepted PSK (psk != nil) the
 // certificate messages are left out and the PSK enters the key schedule.
 // Nothing is appended if any step fails.
-func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keyShare, psk *resumption13, out []byte) ([]byte, error) {
-	suite, rand, t := neg.suite, s.cfg.rand(), s.hs.transcript
+func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share keyShare, psk *resumption13, out []byte) ([]byte, error) {
+	suite, rand, t := neg.suite, h.cfg.rand(), h.transcript
 	if psk != nil {
 		defer psk.state.zero()
 	}
@@ -406,9 +419,9 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	if psk != nil {
 		hello.pskSelected, hello.hasPSK = psk.selected, true
 		early = suite.extract(nil, psk.state.secret)
-		s.hs.resumed, s.hs.authenticated = true, psk.state.authenticated
+		h.resumed, h.authenticated = true, psk.state.authenticated
 	} else {
-		s.hs.authenticated = s.cfg.now()
+		h.authenticated = h.cfg.now()
 	}
 	serverHello, err := hello.marshal()
 	if err != nil {
@@ -432,7 +445,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 		clear(handshakeSecret)
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
-	s.rx = rx // from here on Zero wipes it, whatever happens next
+	h.rx = rx // from here on Zero wipes it, whatever happens next
 	tx, err := cipherFromSecret(suite, serverHS)
 	if err != nil {
 		clear(handshakeSecret)
@@ -440,7 +453,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	}
 	defer tx.wipe()
 
-	flight, ferr := s.buildProtectedFlight(neg, psk != nil, serverHS, t)
+	flight, ferr := h.buildProtectedFlight(neg, psk != nil, serverHS, t)
 	if ferr != nil {
 		clear(handshakeSecret)
 		return out, ferr
@@ -449,23 +462,23 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	clear(handshakeSecret)
 	flightHash := t.Sum(nil)
 	fromMaster := suite.labels(master)
-	s.hs.clientAppSecret = fromMaster.derive("c ap traffic", flightHash)
-	s.hs.serverAppSecret = fromMaster.derive("s ap traffic", flightHash)
-	s.hs.expectedFinished = suite.finishedVerifyData(clientHS, flightHash)
-	if s.cfg.TicketKeys != nil {
+	h.clientAppSecret = fromMaster.derive("c ap traffic", flightHash)
+	h.serverAppSecret = fromMaster.derive("s ap traffic", flightHash)
+	h.expectedFinished = suite.finishedVerifyData(clientHS, flightHash)
+	if h.cfg.TicketKeys != nil {
 		// §4.6.1: resumption_master_secret covers the client's Finished,
 		// which is known now: no client certificate can come before it.
-		t.Write(finishedMessage(s.hs.expectedFinished))
-		s.hs.resumptionSecret = fromMaster.derive("res master", t.Sum(nil))
+		t.Write(finishedMessage(h.expectedFinished))
+		h.resumptionSecret = fromMaster.derive("res master", t.Sum(nil))
 	}
 	clear(master)
-	s.hs.alpn, s.hs.serverName = neg.alpn, ch.serverName
-	s.hs.transcript = nil
+	h.alpn, h.serverName = neg.alpn, ch.serverName
+	h.transcript = nil
 
 	out = appendPlaintextRecords(out, typeHandshake, serverHello)
-	if !s.sentCCS {
+	if !h.sentCCS {
 		out = append(out, changeCipherSpecRecord...)
-		s.sentCCS = true
+		h.sentCCS = true
 	}
 	for len(flight) > 0 {
 		n := min(len(flight), maxPlaintext)
@@ -477,7 +490,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 	// RFC 8446 §4.4.4, Appendix A.2: once its Finished is out, the server
 	// sends under its application traffic key: an alert while waiting
 	// for the client's Finished, then the NewSessionTickets.
-	if s.tx, err = cipherFromSecret(suite, s.hs.serverAppSecret); err != nil {
+	if h.tx, err = cipherFromSecret(suite, h.serverAppSecret); err != nil {
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	return out, nil
@@ -486,7 +499,7 @@ func (s *Server) sendServerFlight(ch *clientHello, neg negotiated13, share keySh
 // buildProtectedFlight marshals EncryptedExtensions, Certificate and
 // CertificateVerify (unless resumed: the PSK authenticates the server) and
 // Finished, adding each to the transcript.
-func (s *Server) buildProtectedFlight(neg negotiated13, resumed bool, serverHS []byte, t hash.Hash) ([]byte, error) {
+func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, serverHS []byte, t hash.Hash) ([]byte, error) {
 	ee, err := marshalEncryptedExtensions(neg.alpn)
 	if err != nil {
 		return nil, fatal(AlertInternalError, "cannot encode EncryptedExtensions")
@@ -499,7 +512,7 @@ func (s *Server) buildProtectedFlight(neg negotiated13, resumed bool, serverHS [
 			return nil, fatal(AlertInternalError, "cannot encode Certificate")
 		}
 		t.Write(cert)
-		signature, err := neg.cert.sign(s.cfg.rand(), neg.scheme, certificateVerifyInput(t.Sum(nil)))
+		signature, err := neg.cert.sign(h.cfg.rand(), neg.scheme, certificateVerifyInput(t.Sum(nil)))
 		if err != nil {
 			return nil, fatal(AlertInternalError, "signing CertificateVerify failed")
 		}

@@ -25,13 +25,13 @@ type resumption13 struct {
 // binder. It returns nil (a full handshake) when there is none.
 // retryPrefix is the message_hash and HelloRetryRequest that precede this
 // ClientHello in the transcript, if there was a retry.
-func (s *Server) choosePSK13(ch *clientHello, suite *suiteInfo, retryPrefix []byte) (*resumption13, error) {
-	if s.cfg.TicketKeys == nil || !ch.hasPreSharedKey || !ch.offersPSKWithDHE() {
+func (h *handshake13) choosePSK13(ch *clientHello, suite *suiteInfo, retryPrefix []byte) (*resumption13, error) {
+	if h.cfg.TicketKeys == nil || !ch.hasPreSharedKey || !ch.offersPSKWithDHE() {
 		return nil, nil
 	}
-	now := s.cfg.now()
+	now := h.cfg.now()
 	for i, id := range ch.pskIdentities {
-		st, ok := s.cfg.openTicket(id.identity, ticketLabel13, VersionTLS13)
+		st, ok := h.cfg.openTicket(id.identity, ticketLabel13, VersionTLS13)
 		if !ok {
 			continue
 		}
@@ -39,7 +39,7 @@ func (s *Server) choosePSK13(ch *clientHello, suite *suiteInfo, retryPrefix []by
 			st.zero()
 			continue
 		}
-		if !s.binderVerifies(ch, i, st.secret, suite, retryPrefix) {
+		if !binderVerifies(ch, i, st.secret, suite, retryPrefix) {
 			st.zero()
 			return nil, fatal(AlertDecryptError, "PSK binder does not verify")
 		}
@@ -68,7 +68,7 @@ func resumable13(st *ticketState, id pskIdentity, suite *suiteInfo, serverName s
 
 // binderVerifies computes the binder of PSK i over the transcript up to and
 // including the identities (§4.2.11.2) and compares it in constant time.
-func (s *Server) binderVerifies(ch *clientHello, i int, psk []byte, suite *suiteInfo, retryPrefix []byte) bool {
+func binderVerifies(ch *clientHello, i int, psk []byte, suite *suiteInfo, retryPrefix []byte) bool {
 	early := suite.extract(nil, psk)
 	binderKey := suite.deriveSecret(early, "res binder", suite.emptyHash())
 	clear(early)

@@ -19,17 +19,17 @@ import (
 // client offers it again (RFC 7627 §5.3), the client offers the session's
 // suite and this server still enables it, the ticket is fresh, and it is
 // for the same server name. It returns nil for a full handshake.
-func (s *Server) resumable12(ch *clientHello, neg negotiated12) *ticketState {
-	if s.cfg.TicketKeys == nil || len(ch.sessionTicket) == 0 {
+func (h *handshake12) resumable12(ch *clientHello, neg negotiated12) *ticketState {
+	if h.cfg.TicketKeys == nil || len(ch.sessionTicket) == 0 {
 		return nil
 	}
-	st, ok := s.cfg.openTicket(ch.sessionTicket, ticketLabel12, VersionTLS12)
+	st, ok := h.cfg.openTicket(ch.sessionTicket, ticketLabel12, VersionTLS12)
 	if !ok {
 		return nil
 	}
-	if !st.ems || !neg.ems || len(st.secret) != masterSecretLen || !st.fresh(s.cfg.now()) ||
+	if !st.ems || !neg.ems || len(st.secret) != masterSecretLen || !st.fresh(h.cfg.now()) ||
 		!strings.EqualFold(st.serverName, ch.serverName) ||
-		!ch.offersSuite(uint16(st.suite)) || !slices.Contains(s.cfg.cipherSuites12(), st.suite) {
+		!ch.offersSuite(uint16(st.suite)) || !slices.Contains(h.cfg.cipherSuites12(), st.suite) {
 		st.zero()
 		return nil
 	}
@@ -40,13 +40,12 @@ func (s *Server) resumable12(ch *clientHello, neg negotiated12) *ticketState {
 // ServerHello (echoing the client's session ID, RFC 5077 §3.4), a fresh
 // NewSessionTicket, ChangeCipherSpec and Finished, and waits for the
 // client's ChangeCipherSpec and Finished.
-func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *ticketState, out []byte) ([]byte, error) {
-	h := s.hs12
+func (h *handshake12) sendResumedFlight12(ch *clientHello, neg negotiated12, st *ticketState, out []byte) ([]byte, error) {
 	h.suite = suite12ByID(st.suite)
 	h.transcript = h.suite.newHash()
 	h.transcript.Write(ch.raw)
 	h.master, h.resumed, h.authenticated = st.secret, true, st.authenticated
-	h.issueTicket = s.cfg.ticketLifetime() > 0
+	h.issueTicket = h.cfg.ticketLifetime() > 0
 	hello, err := marshalServerHello12(serverHello12{
 		random: h.serverRandom, suite: h.suite.id, secureReneg: neg.secureReneg, ems: true,
 		pointFormat: neg.pointFormat, alpn: neg.alpn, ticket: h.issueTicket, sessionID: ch.sessionID,
@@ -57,7 +56,7 @@ func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *tick
 	h.transcript.Write(hello)
 	flight := hello
 	if h.issueTicket {
-		nst := s.newSessionTicket12()
+		nst := h.newSessionTicket12()
 		h.transcript.Write(nst)
 		flight = append(flight, nst...)
 	}
@@ -66,7 +65,7 @@ func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *tick
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	out = appendPlaintextRecords(out, typeHandshake, flight)
-	out, err = s.sendServerFinished12(out)
+	out, err = h.sendServerFinished12(out)
 	h.state = state12ExpectChangeCipherSpec
 	return out, err
 }
@@ -75,20 +74,19 @@ func (s *Server) sendResumedFlight12(ch *clientHello, neg negotiated12, st *tick
 // established, sealing its master secret. If sealing fails the ticket is
 // empty, which tells the client that none is issued after all (RFC 5077
 // §3.3): the ServerHello already promised the message.
-func (s *Server) newSessionTicket12() []byte {
-	h := s.hs12
-	lifetime := s.cfg.ticketLifetime()
+func (h *handshake12) newSessionTicket12() []byte {
+	lifetime := h.cfg.ticketLifetime()
 	st := &ticketState{
 		version:       VersionTLS12,
 		suite:         h.suite.id,
-		issued:        s.cfg.now(),
+		issued:        h.cfg.now(),
 		authenticated: h.authenticated,
 		lifetime:      lifetime,
 		ems:           true,
 		serverName:    h.serverName,
 		secret:        h.master,
 	}
-	sealed := s.cfg.sealTicket(st, ticketLabel12)
+	sealed := h.cfg.sealTicket(st, ticketLabel12)
 	msg, err := marshalNewSessionTicket12(uint32(lifetime/time.Second), sealed)
 	if err != nil {
 		// Only a ticket over 64 KiB fails, and the ticket package caps

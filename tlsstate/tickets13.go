@@ -19,30 +19,30 @@ import (
 // after the handshake and advances sess.TX.Seq past it. Any failure (keys
 // zeroed by a reload, a random source that failed) sends fewer tickets or
 // none: resumption is an optimisation, never a reason to fail a handshake.
-func (s *Server) appendTickets13(out []byte, sess *Session) []byte {
-	lifetime := s.cfg.ticketLifetime()
-	if s.hs.resumptionSecret == nil || lifetime <= 0 {
+func (h *handshake13) appendTickets13(out []byte, sess *Session) []byte {
+	lifetime := h.cfg.ticketLifetime()
+	if h.resumptionSecret == nil || lifetime <= 0 {
 		return out
 	}
-	suite := s.hs.suite
+	suite := h.suite
 	var msgs []byte
-	for i := range s.cfg.sessionTickets() {
+	for i := range h.cfg.sessionTickets() {
 		nonce := []byte{byte(i)}
 		var ageAdd [4]byte
-		if _, err := io.ReadFull(s.cfg.rand(), ageAdd[:]); err != nil {
+		if _, err := io.ReadFull(h.cfg.rand(), ageAdd[:]); err != nil {
 			break
 		}
 		st := &ticketState{
 			version:       VersionTLS13,
 			suite:         suite.id,
-			issued:        s.cfg.now(),
-			authenticated: s.hs.authenticated,
+			issued:        h.cfg.now(),
+			authenticated: h.authenticated,
 			lifetime:      lifetime,
 			ageAdd:        binary.BigEndian.Uint32(ageAdd[:]),
-			serverName:    s.hs.serverName,
-			secret:        suite.expandLabel(s.hs.resumptionSecret, "resumption", nonce, suite.hashLen),
+			serverName:    h.serverName,
+			secret:        suite.expandLabel(h.resumptionSecret, "resumption", nonce, suite.hashLen),
 		}
-		sealed := s.cfg.sealTicket(st, ticketLabel13)
+		sealed := h.cfg.sealTicket(st, ticketLabel13)
 		st.zero()
 		if sealed == nil {
 			break
@@ -56,8 +56,8 @@ func (s *Server) appendTickets13(out []byte, sess *Session) []byte {
 	if len(msgs) == 0 {
 		return out
 	}
-	// s.tx is the server's application traffic cipher since its Finished.
-	tx := s.tx
+	// h.tx is the server's application traffic cipher since its Finished.
+	tx := h.tx
 	tx.seq = sess.TX.Seq
 	sealedOut, aerr := tx.seal(out, typeHandshake, msgs)
 	if aerr != nil {

@@ -98,23 +98,23 @@ func (ch *clientHello) offersSuite(id uint16) bool {
 // supported_versions, or by a legacy_version of 0x0303 or more without
 // it); else protocol_version. A fallback signal from a client whose best
 // version is below ours is inappropriate_fallback (RFC 7507 §3).
-func (s *Server) chooseVersion(ch *clientHello) (uint16, *AlertError) {
+func chooseVersion(cfg *Config, ch *clientHello) (uint16, *AlertError) {
 	// RFC 8446 Appendix D.5: a legacy_version of SSL 3.0 or lower is
 	// protocol_version, whatever supported_versions says.
 	if ch.legacyVersion <= 0x0300 {
 		return 0, fatal(AlertProtocolVersion, "legacy_version SSL 3.0 or lower")
 	}
-	if ch.offersSuite(scsvFallback) && ch.clientMaxVersion() < s.cfg.highestVersion() {
+	if ch.offersSuite(scsvFallback) && ch.clientMaxVersion() < cfg.highestVersion() {
 		return 0, fatal(AlertInappropriateFallback, "TLS_FALLBACK_SCSV from a client below our best version")
 	}
-	if s.cfg.tls13Enabled() && ch.hasSupportedVersions && ch.offersVersion(VersionTLS13) {
+	if cfg.tls13Enabled() && ch.hasSupportedVersions && ch.offersVersion(VersionTLS13) {
 		return VersionTLS13, nil
 	}
 	offers12 := ch.legacyVersion >= VersionTLS12
 	if ch.hasSupportedVersions {
 		offers12 = ch.offersVersion(VersionTLS12)
 	}
-	if offers12 && s.cfg.tls12Enabled() {
+	if offers12 && cfg.tls12Enabled() {
 		return VersionTLS12, nil
 	}
 	return 0, fatal(AlertProtocolVersion, "no protocol version in common")

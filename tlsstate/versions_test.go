@@ -83,7 +83,7 @@ func TestChooseVersion(t *testing.T) {
 		if tc.fallback {
 			ch.cipherSuites = append(ch.cipherSuites, scsvFallback)
 		}
-		v, err := NewServer(cfg).chooseVersion(ch)
+		v, err := chooseVersion(cfg, ch)
 		if tc.wantAlert != 0 {
 			if err == nil || err.Alert != tc.wantAlert {
 				t.Errorf("%s: %x %v, want %v", tc.name, v, err, tc.wantAlert)
