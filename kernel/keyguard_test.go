@@ -58,7 +58,7 @@ func TestKTLSDenyKeyReadback(t *testing.T) {
 func keyguardInChild(t *testing.T) {
 	client, server := testPair(t)
 	key := bytes.Repeat([]byte{0x5a}, 32)
-	want := TrafficKeys{Version: TLS_1_3_VERSION, Cipher: TLS_CIPHER_AES_GCM_256, Key: key, IV: make([]byte, 8), Salt: make([]byte, 4)}
+	want := CryptoInfo{Version: TLS_1_3_VERSION, Cipher: TLS_CIPHER_AES_GCM_256, Key: key, IV: make([]byte, 8), Salt: make([]byte, 4)}
 	size := cipherLayouts[TLS_CIPHER_AES_GCM_256].size()
 	if kernelHasTLS(t) {
 		for _, fd := range []int{server, client} {

@@ -67,14 +67,14 @@ func (l cipherLayout) size() int {
 	return cryptoInfoHeaderSize + l.ivSize + l.keySize + l.saltSize + l.recSeqSize
 }
 
-// TrafficKeys is one direction's record protection state, in exactly the shape
+// CryptoInfo is one direction's record protection state, in exactly the shape
 // the kernel's crypto_info wants it. It is the same for TLS 1.2 and 1.3; only
 // the way a handshake's output maps onto IV and Salt differs (see TLS13Keys and
 // TLS12Keys, which do that mapping).
 //
 // The slices are not copied by InstallTX/InstallRX; call Zero when the keys are
 // no longer needed.
-type TrafficKeys struct {
+type CryptoInfo struct {
 	// Version is TLS_1_2_VERSION or TLS_1_3_VERSION.
 	Version uint16
 	// Cipher is TLS_CIPHER_AES_GCM_128, TLS_CIPHER_AES_GCM_256 or TLS_CIPHER_CHACHA20_POLY1305.
@@ -100,7 +100,7 @@ type TrafficKeys struct {
 // after the handshake unless, for example, a NewSessionTicket was already sent
 // with it in user space). The returned keys alias key and iv, so Zero on them
 // clears the caller's buffers too.
-func TLS13Keys(cipher uint16, key, iv []byte, seq uint64) (*TrafficKeys, error) {
+func TLS13Keys(cipher uint16, key, iv []byte, seq uint64) (*CryptoInfo, error) {
 	l, err := layoutFor(cipher)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func TLS13Keys(cipher uint16, key, iv []byte, seq uint64) (*TrafficKeys, error) 
 	if len(iv) != 12 {
 		return nil, fmt.Errorf("kernel: TLS 1.3 write IV is %d bytes, want 12", len(iv))
 	}
-	k := &TrafficKeys{Version: TLS_1_3_VERSION, Cipher: cipher, Key: key, Salt: iv[:l.saltSize], IV: iv[l.saltSize:], Seq: seq}
+	k := &CryptoInfo{Version: TLS_1_3_VERSION, Cipher: cipher, Key: key, Salt: iv[:l.saltSize], IV: iv[l.saltSize:], Seq: seq}
 	return k, k.check()
 }
 
@@ -127,12 +127,12 @@ func TLS13Keys(cipher uint16, key, iv []byte, seq uint64) (*TrafficKeys, error) 
 // seq is the sequence number of the next record: 1 right after the handshake,
 // because the Finished message used 0 (RFC 5246 §6.1: sequence numbers restart
 // at zero on ChangeCipherSpec). The returned keys alias key and iv.
-func TLS12Keys(cipher uint16, key, iv []byte, seq uint64) (*TrafficKeys, error) {
+func TLS12Keys(cipher uint16, key, iv []byte, seq uint64) (*CryptoInfo, error) {
 	l, err := layoutFor(cipher)
 	if err != nil {
 		return nil, err
 	}
-	k := &TrafficKeys{Version: TLS_1_2_VERSION, Cipher: cipher, Key: key, Seq: seq}
+	k := &CryptoInfo{Version: TLS_1_2_VERSION, Cipher: cipher, Key: key, Seq: seq}
 	if l.saltSize == 0 {
 		k.IV = iv
 	} else {
@@ -143,7 +143,7 @@ func TLS12Keys(cipher uint16, key, iv []byte, seq uint64) (*TrafficKeys, error) 
 }
 
 // Zero overwrites Key, IV and Salt with zeros.
-func (k *TrafficKeys) Zero() {
+func (k *CryptoInfo) Zero() {
 	clear(k.Key)
 	clear(k.IV)
 	clear(k.Salt)
@@ -158,7 +158,7 @@ func layoutFor(cipher uint16) (cipherLayout, error) {
 }
 
 // check validates version and field sizes against the cipher's crypto_info layout.
-func (k *TrafficKeys) check() error {
+func (k *CryptoInfo) check() error {
 	if k.Version != TLS_1_2_VERSION && k.Version != TLS_1_3_VERSION {
 		return fmt.Errorf("kernel: unsupported kTLS version %#04x", k.Version)
 	}
@@ -173,10 +173,10 @@ func (k *TrafficKeys) check() error {
 	return nil
 }
 
-// marshalCryptoInfo writes struct tls12_crypto_info_<cipher> into buf and
+// marshal writes struct tls12_crypto_info_<cipher> into buf and
 // returns the used prefix: version and cipher_type in host byte order, then
 // iv, key, salt and rec_seq (big-endian, as on the wire).
-func (k *TrafficKeys) marshalCryptoInfo(buf *[maxCryptoInfoSize]byte) ([]byte, error) {
+func (k *CryptoInfo) marshal(buf *[maxCryptoInfoSize]byte) ([]byte, error) {
 	if err := k.check(); err != nil {
 		return nil, err
 	}

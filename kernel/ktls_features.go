@@ -81,8 +81,8 @@ func probeCipher(version, cipher uint16, extras bool) (tx, rx bool) {
 	defer unix.Close(client)
 	defer unix.Close(server)
 	l := cipherLayouts[cipher]
-	keys := func() *TrafficKeys {
-		return &TrafficKeys{Version: version, Cipher: cipher,
+	keys := func() *CryptoInfo {
+		return &CryptoInfo{Version: version, Cipher: cipher,
 			Key: make([]byte, l.keySize), IV: make([]byte, l.ivSize), Salt: make([]byte, l.saltSize)}
 	}
 	if EnableULP(server) != nil {

@@ -20,7 +20,7 @@ import (
 )
 
 // Test-only key extraction: Go's crypto/tls does the handshake and writes its
-// secrets to a KeyLogWriter; these helpers turn them into kernel TrafficKeys.
+// secrets to a KeyLogWriter; these helpers turn them into kernel CryptoInfo.
 // lwango's own handshake (tlsstate) owns its keys and never takes this route.
 
 // suiteParams describes a negotiated cipher suite for key derivation.
@@ -67,8 +67,8 @@ func hkdfExpandLabel(h func() hash.Hash, secret []byte, label string, n int) ([]
 	return hkdf.Expand(h, secret, string(info), n)
 }
 
-// tls13TrafficKeys derives one direction's kernel keys from a TLS 1.3 application traffic secret.
-func tls13TrafficKeys(s suiteParams, secret []byte) (*TrafficKeys, error) {
+// tls13CryptoInfo derives one direction's kernel keys from a TLS 1.3 application traffic secret.
+func tls13CryptoInfo(s suiteParams, secret []byte) (*CryptoInfo, error) {
 	key, err := hkdfExpandLabel(s.hash, secret, "key", s.keyLen)
 	if err != nil {
 		return nil, err
@@ -97,9 +97,9 @@ func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, n int) 
 	return out[:n]
 }
 
-// tls12TrafficKeys expands the TLS 1.2 key block (RFC 5246 §6.3; AEAD suites
+// tls12CryptoInfo expands the TLS 1.2 key block (RFC 5246 §6.3; AEAD suites
 // have no MAC keys) into the server's TX and RX keys, both at sequence 1.
-func tls12TrafficKeys(s suiteParams, master, clientRandom, serverRandom []byte) (tx, rx *TrafficKeys, err error) {
+func tls12CryptoInfo(s suiteParams, master, clientRandom, serverRandom []byte) (tx, rx *CryptoInfo, err error) {
 	seed := append(append([]byte{}, serverRandom...), clientRandom...)
 	block := prf12(s.hash, master, "key expansion", seed, 2*s.keyLen+2*s.tls12IVLen)
 	clientKey, block := block[:s.keyLen], block[s.keyLen:]

@@ -191,7 +191,7 @@ func tls12Only(tc handoffCase) []uint16 {
 }
 
 // handshakeKeys derives the server's TX and RX kernel keys from the key log.
-func handshakeKeys(t *testing.T, tc handoffCase, keyLog *bytes.Buffer, serverRandom []byte) (tx, rx *TrafficKeys) {
+func handshakeKeys(t *testing.T, tc handoffCase, keyLog *bytes.Buffer, serverRandom []byte) (tx, rx *CryptoInfo) {
 	t.Helper()
 	secrets, err := parseKeyLog(keyLog.Bytes())
 	if err != nil {
@@ -199,8 +199,8 @@ func handshakeKeys(t *testing.T, tc handoffCase, keyLog *bytes.Buffer, serverRan
 	}
 	suite := goSuites[tc.suite]
 	if tc.version == tls.VersionTLS13 {
-		if tx, err = tls13TrafficKeys(suite, secrets["SERVER_TRAFFIC_SECRET_0"]); err == nil {
-			rx, err = tls13TrafficKeys(suite, secrets["CLIENT_TRAFFIC_SECRET_0"])
+		if tx, err = tls13CryptoInfo(suite, secrets["SERVER_TRAFFIC_SECRET_0"]); err == nil {
+			rx, err = tls13CryptoInfo(suite, secrets["CLIENT_TRAFFIC_SECRET_0"])
 		}
 	} else {
 		line := strings.Fields(strings.TrimSpace(keyLog.String()))
@@ -211,7 +211,7 @@ func handshakeKeys(t *testing.T, tc handoffCase, keyLog *bytes.Buffer, serverRan
 		if err != nil {
 			t.Fatal(err)
 		}
-		tx, rx, err = tls12TrafficKeys(suite, secrets["CLIENT_RANDOM"], clientRandom, serverRandom)
+		tx, rx, err = tls12CryptoInfo(suite, secrets["CLIENT_RANDOM"], clientRandom, serverRandom)
 	}
 	if err != nil {
 		t.Fatal(err)

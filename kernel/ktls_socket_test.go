@@ -80,14 +80,14 @@ func TestKTLSEnableULPErrno(t *testing.T) {
 }
 
 func TestKTLSInstallZeroesCryptoInfo(t *testing.T) {
-	keys := func() *TrafficKeys {
+	keys := func() *CryptoInfo {
 		k, err := TLS13Keys(TLS_CIPHER_AES_GCM_256, seqBytes(1, 32), seqBytes(100, 12), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return k
 	}
-	install := func(fd, direction int, k *TrafficKeys) error {
+	install := func(fd, direction int, k *CryptoInfo) error {
 		var buf [maxCryptoInfoSize]byte
 		for i := range buf {
 			buf[i] = 0xff // a marshalling that never happened would leave this

@@ -33,13 +33,13 @@ func EnableULP(fd int) error {
 // next keys after sending a KeyUpdate under the old ones.
 //
 // The crypto_info buffer is zeroed before InstallTX returns, on success and on
-// failure; k itself is left to the caller (TrafficKeys.Zero).
+// failure; k itself is left to the caller (CryptoInfo.Zero).
 //
 // Errors: ENOENT when the kernel lacks the cipher's crypto module;
 // ENOPROTOOPT when EnableULP was not called; EBUSY when TX keys are installed
 // and the kernel cannot rekey; EINVAL for a version or cipher the kernel does
 // not support.
-func InstallTX(fd int, k *TrafficKeys) error {
+func InstallTX(fd int, k *CryptoInfo) error {
 	var buf [maxCryptoInfoSize]byte
 	return installKeys(fd, TLS_TX, k, &buf)
 }
@@ -62,16 +62,16 @@ func InstallTX(fd int, k *TrafficKeys) error {
 //     kernels instead fail the next record with EBADMSG.
 //
 // The crypto_info buffer is zeroed before InstallRX returns, on success and on failure.
-func InstallRX(fd int, k *TrafficKeys) error {
+func InstallRX(fd int, k *CryptoInfo) error {
 	var buf [maxCryptoInfoSize]byte
 	return installKeys(fd, TLS_RX, k, &buf)
 }
 
 // installKeys marshals k into buf, passes it to setsockopt and zeroes buf.
 // buf is a parameter so that tests can see it zeroed.
-func installKeys(fd, direction int, k *TrafficKeys, buf *[maxCryptoInfoSize]byte) error {
+func installKeys(fd, direction int, k *CryptoInfo, buf *[maxCryptoInfoSize]byte) error {
 	defer clear(buf[:])
-	info, err := k.marshalCryptoInfo(buf)
+	info, err := k.marshal(buf)
 	if err != nil {
 		return err
 	}

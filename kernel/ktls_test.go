@@ -105,29 +105,29 @@ func TestKTLSCryptoInfoMarshalIsByteExact(t *testing.T) {
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	tests := []struct {
 		name string
-		keys TrafficKeys
+		keys CryptoInfo
 		want []byte
 	}{
 		{
 			"TLS1.3 AES-128-GCM",
-			TrafficKeys{TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128, seqBytes(0x10, 16), seqBytes(0xa0, 8), seqBytes(0xd0, 4), 7},
+			CryptoInfo{TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128, seqBytes(0x10, 16), seqBytes(0xa0, 8), seqBytes(0xd0, 4), 7},
 			cat(host16(0x0304), host16(51), seqBytes(0xa0, 8), seqBytes(0x10, 16), seqBytes(0xd0, 4), []byte{0, 0, 0, 0, 0, 0, 0, 7}),
 		},
 		{
 			"TLS1.2 AES-256-GCM",
-			TrafficKeys{TLS_1_2_VERSION, TLS_CIPHER_AES_GCM_256, seqBytes(0x20, 32), seqBytes(0xb0, 8), seqBytes(0xe0, 4), 0x0102030405060708},
+			CryptoInfo{TLS_1_2_VERSION, TLS_CIPHER_AES_GCM_256, seqBytes(0x20, 32), seqBytes(0xb0, 8), seqBytes(0xe0, 4), 0x0102030405060708},
 			cat(host16(0x0303), host16(52), seqBytes(0xb0, 8), seqBytes(0x20, 32), seqBytes(0xe0, 4), []byte{1, 2, 3, 4, 5, 6, 7, 8}),
 		},
 		{
 			"TLS1.3 ChaCha20-Poly1305",
-			TrafficKeys{TLS_1_3_VERSION, TLS_CIPHER_CHACHA20_POLY1305, seqBytes(0x30, 32), seqBytes(0xc0, 12), nil, 1},
+			CryptoInfo{TLS_1_3_VERSION, TLS_CIPHER_CHACHA20_POLY1305, seqBytes(0x30, 32), seqBytes(0xc0, 12), nil, 1},
 			cat(host16(0x0304), host16(54), seqBytes(0xc0, 12), seqBytes(0x30, 32), []byte{0, 0, 0, 0, 0, 0, 0, 1}),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf [maxCryptoInfoSize]byte
-			got, err := tt.keys.marshalCryptoInfo(&buf)
+			got, err := tt.keys.marshal(&buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,23 +142,23 @@ func TestKTLSCryptoInfoMarshalIsByteExact(t *testing.T) {
 }
 
 func TestKTLSCryptoInfoRejectsWrongSizes(t *testing.T) {
-	good := TrafficKeys{TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128, make([]byte, 16), make([]byte, 8), make([]byte, 4), 0}
-	bad := map[string]func(k *TrafficKeys){
-		"version 1.1":      func(k *TrafficKeys) { k.Version = 0x0302 },
-		"AES-CCM cipher":   func(k *TrafficKeys) { k.Cipher = 53 },
-		"short key":        func(k *TrafficKeys) { k.Key = k.Key[:15] },
-		"AES-256 key size": func(k *TrafficKeys) { k.Cipher = TLS_CIPHER_AES_GCM_256 },
-		"12-byte iv":       func(k *TrafficKeys) { k.IV = make([]byte, 12) },
-		"missing salt":     func(k *TrafficKeys) { k.Salt = nil },
+	good := CryptoInfo{TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128, make([]byte, 16), make([]byte, 8), make([]byte, 4), 0}
+	bad := map[string]func(k *CryptoInfo){
+		"version 1.1":      func(k *CryptoInfo) { k.Version = 0x0302 },
+		"AES-CCM cipher":   func(k *CryptoInfo) { k.Cipher = 53 },
+		"short key":        func(k *CryptoInfo) { k.Key = k.Key[:15] },
+		"AES-256 key size": func(k *CryptoInfo) { k.Cipher = TLS_CIPHER_AES_GCM_256 },
+		"12-byte iv":       func(k *CryptoInfo) { k.IV = make([]byte, 12) },
+		"missing salt":     func(k *CryptoInfo) { k.Salt = nil },
 	}
 	var buf [maxCryptoInfoSize]byte
-	if _, err := good.marshalCryptoInfo(&buf); err != nil {
+	if _, err := good.marshal(&buf); err != nil {
 		t.Fatalf("valid keys rejected: %v", err)
 	}
 	for name, spoil := range bad {
 		k := good
 		spoil(&k)
-		if _, err := k.marshalCryptoInfo(&buf); err == nil {
+		if _, err := k.marshal(&buf); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -28,7 +28,7 @@ func kernelCipher(suite tlsstate.CipherSuite) (uint16, bool) {
 // crypto_info fields. The result aliases keys.Key and keys.IV (zeroing the
 // session zeroes it), except the 8-byte explicit-nonce seed of TLS 1.2
 // AES-GCM, which the caller zeroes with TrafficKeys.Zero.
-func kernelKeys(sess *tlsstate.Session, keys *tlsstate.TrafficKeys) (*kernel.TrafficKeys, error) {
+func kernelKeys(sess *tlsstate.Session, keys *tlsstate.TrafficKeys) (*kernel.CryptoInfo, error) {
 	cipher, ok := kernelCipher(sess.CipherSuite)
 	if !ok {
 		return nil, fmt.Errorf("cipher suite %v has no kernel TLS cipher", sess.CipherSuite)

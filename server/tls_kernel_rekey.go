@@ -138,7 +138,7 @@ func (r *rekeyState) release() {
 // nextKeys moves the secret of one direction (offset 0: RX, secretSize:
 // TX) to its next generation in the vault and returns the kernel's keys
 // for it, at sequence number 0. The caller zeroes them after installing.
-func (r *rekeyState) nextKeys(offset int) (*kernel.TrafficKeys, error) {
+func (r *rekeyState) nextKeys(offset int) (*kernel.CryptoInfo, error) {
 	secret := r.slot[offset : offset+r.secretLen]
 	keys := tlsstate.TrafficKeys{Secret: secret}
 	if err := tlsstate.NextTrafficKeys(r.suite, &keys); err != nil {
