@@ -2,18 +2,10 @@ package main
 
 import (
 	"bufio"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"lwango/internal/testpki"
 )
 
 // serverProcess is the real binary running with its stderr (the log) kept.
@@ -120,32 +114,19 @@ func writeCertificate(t testing.TB, certFile, keyFile, cn string) {
 	writeCertificateKey(t, certFile, keyFile, cn, "ecdsa-p256")
 }
 
-// writeCertificateKey is writeCertificate with a key of kind: "ecdsa-p256"
-// or "rsa-2048".
+// writeCertificateKey is writeCertificate with a key of kind (see
+// testpki.Key: "ecdsa-p256", "rsa-2048", ...).
 func writeCertificateKey(t testing.TB, certFile, keyFile, cn, kind string) {
 	t.Helper()
-	var key crypto.Signer
-	var err error
-	if kind == "rsa-2048" {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
+	key, err := testpki.Key(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, _, err := testpki.Mint(testpki.Spec{Names: []string{cn, "localhost"}}, key, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
+	if err := testpki.WriteFiles(certFile, keyFile, der, key); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,12 +4,8 @@ import (
 	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
@@ -163,14 +159,8 @@ func TestBinaryTLSKeyMismatch(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	writeKeyPair := func(name string) (string, string) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-		pkcs8, _ := x509.MarshalPKCS8PrivateKey(key)
 		certFile, keyFile := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600)
+		writeCertificate(t, certFile, keyFile, name)
 		return certFile, keyFile
 	}
 	certFile, _ := writeKeyPair("a")

@@ -8,8 +8,6 @@ package kernel
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -18,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -29,6 +26,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"lwango/internal/testpki"
 )
 
 // handoffCase is one TLS version and cipher suite, and the client that can make the server pick it.
@@ -338,19 +337,11 @@ func opensslClient(tc handoffCase, addr string) clientResult {
 // selfSignedCert makes an ECDSA P-256 certificate for localhost.
 func selfSignedCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := testpki.Key("ecdsa-p256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
+	der, leaf, err := testpki.Mint(testpki.Spec{Names: []string{"localhost"}}, key, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
