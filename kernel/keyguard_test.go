@@ -3,6 +3,8 @@ package kernel
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -25,18 +27,17 @@ func getsockoptBytes(fd, level, name, size int) ([]byte, error) {
 	return buf[:l], nil
 }
 
-// keyguardChild is set in the child process of TestKTLSDenyKeyReadback,
-// which installs the filter for good (seccomp filters cannot be removed).
+// keyguardChild chooses keyguardProcess (helperProcesses): the child of
+// TestKTLSDenyKeyReadback, which installs the filter for good (seccomp
+// filters cannot be removed).
 const keyguardChild = "LWANGO_KEYGUARD_CHILD"
 
-// TestKTLSDenyKeyReadback runs keyguardInChild in a child process and checks
-// that it passed all its steps.
+func init() { helperProcesses[keyguardChild] = keyguardProcess }
+
+// TestKTLSDenyKeyReadback runs keyguardProcess in a child process and
+// checks that it passed all its steps.
 func TestKTLSDenyKeyReadback(t *testing.T) {
-	if os.Getenv(keyguardChild) == "1" {
-		keyguardInChild(t)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKTLSDenyKeyReadback$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), keyguardChild+"=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("child:\n%s", out)
@@ -50,55 +51,65 @@ func TestKTLSDenyKeyReadback(t *testing.T) {
 	}
 }
 
-// keyguardInChild proves the threat (on a kernel with kTLS: the key that
+// keyguardProcess proves the threat (on a kernel with kTLS: the key that
 // InstallTX handed over comes back from getsockopt with the full struct
 // size), installs the filter, and proves the defence: EPERM for TLS_TX and
 // TLS_RX on every thread, other socket options unaffected, no io_uring, and
 // a non-dumpable process.
-func keyguardInChild(t *testing.T) {
-	client, server := testPair(t)
+func keyguardProcess(string) error {
+	client, server, err := ulpProbePair()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(client)
+	defer unix.Close(server)
+	_, statErr := os.Stat(tlsStatPath)
+	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return statErr
+	}
+	hasTLS := statErr == nil
 	key := bytes.Repeat([]byte{0x5a}, 32)
 	want := CryptoInfo{Version: TLS_1_3_VERSION, Cipher: TLS_CIPHER_AES_GCM_256, Key: key, IV: make([]byte, 8), Salt: make([]byte, 4)}
 	size := cipherLayouts[TLS_CIPHER_AES_GCM_256].size()
-	if kernelHasTLS(t) {
+	if hasTLS {
 		for _, fd := range []int{server, client} {
 			if err := EnableULP(fd); err != nil {
-				t.Fatal(err)
+				return err
 			}
 			k := want
 			if err := InstallTX(fd, &k); err != nil {
-				t.Fatal(err)
+				return err
 			}
 		}
 		if err := InstallRX(server, &want); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		got, err := getsockoptBytes(server, unix.SOL_TLS, TLS_TX, size)
 		if err != nil || !bytes.Contains(got, key) {
-			t.Fatalf("without the filter, getsockopt(SOL_TLS, TLS_TX, %d bytes) = %x, %v; want the key back", size, got, err)
+			return fmt.Errorf("without the filter, getsockopt(SOL_TLS, TLS_TX, %d bytes) = %x, %v; want the key back", size, got, err)
 		}
-		t.Logf("STEP threat: getsockopt(SOL_TLS, TLS_TX) returned the %d-byte key installed", len(key))
+		fmt.Printf("STEP threat: getsockopt(SOL_TLS, TLS_TX) returned the %d-byte key installed\n", len(key))
 	} else {
 		_, err := getsockoptBytes(server, unix.SOL_TLS, TLS_TX, size)
 		if err == nil || errors.Is(err, unix.EPERM) {
-			t.Fatalf("without kTLS or the filter, getsockopt(SOL_TLS, TLS_TX): %v, want the socket's own refusal", err)
+			return fmt.Errorf("without kTLS or the filter, getsockopt(SOL_TLS, TLS_TX): %v, want the socket's own refusal", err)
 		}
-		t.Logf("STEP threat: no kTLS in this kernel; getsockopt(SOL_TLS) reaches the socket (%v)", err)
+		fmt.Printf("STEP threat: no kTLS in this kernel; getsockopt(SOL_TLS) reaches the socket (%v)\n", err)
 	}
 
 	if err := DenyKeyReadback(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for _, name := range []int{TLS_TX, TLS_RX} {
 		if got, err := getsockoptBytes(server, unix.SOL_TLS, name, size); !errors.Is(err, unix.EPERM) {
-			t.Fatalf("with the filter, getsockopt(SOL_TLS, %d) = %x, %v; want EPERM", name, got, err)
+			return fmt.Errorf("with the filter, getsockopt(SOL_TLS, %d) = %x, %v; want EPERM", name, got, err)
 		}
 		// Upper bits of the int arguments are ignored by the kernel, and by the filter.
 		if _, err := getsockoptBytes(server, unix.SOL_TLS|1<<32, name|1<<32, size); !errors.Is(err, unix.EPERM) {
-			t.Fatalf("with the filter, getsockopt with high bits set: %v, want EPERM", err)
+			return fmt.Errorf("with the filter, getsockopt with high bits set: %v, want EPERM", err)
 		}
 	}
-	t.Log("STEP defence: getsockopt(SOL_TLS, TLS_TX/TLS_RX) fails with EPERM")
+	fmt.Println("STEP defence: getsockopt(SOL_TLS, TLS_TX/TLS_RX) fails with EPERM")
 
 	// A thread that existed before (TSYNC) and one started after both carry the filter.
 	done := make(chan error)
@@ -108,34 +119,35 @@ func keyguardInChild(t *testing.T) {
 		done <- err
 	}()
 	if err := <-done; !errors.Is(err, unix.EPERM) {
-		t.Fatalf("getsockopt on another thread: %v, want EPERM", err)
+		return fmt.Errorf("getsockopt on another thread: %v, want EPERM", err)
 	}
-	t.Log("STEP thread: other threads are filtered too")
+	fmt.Println("STEP thread: other threads are filtered too")
 
 	if v, err := unix.GetsockoptInt(server, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || v != unix.SOCK_STREAM {
-		t.Fatalf("getsockopt(SO_TYPE) under the filter: %d, %v", v, err)
+		return fmt.Errorf("getsockopt(SO_TYPE) under the filter: %d, %v", v, err)
 	}
-	if kernelHasTLS(t) {
+	if hasTLS {
 		if _, err := unix.Write(client, []byte("ping")); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		buf := make([]byte, 16)
 		if n, err := unix.Read(server, buf); err != nil || string(buf[:n]) != "ping" {
-			t.Fatalf("kTLS record through the filtered process: %q, %v", buf[:n], err)
+			return fmt.Errorf("kTLS record through the filtered process: %q, %v", buf[:n], err)
 		}
 	}
-	t.Log("STEP others: other socket options and kTLS data unaffected")
+	fmt.Println("STEP others: other socket options and kTLS data unaffected")
 
 	if _, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, 0, 0); errno != unix.EPERM {
-		t.Fatalf("io_uring_setup under the filter: %v, want EPERM", errno)
+		return fmt.Errorf("io_uring_setup under the filter: %v, want EPERM", errno)
 	}
-	t.Log("STEP io_uring: io_uring_setup fails with EPERM")
+	fmt.Println("STEP io_uring: io_uring_setup fails with EPERM")
 
 	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err != nil || d != 0 {
-		t.Fatalf("PR_GET_DUMPABLE = %d, %v; want 0", d, err)
+		return fmt.Errorf("PR_GET_DUMPABLE = %d, %v; want 0", d, err)
 	}
 	if status, err := os.ReadFile("/proc/self/status"); err != nil || !strings.Contains(string(status), "Seccomp:\t2") {
-		t.Fatalf("/proc/self/status does not show seccomp filter mode (%v)", err)
+		return fmt.Errorf("/proc/self/status does not show seccomp filter mode (%v)", err)
 	}
-	t.Log("STEP dumpable: the process is not dumpable")
+	fmt.Println("STEP dumpable: the process is not dumpable")
+	return nil
 }

@@ -9,45 +9,97 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"lwango/kernel"
+	"lwango/site"
 )
 
-// keyReadbackEnv makes TestHelperKeyReadback run, with its value as the
-// [tls_listener] lines of the server it starts.
+// keyReadbackEnv chooses keyReadbackProcess (helperProcesses), with its
+// value as the [tls_listener] lines of the server it starts.
 const keyReadbackEnv = "LWANGO_HELPER_KEY_READBACK"
 
-// TestHelperKeyReadback is not a test: run with keyReadbackEnv set (by
-// TestKTLSGuestKeysCannotBeReadBack), it is a process that serves TLS 1.3
-// with ktls = "require", fetches a page from itself with Go's client
-// (recording the client's view of the traffic secrets), and then does what
-// any code in a server process could: getsockopt(SOL_TLS, TLS_TX and
-// TLS_RX) with the full struct size on every descriptor it has. It prints
-// the traffic keys the handshake derived and what each getsockopt gave.
-func TestHelperKeyReadback(t *testing.T) {
-	lines, ok := os.LookupEnv(keyReadbackEnv)
-	if !ok {
-		return
+func init() { helperProcesses[keyReadbackEnv] = keyReadbackProcess }
+
+// keyReadbackProcess is a process (run by TestKTLSGuestKeysCannotBeReadBack)
+// that serves TLS 1.3 with ktls = "require", fetches a page from itself
+// with Go's client (recording the client's view of the traffic secrets),
+// and then does what any code in a server process could:
+// getsockopt(SOL_TLS, TLS_TX and TLS_RX) with the full struct size on every
+// descriptor it has. It prints the traffic keys the handshake derived and
+// what each getsockopt gave; the server logs to stderr.
+func keyReadbackProcess(lines string) error {
+	slog.SetDefault(testLogger(os.Stderr))
+	cfg, err := site.Parse("keyreadback.conf", []byte(`listener = "127.0.0.1:0"
+threads = 1
+[tls_listener]
+address = "127.0.0.1:0"
+ktls = "require"
+ciphers = ["TLS_AES_128_GCM_SHA256"]
+`+lines+`
+[[site.hello]]
+prefix = "/hello"
+`))
+	if err != nil {
+		return err
 	}
-	g := startGuestServer(t, `ciphers = ["TLS_AES_128_GCM_SHA256"]`+"\n"+lines)
+	srv, err := New(cfg, Options{})
+	if err != nil {
+		return err
+	}
+	srv.Start()
+	defer srv.Shutdown(10 * time.Second)
+	addr, ok := srv.TLSAddr()
+	if !ok {
+		return errors.New("no TLS listener")
+	}
 	var keyLog bytes.Buffer
-	c := dialGuest(t, g.tlsAddr, tls.VersionTLS13, &keyLog)
-	if body := fetch(t, c, bufio.NewReader(c), "/hello"); string(body) != "Hello, World!" {
-		t.Fatalf("GET /hello: %q", body)
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, KeyLogWriter: &keyLog})
+	if err != nil {
+		return fmt.Errorf("handshake: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Minute))
+	fmt.Fprintf(c, "GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return fmt.Errorf("GET /hello: %v", err)
+	}
+	if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "Hello, World!" {
+		return fmt.Errorf("GET /hello: %q, %v", body, err)
 	}
 	for _, label := range []string{"SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0"} {
-		secret := keyLogSecret(t, keyLog.Bytes(), label)
-		fmt.Printf("DERIVED %s key %x\n", label, expandLabel(t, secret, "key", 16))
+		secret, err := findKeyLogSecret(keyLog.Bytes(), label)
+		if err != nil {
+			return err
+		}
+		key, err := hkdfExpandLabel(secret, "key", 16)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("DERIVED %s key %x\n", label, key)
 	}
-	for _, fd := range ownDescriptors(t) {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
 		for _, opt := range []struct {
 			name string
 			num  int
@@ -70,7 +122,7 @@ func TestHelperKeyReadback(t *testing.T) {
 	status, _ := os.ReadFile("/proc/self/status")
 	dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	fmt.Printf("SECCOMP %q DUMPABLE %d\n", seccompMode(string(status)), dumpable)
-	fmt.Printf("LOG %s", g.log.String())
+	return nil
 }
 
 // regexpMatch reports whether the regular expression re matches s.
@@ -89,28 +141,35 @@ func seccompMode(status string) string {
 // keyLogSecret returns a secret of an NSS key log.
 func keyLogSecret(t *testing.T, keyLog []byte, label string) []byte {
 	t.Helper()
-	for _, line := range strings.Split(string(keyLog), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == label {
-			secret, err := hex.DecodeString(f[2])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return secret
-		}
+	secret, err := findKeyLogSecret(keyLog, label)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no %s in the key log %q", label, keyLog)
-	return nil
+	return secret
 }
 
-// runKeyReadback runs TestHelperKeyReadback in a new process (a seccomp
+// findKeyLogSecret is keyLogSecret for a helper process.
+func findKeyLogSecret(keyLog []byte, label string) ([]byte, error) {
+	for _, line := range strings.Split(string(keyLog), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == label {
+			return hex.DecodeString(f[2])
+		}
+	}
+	return nil, fmt.Errorf("no %s in the key log %q", label, keyLog)
+}
+
+// runKeyReadback runs keyReadbackProcess in a new process (a seccomp
 // filter, once installed, cannot be removed) and returns its output.
 func runKeyReadback(t *testing.T, tlsLines string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperKeyReadback$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), keyReadbackEnv+"="+tlsLines)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "TLS records in the kernel (kTLS) after each handshake") {
+		t.Fatalf("helper: the server did not say kernel TLS is in effect:\n%s", out)
 	}
 	return string(out)
 }

@@ -419,14 +419,19 @@ func clientKernelTX(t *testing.T, c *tls.Conn, keyLog []byte, seq uint64) int {
 // expandLabel is HKDF-Expand-Label with SHA-256 and an empty context (RFC 8446 §7.1).
 func expandLabel(t *testing.T, secret []byte, label string, length int) []byte {
 	t.Helper()
-	full := "tls13 " + label
-	info := binary.BigEndian.AppendUint16(nil, uint16(length))
-	info = append(append(append(info, byte(len(full))), full...), 0)
-	out, err := hkdf.Expand(sha256.New, secret, string(info), length)
+	out, err := hkdfExpandLabel(secret, label, length)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// hkdfExpandLabel is expandLabel for a helper process.
+func hkdfExpandLabel(secret []byte, label string, length int) ([]byte, error) {
+	full := "tls13 " + label
+	info := binary.BigEndian.AppendUint16(nil, uint16(length))
+	info = append(append(append(info, byte(len(full))), full...), 0)
+	return hkdf.Expand(sha256.New, secret, string(info), length)
 }
 
 // TestKTLSGuestClientRecords: records the client sends on a connection the
