@@ -51,10 +51,10 @@ type Conn struct {
 	peerInitWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	sendWindow     int64 // connection-level window for our DATA
 	recvWindow     int64 // connection-level window for the client's DATA
-	credit         int64 // DATA bytes received and not yet given back
 
 	streams    []*stream // live streams, in order of creation
 	lastStream uint32    // the highest stream id the client has used
+	closed     history   // how the ids below lastStream closed
 	block      headerBlock
 	rr         int // where the next round of DATA framing starts
 
@@ -132,11 +132,12 @@ func (c *Conn) Receive(in []byte, out *http1.Output) int {
 	if c.fatal {
 		return len(in)
 	}
-	if c.credit > 0 {
-		// The DATA read is copied out: the client may send as much again.
-		c.queueWindowUpdate(out, 0, c.credit)
-		c.recvWindow += c.credit
-		c.credit = 0
+	if c.recvWindow <= defaultWindowSize/2 {
+		// The DATA read is copied out: once half the window is used, the
+		// client may send a whole window again (as nghttp2 and Go do: one
+		// WINDOW_UPDATE per half window, not one per read).
+		c.queueWindowUpdate(out, 0, defaultWindowSize-c.recvWindow)
+		c.recvWindow = defaultWindowSize
 	}
 	return consumed
 }
@@ -235,15 +236,18 @@ func (c *Conn) onData(h frameHeader, p []byte, out *http1.Output) {
 		return
 	}
 	c.recvWindow -= n
-	c.credit += n
 	data, ok := unpad(h, p)
 	if !ok {
 		c.connError(out, ProtocolError)
 		return
 	}
 	s := c.stream(h.stream)
-	if s == nil || !s.state.remoteOpen() {
-		c.streamError(out, h.stream, StreamClosed) // §5.1: closed, half-closed (remote)
+	if s == nil {
+		c.onClosed(h, out)
+		return
+	}
+	if !s.state.remoteOpen() {
+		c.streamError(out, h.stream, StreamClosed) // §5.1: half-closed (remote)
 		return
 	}
 	if n > s.recvWindow {
@@ -272,15 +276,54 @@ func (c *Conn) onData(h frameHeader, p []byte, out *http1.Output) {
 		c.endOfRequest(s, out)
 		return
 	}
-	// Let the client send on while the body may still grow (or is being
-	// dropped): the stream window is given back as it is used, up to what
-	// the body limit allows.
-	if grant := min(n, c.e.maxBody()+1-int64(len(s.body))-s.recvWindow); grant > 0 || s.answered {
-		if s.answered {
-			grant = n
-		}
+	if s.recvWindow > defaultWindowSize/2 {
+		return
+	}
+	// Half the stream window is used: let the client send a whole window
+	// again while the body may still grow, up to what the body limit
+	// allows (one byte more, to see it exceeded); a body being dropped
+	// may come in full.
+	grant := int64(defaultWindowSize) - s.recvWindow
+	if !s.answered {
+		grant = min(grant, c.e.maxBody()+1-int64(len(s.body))-s.recvWindow)
+	}
+	if grant > 0 {
 		c.queueWindowUpdate(out, s.id, grant)
 		s.recvWindow += grant
+	}
+}
+
+// onClosed answers DATA or HEADERS on a closed stream (not live, id not
+// above the highest used) as the way it closed asks (RFC 9113 §5.1,
+// §5.1.1, §6.1): ignored after we reset it, a stream error after the
+// client did, a connection error when it ended or never opened. A HEADERS
+// block on a stream that stays open is decoded to keep HPACK in step.
+func (c *Conn) onClosed(h frameHeader, out *http1.Output) {
+	if c.noWork(out); c.fatal {
+		return
+	}
+	var reset ErrCode
+	switch c.howClosed(h.stream) {
+	case closedByUs:
+	case closedByPeer, closedForgotten:
+		reset = StreamClosed
+	case closedSkipped:
+		if h.typ == FrameHeaders {
+			c.connError(out, ProtocolError) // §5.1.1: a new stream below the highest
+			return
+		}
+		c.connError(out, StreamClosed)
+		return
+	default:
+		c.connError(out, StreamClosed)
+		return
+	}
+	if h.typ == FrameHeaders {
+		c.block.reset = reset // streamError once the block is whole
+		return
+	}
+	if reset != 0 {
+		c.queueRST(out, h.stream, reset)
 	}
 }
 
@@ -332,24 +375,24 @@ func (c *Conn) onHeaders(h frameHeader, p []byte, out *http1.Output) {
 			c.block.st = s
 		}
 	case !c.idle(h.stream):
-		// A closed stream: the one just finished is STREAM_CLOSED (§5.1),
-		// a lower id never used breaks §5.1.1's order.
-		if h.stream == c.lastStream {
-			c.connError(out, StreamClosed)
-		} else {
-			c.connError(out, ProtocolError)
+		c.onClosed(h, out)
+		if c.fatal {
+			return
 		}
-		return
+		reset = c.block.reset
 	default:
-		c.lastStream = h.stream
 		switch {
 		case c.goAwaySent:
 			// Above our GOAWAY's last stream: ignored (§6.8), but the
 			// block still feeds the HPACK decoder.
+			c.opened(h.stream, closedByUs)
 		case reset != 0:
+			c.opened(h.stream, closedByUs)
 		case len(c.streams) >= c.e.maxConcurrent():
 			reset = RefusedStream // §5.1.2
+			c.opened(h.stream, closedByUs)
 		default:
+			c.opened(h.stream, closedEnded)
 			s = c.e.getStream(h.stream, c)
 			s.state = s.state.recvHeaders()
 			c.streams = append(c.streams, s)
@@ -456,9 +499,10 @@ func (c *Conn) onRSTStream(h frameHeader, p []byte, out *http1.Output) {
 	}
 	s := c.stream(h.stream)
 	if s == nil {
-		return // closed already
+		return // closed already: it may have been in flight (§5.1)
 	}
 	c.release(s)
+	c.closedAs(s.id, closedByPeer)
 	c.resetBudget--
 	if c.resetBudget < 0 {
 		c.connError(out, EnhanceYourCalm)
@@ -590,10 +634,13 @@ func (c *Conn) connError(out *http1.Output, code ErrCode) {
 		return
 	}
 	c.fatal = true
-	c.goAwaySent = true
-	c.goAwayLast = c.lastStream
+	if !c.goAwaySent {
+		c.goAwaySent = true
+		c.goAwayLast = c.lastStream
+	}
+	// §6.8: the last stream id never grows past one sent before.
 	var b [17]byte
-	out.AppendBytes(appendGoAway(b[:0], c.lastStream, code)...)
+	out.AppendBytes(appendGoAway(b[:0], c.goAwayLast, code)...)
 	for len(c.streams) > 0 {
 		c.release(c.streams[0])
 	}
@@ -604,6 +651,7 @@ func (c *Conn) streamError(out *http1.Output, id uint32, code ErrCode) {
 	c.queueRST(out, id, code)
 	if s := c.stream(id); s != nil {
 		c.release(s)
+		c.closedAs(id, closedByUs)
 	}
 }
 

@@ -165,6 +165,7 @@ func (c *Conn) sentEndStream(s *stream, out *http1.Output) {
 	s.state = s.state.sendEndStream()
 	if s.state == stateHalfClosedLocal {
 		c.queueRST(out, s.id, NoError)
+		c.closedAs(s.id, closedByUs)
 		s.state = stateClosed
 	}
 	c.closeIfDone(s, out)

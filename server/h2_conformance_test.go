@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -139,20 +140,13 @@ func TestH2ConnectionErrors(t *testing.T) {
 			r.expectGoAway(tc.code)
 		})
 	}
-	// §3.4 The client's first frame must be SETTINGS; §5.1 HEADERS on a
-	// stream that has closed.
+	// §3.4 The client's first frame must be SETTINGS (frames on closed
+	// streams: TestH2ClosedStreams).
 	t.Run("§3.4 first frame not SETTINGS", func(t *testing.T) {
 		c := dialRawConn(t, addr)
 		c.Write(append([]byte(http2.ClientPreface), frame(http2.FramePing, 0, 0, make([]byte, 8)...)...))
 		r := &h2Raw{t: t, conn: c, fr: http2.NewFramer(c, c)}
 		r.expectGoAway(http2.ErrCodeProtocol)
-	})
-	t.Run("§5.1 HEADERS on a closed stream", func(t *testing.T) {
-		r := dialH2(t, addr)
-		r.headers(1, true, getFields("/hello")...)
-		r.response(1)
-		r.headers(1, true, getFields("/hello")...)
-		r.expectGoAway(http2.ErrCodeStreamClosed)
 	})
 	serves(t, addr)
 }
@@ -488,5 +482,239 @@ func TestH2ShutdownGoAway(t *testing.T) {
 	r.expectEOF()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// ignored checks that the server answered nothing but the PING that
+// follows the frames just sent: no RST_STREAM, no GOAWAY.
+func (r *h2Raw) ignored() {
+	r.t.Helper()
+	data := [8]byte{'i', 'g', 'n', 'o', 'r', 'e', 'd', '?'}
+	r.fr.WritePing(false, data)
+	r.until(func(f http2.Frame) bool {
+		switch f := f.(type) {
+		case *http2.PingFrame:
+			return f.IsAck() && f.Data == data
+		case *http2.GoAwayFrame:
+			r.t.Fatalf("GOAWAY %v, want the frames ignored", f.ErrCode)
+		case *http2.RSTStreamFrame:
+			r.t.Fatalf("RST_STREAM %v on stream %d, want the frames ignored", f.ErrCode, f.StreamID)
+		}
+		return false
+	})
+}
+
+// Frames on a closed stream are answered as the way it closed asks (RFC
+// 9113 §5.1 "closed", §5.1.1, §6.1): after both END_STREAMs, DATA or
+// HEADERS is a connection error STREAM_CLOSED; after the client's
+// RST_STREAM a stream error STREAM_CLOSED; after ours they are ignored
+// (what the client had in flight); HEADERS on a lower id never opened is
+// a connection error PROTOCOL_ERROR. A header block on a stream that
+// stays open is still decoded: the next request uses the HPACK entry it
+// added. A stream older than the 64 ids the server remembers gets a
+// stream error STREAM_CLOSED, never a connection error.
+func TestH2ClosedStreams(t *testing.T) {
+	_, addr, _ := startH2C(t, "max_post_data_size = 1000\n")
+	post := []string{":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a"}
+	// next serves a GET on id whose block references the "x-probe" entry
+	// the block on the closed stream added to the HPACK table.
+	next := func(r *h2Raw, id uint32) {
+		t.Helper()
+		r.headers(id, true, append(getFields("/hello"), "x-probe", "p")...)
+		if status, body := r.response(id); status != "200" || string(body) != "Hello, World!" {
+			t.Fatalf("next stream: %s %q", status, body)
+		}
+	}
+	ended := func(r *h2Raw) {
+		r.headers(1, true, getFields("/hello")...)
+		r.response(1)
+	}
+	t.Run("after END_STREAM both ways: HEADERS is a connection error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		ended(r)
+		r.headers(1, true, getFields("/hello")...)
+		if g := r.expectGoAway(http2.ErrCodeStreamClosed); g.LastStreamID != 1 {
+			t.Fatalf("GOAWAY last stream %d", g.LastStreamID)
+		}
+	})
+	t.Run("after END_STREAM both ways: DATA is a connection error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		ended(r)
+		r.fr.WriteData(1, true, []byte("late"))
+		r.expectGoAway(http2.ErrCodeStreamClosed)
+	})
+	t.Run("after the client's RST_STREAM: HEADERS is a stream error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(1, false, post...)
+		r.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		r.headers(1, true, append(getFields("/hello"), "x-probe", "p")...)
+		r.expectRST(1, http2.ErrCodeStreamClosed)
+		next(r, 3)
+	})
+	t.Run("after the client's RST_STREAM: DATA is a stream error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(1, false, post...)
+		r.fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		r.fr.WriteData(1, true, []byte("late"))
+		r.expectRST(1, http2.ErrCodeStreamClosed)
+		r.alive()
+	})
+	t.Run("after our RST_STREAM: DATA and trailers in flight are ignored", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(1, false, append(post, "content-length", "2")...)
+		r.fr.WriteData(1, false, []byte("longer"))
+		r.expectRST(1, http2.ErrCodeProtocol)
+		r.fr.WriteData(1, false, []byte("more"))
+		r.headers(1, true, "x-probe", "p")
+		r.ignored()
+		next(r, 3)
+	})
+	t.Run("after our RST_STREAM NO_ERROR (413 before the body ended): the rest is ignored", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(1, false, post...)
+		r.fr.WriteData(1, false, make([]byte, 1001))
+		if status, _ := r.response(1); status != "413" {
+			t.Fatalf("status %s", status)
+		}
+		r.expectRST(1, http2.ErrCodeNo)
+		r.fr.WriteData(1, false, make([]byte, 5000))
+		r.fr.WriteData(1, true, make([]byte, 5000))
+		r.ignored()
+	})
+	t.Run("§5.1.1 HEADERS on a lower id never opened is a connection error PROTOCOL_ERROR", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(5, true, getFields("/hello")...)
+		r.response(5)
+		r.headers(3, true, getFields("/hello")...)
+		if g := r.expectGoAway(http2.ErrCodeProtocol); g.LastStreamID != 5 {
+			t.Fatalf("GOAWAY last stream %d", g.LastStreamID)
+		}
+	})
+	t.Run("DATA on a lower id never opened is a connection error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		r.headers(5, true, getFields("/hello")...)
+		r.response(5)
+		r.fr.WriteData(3, true, []byte("x"))
+		r.expectGoAway(http2.ErrCodeStreamClosed)
+	})
+	t.Run("WINDOW_UPDATE, RST_STREAM and PRIORITY on every kind of closed stream are ignored", func(t *testing.T) {
+		r := dialH2(t, addr)
+		ended(r) // 1: ended
+		r.headers(3, false, post...)
+		r.fr.WriteRSTStream(3, http2.ErrCodeCancel) // 3: reset by the client
+		r.headers(5, false, append(post, "content-length", "1")...)
+		r.fr.WriteData(5, false, []byte("xx"))
+		r.expectRST(5, http2.ErrCodeProtocol) // 5: reset by us; 7 skipped
+		r.headers(9, true, getFields("/hello")...)
+		r.response(9)
+		for _, id := range []uint32{1, 3, 5, 7} {
+			r.fr.WriteWindowUpdate(id, 100)
+			r.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			r.raw(frame(http2.FramePriority, 0, id, append(u32(0), 16)...))
+		}
+		r.ignored()
+	})
+	t.Run("a stream older than the history: stream error STREAM_CLOSED", func(t *testing.T) {
+		r := dialH2(t, addr)
+		ended(r)
+		for id := uint32(3); id <= 3+2*64; id += 2 {
+			r.headers(id, true, getFields("/hello")...)
+			r.response(id)
+		}
+		r.fr.WriteData(1, true, []byte("late"))
+		r.expectRST(1, http2.ErrCodeStreamClosed)
+		r.headers(1, true, append(getFields("/hello"), "x-probe", "p")...)
+		r.expectRST(1, http2.ErrCodeStreamClosed)
+		next(r, 3+2*65)
+	})
+	serves(t, addr)
+}
+
+// A 4 MiB upload, 64 times the initial windows, sent as fast as the
+// windows allow: the server gives credit back half a window at a time
+// (RFC 9113 §6.9; as nghttp2 and Go do), for the connection and for the
+// stream, not once per read or per DATA frame; the request arrives whole
+// (content-length agrees, §8.1.1) and is answered.
+func TestH2UploadWindowUpdates(t *testing.T) {
+	_, addr, _ := startH2C(t, "max_post_data_size = 8388608\n")
+	const size = 4 << 20
+	r := dialH2(t, addr)
+	r.headers(1, false, ":method", "POST", ":scheme", "http", ":path", "/teapot", ":authority", "a",
+		"content-length", fmt.Sprint(size))
+	type update struct{ stream, inc uint32 }
+	updates := make(chan update, 1024)
+	status := make(chan string, 1)
+	go func() {
+		defer close(updates)
+		for {
+			f, err := r.fr.ReadFrame()
+			if err != nil {
+				status <- err.Error()
+				return
+			}
+			switch f := f.(type) {
+			case *http2.WindowUpdateFrame:
+				updates <- update{f.StreamID, f.Increment}
+			case *http2.MetaHeadersFrame:
+				status <- f.PseudoValue("status")
+				return
+			case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+				status <- fmt.Sprintf("%v", f)
+				return
+			}
+		}
+	}()
+	conn, stream := int64(65535), int64(65535)
+	var connUpdates, streamUpdates int
+	credit := func(u update) {
+		if u.inc < 65535/2 {
+			t.Errorf("WINDOW_UPDATE of %d on stream %d: less than half a window", u.inc, u.stream)
+		}
+		if u.stream == 0 {
+			conn += int64(u.inc)
+			connUpdates++
+		} else {
+			stream += int64(u.inc)
+			streamUpdates++
+		}
+	}
+	chunk := make([]byte, 16384)
+	for sent := 0; sent < size; {
+		for conn <= 0 || stream <= 0 {
+			u, ok := <-updates
+			if !ok {
+				t.Fatalf("after %d bytes: %s", sent, <-status)
+			}
+			credit(u)
+		}
+	drain:
+		for {
+			select {
+			case u := <-updates:
+				credit(u)
+			default:
+				break drain
+			}
+		}
+		n := int(min(int64(len(chunk)), conn, stream, int64(size-sent)))
+		sent += n
+		if err := r.fr.WriteData(1, sent == size, chunk[:n]); err != nil {
+			t.Fatal(err)
+		}
+		conn -= int64(n)
+		stream -= int64(n)
+	}
+	if got := <-status; got != "418" {
+		t.Fatalf("after the upload: %s", got)
+	}
+	for u := range updates {
+		credit(u)
+	}
+	// 4 MiB through 64 KiB windows refilled at half: about 128 updates
+	// each (256 DATA frames of 16 KiB were sent).
+	t.Logf("4 MiB upload: %d WINDOW_UPDATE on the connection, %d on the stream, for %d DATA frames",
+		connUpdates, streamUpdates, size/16384)
+	if limit := size/(65535/2) + 2; connUpdates > limit || streamUpdates > limit {
+		t.Fatalf("%d connection and %d stream WINDOW_UPDATEs, want at most %d each", connUpdates, streamUpdates, limit)
 	}
 }

@@ -234,3 +234,45 @@ func TestH2Load(t *testing.T) {
 		}
 	}
 }
+
+// Uploads of 6 MiB, about a hundred times the initial flow-control
+// windows, through curl, nghttp and Go's client, h2c and over TLS: each
+// arrives whole (the server checks it against content-length, RFC 9113
+// §8.1.1, before the handler answers 418) as the server refills the
+// windows.
+func TestH2LargeUpload(t *testing.T) {
+	ts := newTestSite(t)
+	cfg := testConfig(t, ts, "h2c = true\nthreads = 1\nmax_post_data_size = 8388608\n[tls_listener]\naddress = \"127.0.0.1:0\"\n")
+	srv, plain := startServer(t, cfg, Options{})
+	tlsAddr, _ := srv.TLSAddr()
+	body := ts.big[:6<<20]
+	file := filepath.Join(t.TempDir(), "upload")
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range []string{"http://" + plain, "https://" + tlsAddr.String()} {
+		t.Run(base[:strings.Index(base, ":")], func(t *testing.T) {
+			mode := "--http2-prior-knowledge"
+			if strings.HasPrefix(base, "https") {
+				mode = "--http2"
+			}
+			got, _ := curl(t, "-k", mode, "--data-binary", "@"+file, "-o", "/dev/null",
+				"-w", "%{http_version} %{http_code} %{size_upload}", base+"/teapot")
+			if want := fmt.Sprintf("2 418 %d", len(body)); got != want {
+				t.Fatalf("curl: %q, want %q", got, want)
+			}
+			stats := run(t, "nghttp", "-n", "-s", "-d", file, base+"/teapot")
+			if !regexp.MustCompile(`(?m)^\s+\d+\s+\S+\s+\S+\s+\S+\s+418\s`).MatchString(stats) {
+				t.Fatalf("nghttp: no 418:\n%s", stats)
+			}
+			resp, err := h2Client(t, strings.HasPrefix(base, "https")).Post(base+"/teapot", "application/octet-stream", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 418 || resp.ProtoMajor != 2 {
+				t.Fatalf("Go client: %s %d", resp.Proto, resp.StatusCode)
+			}
+		})
+	}
+}
