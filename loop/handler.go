@@ -27,3 +27,13 @@ type Handler[S any] interface {
 	// State holds; the loop then sets State to nil.
 	Closed(l *Loop[S], c *Conn[S])
 }
+
+// Announcer is implemented by a Handler that tells some clients idle
+// between requests that the server stops, before their connection closes
+// (HTTP/2's GOAWAY). When a loop stops (or hands its connections off), it
+// steps each idle connection for which AnnouncesStop is true once, instead
+// of closing (or passing) it at once; Stopping or Draining then tells the
+// handler why.
+type Announcer[S any] interface {
+	AnnouncesStop(c *Conn[S]) bool
+}

@@ -24,22 +24,43 @@ func (l *Loop[S]) beginStop() {
 		l.listeners[i] = -1
 	}
 	l.paused = false
+	announcer, _ := l.handler.(Announcer[S])
 	for fd := l.idle.head; fd >= 0; {
 		c := &l.table[fd]
 		fd = c.next
-		if l.isIdle(c) {
+		if l.isIdle(c) && (announcer == nil || !announcer.AnnouncesStop(c)) {
 			l.retire(c)
 		}
 	}
 	// A connection waiting for the rest of a request is stepped once now,
 	// not at its client's next bytes: a protocol that tells its client it
-	// stops (HTTP/2's GOAWAY) does so at once.
-	var waiting []int32
-	for fd := l.request.head; fd >= 0; fd = l.table[fd].next {
-		waiting = append(waiting, fd)
+	// stops (HTTP/2's GOAWAY) does so at once. So is an idle one whose
+	// handler has something to announce; it is retired after its step if
+	// it is still idle.
+	l.Nudge(func(c *Conn[S]) bool {
+		return c.flags&inRequestQueue != 0 || announcer != nil && announcer.AnnouncesStop(c)
+	})
+}
+
+// Nudge steps once, now, each connection waiting on its client (for a
+// request, the rest of one, or a write to drain) that choose picks, as if
+// its socket had become ready; a step that finds nothing to read or write
+// waits again. It lets a handler tell its clients something at once (an
+// HTTP/2 GOAWAY after a reload). It must run on the loop's thread (from a
+// function given to Group.Post).
+func (l *Loop[S]) Nudge(choose func(*Conn[S]) bool) {
+	var picked []int32
+	for _, q := range []*timeoutQueue{&l.request, &l.idle} {
+		for fd := q.head; fd >= 0; fd = l.table[fd].next {
+			if choose(&l.table[fd]) {
+				picked = append(picked, fd)
+			}
+		}
 	}
-	for _, fd := range waiting {
-		if c := &l.table[fd]; c.flags&inRequestQueue != 0 {
+	for _, fd := range picked {
+		// A step touches only its own connection: the others picked
+		// are still where they were.
+		if c := &l.table[fd]; c.flags&(inRequestQueue|inIdleQueue) != 0 {
 			l.resume(c)
 		}
 	}

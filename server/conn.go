@@ -20,7 +20,11 @@ type conn struct {
 	// h2 is the HTTP/2 state of a connection that negotiated h2 (or sent
 	// the preface on an h2c listener); nil for HTTP/1. It outlives the
 	// exchange: an idle HTTP/2 connection keeps its HPACK tables.
-	h2    *http2.Conn
+	h2 *http2.Conn
+	// h2gen is the configuration h2 began under: after a reload the
+	// connection announces GOAWAY, finishes its streams and closes, so
+	// that its client moves to the new one (certificates included).
+	h2gen *generation
 	sniff bool // a plain connection on an h2c listener, first bytes not yet seen
 	// proxyPending says the PROXY protocol header has yet to be read
 	// (proxy_protocol = true): the connection's first phase.

@@ -25,14 +25,37 @@ func (w *worker) sniff(s *conn) bool {
 		return false
 	default:
 		s.sniff = false
-		s.h2 = w.h2.NewConn(false)
+		w.beginH2(s, false)
 	}
 	return true
 }
 
+// beginH2 makes s an HTTP/2 connection under the loop's configuration.
+func (w *worker) beginH2(s *conn, https bool) {
+	s.h2 = w.h2.NewConn(https)
+	s.h2gen = w.gen
+}
+
+// AnnouncesStop says that an idle HTTP/2 connection tells its client that
+// the server stops (GOAWAY) before it closes (see loop.Announcer).
+func (w *worker) AnnouncesStop(c *loop.Conn[conn]) bool {
+	return c.State != nil && c.State.h2 != nil
+}
+
+// goAwayAfterReload has every loop step its HTTP/2 connections begun under
+// an older configuration: each announces GOAWAY at once, finishes the
+// streams in flight and closes (an idle one closes at once).
+func (s *Server) goAwayAfterReload() {
+	s.group.Post(func(l *loop.Loop[conn]) {
+		l.Nudge(func(c *loop.Conn[conn]) bool { return c.State != nil && c.State.h2 != nil })
+	})
+}
+
 // step2 runs an HTTP/2 connection until it must wait or close: write what
 // is queued, read frames and act on them (streams are answered inline),
-// frame response bodies as the windows allow. The connection is idle, and
+// frame response bodies as the windows allow. When the server stops, hands
+// off or has reloaded since the connection began, it sends GOAWAY (RFC
+// 9113 §6.8) and closes once the streams in flight are done. The connection is idle, and
 // holds no buffer, when no stream is live; otherwise it is under the
 // request deadline, restarted whenever a stream is answered or DATA leaves,
 // so a client that stalls (a zero window held, a header block never
@@ -53,7 +76,7 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 		if h.Done() {
 			return coro.Done
 		}
-		if w.loop.Draining() {
+		if w.loop.Draining() || s.h2gen != w.gen {
 			h.Shutdown(&ex.out)
 			if ex.out.Pending() {
 				continue // the GOAWAY leaves before anything waits

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -716,5 +717,145 @@ func TestH2UploadWindowUpdates(t *testing.T) {
 		connUpdates, streamUpdates, size/16384)
 	if limit := size/(65535/2) + 2; connUpdates > limit || streamUpdates > limit {
 		t.Fatalf("%d connection and %d stream WINDOW_UPDATEs, want at most %d each", connUpdates, streamUpdates, limit)
+	}
+}
+
+// A reload (SIGHUP) tells every HTTP/2 connection GOAWAY NO_ERROR at once
+// (RFC 9113 §6.8), so that clients move to the new configuration: an idle
+// connection is told and closed; a busy one names its last stream, lets
+// it finish, ignores a stream its client opens after the GOAWAY (above the
+// last stream id: not processed, the client may retry it elsewhere) and
+// closes. New connections get the new configuration.
+func TestH2GoAwayOnReload(t *testing.T) {
+	ts := newTestSite(t)
+	srv, addr := startServer(t, testConfig(t, ts, "h2c = true\nthreads = 1\n"), Options{})
+	busy := dialH2(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	busy.headers(1, true, getFields("/big.bin")...)
+	busy.until(func(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok })
+	idle := dialH2(t, addr)
+	for _, id := range []uint32{1, 3} {
+		idle.headers(id, true, getFields("/hello")...)
+		idle.response(id)
+	}
+	if err := srv.Reload(testConfig(t, ts, "h2c = true\nthreads = 1\n[headers]\nX-Generation = \"2\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Neither client sends anything: the GOAWAY comes on its own.
+	if g := idle.expectGoAway(http2.ErrCodeNo); g.LastStreamID != 3 {
+		t.Fatalf("idle connection: GOAWAY last stream %d, want 3", g.LastStreamID)
+	}
+	busy.until(func(f http2.Frame) bool {
+		g, ok := f.(*http2.GoAwayFrame)
+		if ok && (g.ErrCode != http2.ErrCodeNo || g.LastStreamID != 1) {
+			t.Fatalf("busy connection: GOAWAY %v last stream %d, want NO_ERROR 1", g.ErrCode, g.LastStreamID)
+		}
+		return ok
+	})
+	busy.headers(3, true, getFields("/hello")...) // after the GOAWAY: ignored
+	busy.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	busy.fr.WriteWindowUpdate(0, 16<<20)
+	var body []byte
+	busy.until(func(f http2.Frame) bool {
+		if f.Header().StreamID == 3 {
+			t.Fatalf("stream 3, opened after the GOAWAY, was answered: %v", f)
+		}
+		if d, ok := f.(*http2.DataFrame); ok && d.StreamID == 1 {
+			body = append(body, d.Data()...)
+			if n := uint32(len(d.Data())); n > 0 {
+				busy.fr.WriteWindowUpdate(1, n)
+			}
+			return d.StreamEnded()
+		}
+		return false
+	})
+	if !bytes.Equal(body, ts.big) {
+		t.Fatalf("the stream in flight: %d bytes of %d", len(body), len(ts.big))
+	}
+	busy.expectEOF()
+	fresh := dialH2(t, addr)
+	fresh.headers(1, true, getFields("/hello")...)
+	fresh.until(func(f http2.Frame) bool {
+		h, ok := f.(*http2.MetaHeadersFrame)
+		if ok && h.StreamID == 1 {
+			for _, hf := range h.RegularFields() {
+				if hf.Name == "x-generation" && hf.Value == "2" {
+					return true
+				}
+			}
+			t.Fatalf("a new connection after the reload: %v", h.Fields)
+		}
+		return false
+	})
+}
+
+// Go's HTTP/2 client across a reload: a 6 MiB download in flight (held by
+// the client's 4 MiB stream window) completes without error and by hash;
+// requests made after the GOAWAY go to a new connection, without error,
+// and get the new configuration.
+func TestH2GoClientAcrossReload(t *testing.T) {
+	ts := newTestSite(t)
+	srv, addr := startServer(t, testConfig(t, ts, "h2c = true\nthreads = 1\n"), Options{})
+	client := h2Client(t, false)
+	resp, err := client.Get("http://" + addr + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	head := make([]byte, 100<<10)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Reload(testConfig(t, ts, "h2c = true\nthreads = 1\n[headers]\nX-Generation = \"2\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("the download in flight during the reload: %v", err)
+	}
+	if !bytes.Equal(append(head, rest...), ts.big) {
+		t.Fatalf("the download in flight: %d bytes of %d, or changed", len(head)+len(rest), len(ts.big))
+	}
+	for i := range 5 {
+		resp, err := client.Get("http://" + addr + "/hello")
+		if err != nil {
+			t.Fatalf("request %d after the reload: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Generation") != "2" {
+			t.Fatalf("request %d after the reload: %d, X-Generation %q", i, resp.StatusCode, resp.Header.Get("X-Generation"))
+		}
+	}
+	if n := srv.Stats().Accepted; n != 2 {
+		t.Fatalf("%d connections accepted, want 2 (the first, then one after its GOAWAY)", n)
+	}
+}
+
+// A stop (SIGTERM) and a binary upgrade's hand-off tell an idle HTTP/2
+// connection GOAWAY NO_ERROR with its last stream before they close it
+// (it is not passed to the new process: its HPACK state lives here).
+func TestH2GoAwayIdleOnStop(t *testing.T) {
+	for _, how := range []string{"shutdown", "hand-off"} {
+		t.Run(how, func(t *testing.T) {
+			ts := newTestSite(t)
+			srv, err := New(testConfig(t, ts, "h2c = true\nthreads = 1\n"), Options{Tick: 10 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Start()
+			r := dialH2(t, srv.Addr().String())
+			r.headers(1, true, getFields("/hello")...)
+			r.response(1)
+			if how == "shutdown" {
+				go srv.Shutdown(20 * time.Second)
+			} else {
+				_, passed := upgradeTo(t, srv, Options{})
+				if passed != 0 {
+					t.Fatalf("%d connections passed, want none", passed)
+				}
+			}
+			if g := r.expectGoAway(http2.ErrCodeNo); g.LastStreamID != 1 {
+				t.Fatalf("GOAWAY last stream %d, want 1", g.LastStreamID)
+			}
+		})
 	}
 }

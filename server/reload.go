@@ -35,7 +35,9 @@ import (
 // published for the loops, which adopt them at their next step, and the
 // TLS listener's settings are swapped for new connections: a connection
 // accepted before, its handshake included, keeps the settings it started
-// with. What the old configuration held (open directories, ticket keys no
+// with. HTTP/2 connections, which could otherwise live on the old
+// settings for ever, are told GOAWAY at once: they finish their streams
+// and close, and their clients reconnect. What the old configuration held (open directories, ticket keys no
 // longer used) is released once the handshakes and steps that may still use
 // it are over (requestTimeout plus a second).
 func (s *Server) Reload(cfg *site.Config) error {
@@ -75,6 +77,7 @@ func (s *Server) reload(cfg *site.Config) error {
 	if newTLS != nil {
 		s.tls.settings.Store(newTLS)
 	}
+	s.goAwayAfterReload()
 	s.reloads.retireLater(s.requestTimeout+time.Second, func() {
 		oldGen.site.Close()
 		if oldTLS != nil && oldTLS.config.TicketKeys != nil && oldTLS.config.TicketKeys != newTLS.config.TicketKeys {

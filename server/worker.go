@@ -138,7 +138,7 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			s.transport = next
 		}
 		if sess != nil && sess.ALPN == "h2" {
-			s.h2 = w.h2.NewConn(true)
+			w.beginH2(s, true)
 		}
 		if !s.transport.Buffered() {
 			// The request follows the client's Finished: rather than a
