@@ -1,10 +1,6 @@
 package loop
 
-import (
-	"sync"
-
-	"lwango/kernel"
-)
+import "lwango/kernel"
 
 // Detacher is implemented by a Handler whose idle connections can leave the
 // process (a binary upgrade hands them to the new process, see
@@ -60,66 +56,44 @@ func (l *Loop[S]) retire(c *Conn[S]) {
 	l.group.pass(fd, flags, state)
 }
 
-// adoption is a connection passed from another process, waiting for its
-// loop.
-type adoption[S any] struct {
-	fd    int
-	flags Flags
-	state *S
-}
-
-// inbox holds the connections handed to a loop from outside its thread.
-type inbox[S any] struct {
-	mu      sync.Mutex
-	pending []adoption[S]
-}
-
 // Adopt gives the loop an established connection that another process
 // passed over (a binary upgrade): the loop serves it from now on as one of
 // its own, idle between requests, with a fresh keep-alive timeout. flags
 // may carry TLS; state is the handler's State for it (nil when the handler
 // keeps none for an idle connection). Adopt may be called from any
-// goroutine; the loop takes the connection at its next wake-up.
+// goroutine; the loop takes the connection after its current batch of
+// events, as a function Group.Post runs.
 func (l *Loop[S]) Adopt(fd int, flags Flags, state *S) {
-	l.inbox.mu.Lock()
-	l.inbox.pending = append(l.inbox.pending, adoption[S]{fd: fd, flags: flags & TLS, state: state})
-	l.inbox.mu.Unlock()
-	kernel.EventfdSignal(l.wakefd)
+	l.post(func(l *Loop[S]) { l.adopt(fd, flags&TLS, state) })
 }
 
-// adoptPending takes the connections Adopt queued.
-func (l *Loop[S]) adoptPending() {
-	l.inbox.mu.Lock()
-	pending := l.inbox.pending
-	l.inbox.pending = nil
-	l.inbox.mu.Unlock()
-	for _, a := range pending {
-		if a.fd >= len(l.table) {
-			kernel.Close(a.fd)
-			l.stats.Refused.Add(1)
-			continue
-		}
-		c := &l.table[a.fd]
-		if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
-			kernel.Close(a.fd) // cannot happen: the descriptor is new to this process
-			continue
-		}
-		c.fd = int32(a.fd)
-		c.flags = a.flags | EventsRead | watchHangup
-		c.prev, c.next = -1, -1
-		c.State = a.state
-		if err := kernel.EpollAdd(l.epfd, a.fd, kernel.EventIn|kernel.EventRDHup); err != nil {
-			c.owner.Store(0)
-			c.State = nil
-			kernel.Close(a.fd)
-			continue
-		}
-		l.live++
-		l.stats.Adopted.Add(1)
-		if l.stopping {
-			l.close(c, false)
-			continue
-		}
-		l.schedule(c)
+// adopt makes fd one of the loop's connections, on its thread.
+func (l *Loop[S]) adopt(fd int, flags Flags, state *S) {
+	if fd >= len(l.table) {
+		kernel.Close(fd)
+		l.stats.Refused.Add(1)
+		return
 	}
+	c := &l.table[fd]
+	if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
+		kernel.Close(fd) // cannot happen: the descriptor is new to this process
+		return
+	}
+	c.fd = int32(fd)
+	c.flags = flags | EventsRead | watchHangup
+	c.prev, c.next = -1, -1
+	c.State = state
+	if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn|kernel.EventRDHup); err != nil {
+		c.owner.Store(0)
+		c.State = nil
+		kernel.Close(fd)
+		return
+	}
+	l.live++
+	l.stats.Adopted.Add(1)
+	if l.stopping {
+		l.retire(c) // idle: passed on when this process hands off in turn
+		return
+	}
+	l.schedule(c)
 }

@@ -39,7 +39,7 @@ type Loop[S any] struct {
 	listenEvents []uint32 // the epoll events each listener is registered with
 	paused       bool     // listeners out of epoll after EMFILE, until the next tick
 	shortage     shortage
-	mailbox      mailbox[S] // functions Group.Post asks the loop to run
+	mailbox      mailbox[S] // functions Group.Post and Adopt ask the loop to run
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
@@ -51,8 +51,7 @@ type Loop[S any] struct {
 	clock   clock
 	scratch []byte // where lingering connections' input is discarded
 
-	inbox    inbox[S] // connections passed in by Adopt
-	live     int      // open client connections, lingering ones included
+	live     int // open client connections, lingering ones included
 	stopping bool
 	stats    Stats
 }
@@ -121,7 +120,6 @@ func (l *Loop[S]) run() {
 		}
 		if wake {
 			kernel.EventfdDrain(l.wakefd)
-			l.adoptPending()
 			if l.group.stopping.Load() && !l.stopping {
 				l.beginStop()
 			}

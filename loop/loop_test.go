@@ -158,6 +158,12 @@ type testGroup struct {
 
 func startGroup(t *testing.T, cfg Config) *testGroup {
 	t.Helper()
+	return startGroupWith(t, cfg, func(h lineHandler) Handler[lineState] { return h })
+}
+
+// startGroupWith is startGroup with the line handler wrapped.
+func startGroupWith(t *testing.T, cfg Config, wrap func(lineHandler) Handler[lineState]) *testGroup {
+	t.Helper()
 	if cfg.Listeners == nil {
 		cfg.Listeners = []Listener{{Addr: "127.0.0.1:0"}}
 	}
@@ -172,7 +178,7 @@ func startGroup(t *testing.T, cfg Config) *testGroup {
 	}
 	tg := &testGroup{}
 	g, err := New(cfg, func(*Loop[lineState]) Handler[lineState] {
-		return lineHandler{opened: &tg.opened, closed: &tg.closed, expired: &tg.expired, bigSize: bigAnswer}
+		return wrap(lineHandler{opened: &tg.opened, closed: &tg.closed, expired: &tg.expired, bigSize: bigAnswer})
 	})
 	if err != nil {
 		t.Fatal(err)

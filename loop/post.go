@@ -16,11 +16,16 @@ type mailbox[S any] struct {
 // events, and returns without waiting. A loop that has stopped never runs it.
 func (g *Group[S]) Post(fn func(*Loop[S])) {
 	for _, l := range g.loops {
-		l.mailbox.mu.Lock()
-		l.mailbox.fns = append(l.mailbox.fns, fn)
-		l.mailbox.mu.Unlock()
-		kernel.EventfdSignal(l.wakefd)
+		l.post(fn)
 	}
+}
+
+// post runs fn on the loop's own thread, after its current batch of events.
+func (l *Loop[S]) post(fn func(*Loop[S])) {
+	l.mailbox.mu.Lock()
+	l.mailbox.fns = append(l.mailbox.fns, fn)
+	l.mailbox.mu.Unlock()
+	kernel.EventfdSignal(l.wakefd)
 }
 
 // runPosted runs the functions posted to the loop since it last looked.
