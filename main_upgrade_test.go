@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -306,10 +307,10 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	failUpgrade := func(name, want string) string {
+	// failed waits for the upgrade begun at log line from to fail saying
+	// want, and checks that the old process serves on.
+	failed := func(name string, from int, want string) string {
 		t.Helper()
-		from := srv.log.len()
-		syscall.Kill(srv.pid, syscall.SIGUSR2)
 		m, ok := srv.log.waitForFrom(from, `msg="upgrade failed; this process keeps serving" err="(.*)"`, 60*time.Second)
 		if !ok || !strings.Contains(m[1], want) {
 			t.Fatalf("%s: no failure saying %q:\n%s", name, want, srv.log.text())
@@ -321,6 +322,12 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 			t.Fatalf("%s: the old process is gone", name)
 		}
 		return m[1]
+	}
+	failUpgrade := func(name, want string) string {
+		t.Helper()
+		from := srv.log.len()
+		syscall.Kill(srv.pid, syscall.SIGUSR2)
+		return failed(name, from, want)
 	}
 
 	os.WriteFile(conf, []byte("keep_alive_timeout = \"soon\"\n"+good), 0o644)
@@ -336,17 +343,22 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	if _, ok := srv.log.waitForFrom(from, `msg="upgrade: starting"`, 20*time.Second); !ok {
 		t.Fatalf("no upgrade started:\n%s", srv.log.text())
 	}
-	time.Sleep(500 * time.Millisecond) // past the -t check: the new process is starting
+	for deadline := time.Now().Add(30 * time.Second); childNamed(srv.pid, "sleep") == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) { // the new process, past its -t check
+			t.Fatalf("the new process did not start:\n%s", srv.log.text())
+		}
+	}
 	syscall.Kill(srv.pid, syscall.SIGUSR2)
 	if _, ok := srv.log.waitForFrom(from, `msg="upgrade: one is already under way; SIGUSR2 ignored"`, 20*time.Second); !ok {
 		t.Fatalf("a second SIGUSR2 was not refused:\n%s", srv.log.text())
 	}
-	msg := failUpgrade("binary never ready", "not ready after 15s; killed")
+	msg := failed("binary never ready", from, "not ready after 15s; killed")
+	// The kill is sent before the failure is logged; the process dies
+	// when the kernel next runs it, which on a loaded machine can be after
+	// the log line is read.
 	stuck := atoi(t, regexp.MustCompile(`new process (\d+):`).FindStringSubmatch(msg)[1])
-	if syscall.Kill(stuck, 0) == nil {
-		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(stuck) + "/stat"); !strings.Contains(string(b), ") Z ") {
-			t.Fatalf("the process that never got ready (%d) still runs", stuck)
-		}
+	if err := waitExit(stuck, 30*time.Second); err != nil {
+		t.Fatalf("the process that never got ready (%d): %v", stuck, err)
 	}
 
 	install("")
@@ -356,5 +368,54 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	}
 	if owner := socketOwner(t, srv.addr, client.conn.LocalAddr().(*net.TCPAddr).Port, srv.pid); owner != srv.pid {
 		t.Fatalf("the connection is not held by the new process %d", srv.pid)
+	}
+}
+
+// childNamed is the pid of a child of parent whose command is comm, or 0.
+func childNamed(parent int, comm string) int {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		name, rest, ok := strings.Cut(string(stat), ") ")
+		if err != nil || !ok || !strings.HasSuffix(name, "("+comm) {
+			continue
+		}
+		if f := strings.Fields(rest); len(f) > 1 && f[1] == strconv.Itoa(parent) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// waitExit waits for process pid (not necessarily a child) to end, through
+// a pidfd, which becomes readable when it does.
+func waitExit(pid int, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil // already gone, and reaped
+	}
+	if err != nil {
+		return fmt.Errorf("pidfd_open: %w", err)
+	}
+	defer unix.Close(fd)
+	for deadline := time.Now().Add(timeout); ; {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("still running after %v", timeout)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("poll: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
 	}
 }
