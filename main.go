@@ -202,7 +202,7 @@ func serve(cfg *site.Config, reread func() (*site.Config, error), args []string)
 		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
 	}
 	if ctl != nil {
-		go adoptConnections(srv, ctl) // the old process tells the service manager
+		go adoptConnections(srv, ctl) // tells the service manager once the old process has
 	} else {
 		notify("READY=1\nSTATUS=serving")
 	}

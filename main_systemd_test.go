@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"lwango/internal/testenv"
 )
 
@@ -63,10 +65,19 @@ func TestBinaryRefusesAPortInUse(t *testing.T) {
 	}
 }
 
-// notifySocket is a NOTIFY_SOCKET the test listens on, as systemd does.
+// notifySocket is a NOTIFY_SOCKET the test listens on, as systemd does: with
+// SO_PASSCRED, so that the kernel tells which process sent each message, and
+// closing the descriptors a message carries once it is read (which answers
+// a BARRIER=1, sd_notify_barrier(3)).
 type notifySocket struct {
 	path string
 	conn *net.UnixConn
+}
+
+// notification is one message and the process that sent it.
+type notification struct {
+	pid  int
+	text string
 }
 
 func listenNotify(t *testing.T) *notifySocket {
@@ -77,19 +88,54 @@ func listenNotify(t *testing.T) *notifySocket {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1) })
+	if serr != nil {
+		t.Fatalf("SO_PASSCRED: %v", serr)
+	}
 	return &notifySocket{path: path, conn: conn}
 }
 
-// next returns the next message, failing the test after 20 s without one.
+// next returns the next message's text, failing the test after 20 s
+// without one.
 func (n *notifySocket) next(t *testing.T) string {
 	t.Helper()
+	return n.nextFrom(t).text
+}
+
+// nextFrom returns the next message and its sender, failing the test after
+// 20 s without one.
+func (n *notifySocket) nextFrom(t *testing.T) notification {
+	t.Helper()
 	buf := make([]byte, 4096)
+	oob := make([]byte, 1024)
 	n.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	size, err := n.conn.Read(buf)
+	size, oobn, _, _, err := n.conn.ReadMsgUnix(buf, oob)
 	if err != nil {
 		t.Fatalf("no notification: %v", err)
 	}
-	return string(buf[:size])
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		t.Fatalf("notification's control messages: %v", err)
+	}
+	msg := notification{text: string(buf[:size])}
+	for _, m := range msgs {
+		if fds, err := unix.ParseUnixRights(&m); err == nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		} else if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+			msg.pid = int(cred.Pid)
+		}
+	}
+	if msg.pid == 0 {
+		t.Fatalf("notification %q without its sender's credentials", msg.text)
+	}
+	return msg
 }
 
 // systemd's socket activation, through systemd-socket-activate: lwango serves
@@ -118,32 +164,8 @@ path = %q
 	}
 	notify := listenNotify(t)
 
-	var cmd *exec.Cmd
-	var httpAddr, httpsAddr string
-	var stderr *logLines
-	for attempt := 0; ; attempt++ { // the ports are free when picked; another program may take one before it binds
-		httpAddr, httpsAddr = "127.0.0.1:"+freePort(t), "127.0.0.1:"+freePort(t)
-		cmd = exec.Command(activate, "-l", httpAddr, "-l", httpsAddr, "--fdname=web:web-tls",
-			"-E", "NOTIFY_SOCKET="+notify.path, bin, "-c", conf)
-		stderr = captureLog(t, cmd)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if stderr.waitFor(`Listening on ` + regexp.QuoteMeta(httpsAddr)) {
-			break
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		if attempt == 3 {
-			t.Fatalf("systemd-socket-activate did not listen:\n%s", stderr.text())
-		}
-	}
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
+	cmd, addrs, stderr := startActivated(t, activate, []string{"web", "web-tls"}, notify, bin, "-c", conf)
+	httpAddr, httpsAddr := addrs[0], addrs[1]
 
 	// The first connection makes systemd-socket-activate start lwango; it
 	// waits in the passed socket's queue and is served.
@@ -151,7 +173,7 @@ path = %q
 		t.Fatalf("GET over the activated socket: %d %q", code, body)
 	}
 	if got := notify.next(t); !strings.Contains(got, "READY=1") {
-		t.Fatalf("first notification %q, want READY=1", got)
+		t.Fatalf("first notification %q, want READY=1\n%s", got, stderr.text())
 	}
 	if !stderr.waitFor(`msg="lwango serving" http=` + regexp.QuoteMeta(httpAddr) + ` https=` + regexp.QuoteMeta(httpsAddr)) {
 		t.Fatalf("lwango does not say it serves the passed sockets:\n%s", stderr.text())
@@ -175,6 +197,43 @@ path = %q
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.text())
+	}
+}
+
+// startActivated starts bin with args under systemd-socket-activate
+// (activate), which listens on a loopback socket for each name and starts
+// bin, in its own process, on the first connection, with those sockets
+// and NOTIFY_SOCKET set to notify. It returns the command and the
+// sockets' addresses; the process is killed at the end of the test if it
+// still runs.
+func startActivated(t *testing.T, activate string, names []string, notify *notifySocket, bin string, args ...string) (*exec.Cmd, []string, *logLines) {
+	t.Helper()
+	for attempt := 0; ; attempt++ { // the ports are free when picked; another program may take one before it binds
+		addrs := make([]string, len(names))
+		cmdArgs := []string{"--fdname=" + strings.Join(names, ":"), "-E", "NOTIFY_SOCKET=" + notify.path}
+		for i := range names {
+			addrs[i] = "127.0.0.1:" + freePort(t)
+			cmdArgs = append(cmdArgs, "-l", addrs[i])
+		}
+		cmd := exec.Command(activate, append(append(cmdArgs, bin), args...)...)
+		stderr := captureLog(t, cmd)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if stderr.waitFor(`Listening on ` + regexp.QuoteMeta(addrs[len(addrs)-1])) {
+			t.Cleanup(func() {
+				if cmd.ProcessState == nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+				}
+			})
+			return cmd, addrs, stderr
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if attempt == 3 {
+			t.Fatalf("systemd-socket-activate did not listen:\n%s", stderr.text())
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ func startUpgradeServer(t *testing.T, bin string, args ...string) *upgradeServer
 	s.pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		if syscall.Kill(s.pid, syscall.SIGTERM) == nil {
-			if status, err := s.reap(s.pid); err != nil || status != 0 {
+			if status, err := reap(s.pid); err != nil || status != 0 {
 				t.Errorf("the last generation after SIGTERM: status %d, %v\n%s", status, err, s.log.text())
 			}
 		}
@@ -65,7 +65,7 @@ func startUpgradeServer(t *testing.T, bin string, args ...string) *upgradeServer
 
 // reap waits (up to 30 s) for process pid, a child of the test, to exit and
 // returns its exit status.
-func (s *upgradeServer) reap(pid int) (int, error) {
+func reap(pid int) (int, error) {
 	done := make(chan error, 1)
 	var ws unix.WaitStatus
 	go func() {
@@ -97,7 +97,7 @@ func (s *upgradeServer) upgrade(t *testing.T) {
 	if !ok || m[2] == "" {
 		t.Fatalf("no upgrade:\n%s", s.log.text())
 	}
-	if status, err := s.reap(old); err != nil || status != 0 {
+	if status, err := reap(old); err != nil || status != 0 {
 		t.Fatalf("the old generation %d: status %d, %v", old, status, err)
 	}
 	s.pid = atoi(t, m[2])

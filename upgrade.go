@@ -152,11 +152,21 @@ func awaitReady(ctx context.Context, cmd *exec.Cmd, ctl *net.UnixConn) (int, err
 	}
 }
 
+// notifyTimeout bounds the wait for the service manager to take in a
+// change of main process.
+const notifyTimeout = 5 * time.Second
+
 // handOver ends the old process's part: the new one (ready) takes the
-// connections. The service manager learns the new main PID.
+// connections. The service manager learns the new main PID first, and has
+// taken it in (a barrier) before this process goes on: from then on the
+// new process is the one it hears (NotifyAccess=main) and watches, and
+// this one's exit is no longer the service's.
 func handOver(srv *server.Server, u upgraded, timeout time.Duration) error {
 	slog.Info("upgrade: the new process is ready; handing the connections over", "pid", u.pid)
-	notify(fmt.Sprintf("MAINPID=%d\nREADY=1", u.pid))
+	notify(fmt.Sprintf("MAINPID=%d\nSTATUS=handing the connections to process %d", u.pid, u.pid))
+	if err := kernel.NotifyBarrier(notifyTimeout); err != nil {
+		slog.Warn("upgrade: the service manager may not know the new main process yet", "err", err)
+	}
 	n, err := srv.HandOff(u.ctl, timeout)
 	u.ctl.Close()
 	slog.Info("upgrade: done; exiting", "passed", n, "pid", u.pid)
@@ -187,7 +197,9 @@ func inheritUpgrade() (*handover, *net.UnixConn, error) {
 }
 
 // adoptConnections tells the old process this one serves, then serves the
-// connections it passes until it is done.
+// connections it passes until it is done. The old process has by then made
+// this one the service's main process (handOver); this one then says so
+// itself, and that it is ready.
 func adoptConnections(srv *server.Server, ctl *net.UnixConn) {
 	defer ctl.Close()
 	if _, err := ctl.Write([]byte(readyMessage + strconv.Itoa(os.Getpid()))); err != nil {
@@ -195,6 +207,7 @@ func adoptConnections(srv *server.Server, ctl *net.UnixConn) {
 		return
 	}
 	n, err := srv.AdoptFrom(ctl)
+	notify(fmt.Sprintf("MAINPID=%d\nREADY=1\nSTATUS=serving", os.Getpid()))
 	if err != nil {
 		slog.Error("upgrade: taking the old process's connections", "adopted", n, "err", err)
 		return

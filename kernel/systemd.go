@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -54,18 +53,65 @@ func SystemdListeners() (map[string][]int, error) {
 // NOTIFY_SOCKET names (a path, or an abstract name starting with @). It
 // does nothing when NOTIFY_SOCKET is not set.
 func Notify(state string) error {
+	return notifySend([]byte(state), nil)
+}
+
+// NotifyBarrier waits until the service manager has processed every
+// notification this process sent before it (sd_notify_barrier(3)): it
+// sends BARRIER=1 with the write end of a pipe, which the manager closes
+// once it has got that far, and waits for the pipe's hang-up, up to
+// timeout. It does nothing when NOTIFY_SOCKET is not set.
+func NotifyBarrier(timeout time.Duration) error {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return nil
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("sd_notify barrier: %w", err)
+	}
+	defer unix.Close(p[0])
+	err := notifySend([]byte("BARRIER=1"), unix.UnixRights(p[1]))
+	unix.Close(p[1]) // the manager's copy is the only one left
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(timeout); ; {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("sd_notify barrier: the service manager did not answer in %v", timeout)
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(p[0])}}, int(left.Milliseconds())+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sd_notify barrier: %w", err)
+		}
+		if n > 0 { // POLLHUP: the manager closed its end
+			return nil
+		}
+	}
+}
+
+// notifySend sends one datagram, with oob as its control message, to the
+// socket NOTIFY_SOCKET names, if it is set; it waits up to 5 s for room in
+// the manager's queue.
+func notifySend(msg, oob []byte) error {
 	path := os.Getenv("NOTIFY_SOCKET")
 	if path == "" {
 		return nil
 	}
-	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("sd_notify: %w", err)
 	}
-	defer conn.Close()
-	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write([]byte(state)); err != nil {
+	defer unix.Close(fd)
+	timeout := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &timeout); err != nil {
 		return fmt.Errorf("sd_notify: %w", err)
+	}
+	if err := unix.Sendmsg(fd, msg, oob, &unix.SockaddrUnix{Name: path}, 0); err != nil {
+		return fmt.Errorf("sd_notify: sendmsg %s: %w", path, err)
 	}
 	return nil
 }
