@@ -130,16 +130,23 @@ func (s *Server) scrape() []byte {
 		}
 	}
 	for _, k := range sortedKeys(hs) {
-		version := "1.2"
-		if uint16(k>>48) == tlsstate.VersionTLS13 {
-			version = "1.3"
-		}
+		version := tlsVersionName(uint16(k >> 48))
 		group := "none"
 		if g := tlsstate.Group(k >> 16); g != 0 {
 			group = g.String()
 		}
 		sample("lwango_tls_handshakes_total", fmt.Sprintf(`version=%q,suite=%q,group=%q,resumed="%t"`,
 			version, tlsstate.CipherSuite(k>>32).String(), group, k&1 == 1), hs[k])
+	}
+
+	family("lwango_upgrade_adopted_connections_total", "counter", "Connections taken over from the process this one upgraded (SIGUSR2), by transport and, on kernel TLS, TLS version and cipher suite.")
+	kinds, counts := s.adopted.snapshot()
+	for i, k := range kinds {
+		labels := `transport="plain"`
+		if k.kind == handedKTLS {
+			labels = fmt.Sprintf(`transport="ktls",version=%q,suite=%q`, tlsVersionName(k.version), k.suite.String())
+		}
+		sample("lwango_upgrade_adopted_connections_total", labels, counts[i])
 	}
 
 	family("lwango_tls_handshake_failures_total", "counter", "TLS handshakes that ended with an alert, by direction (sent or received) and alert.")
@@ -232,4 +239,12 @@ func sortedKeys[K uint64 | string](m map[K]uint64) []K {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	return keys
+}
+
+// tlsVersionName is a TLS version as the metrics' labels give it.
+func tlsVersionName(v uint16) string {
+	if v == tlsstate.VersionTLS13 {
+		return "1.3"
+	}
+	return "1.2"
 }

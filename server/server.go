@@ -88,6 +88,7 @@ type Server struct {
 	reloadsOK, reloadsRefused atomic.Uint64
 
 	usedInherited map[string]bool // the keys of Options.Inherited a listener took
+	adopted       adoptedCounts   // connections taken from the process this one upgraded (metrics)
 
 	released   sync.Once // what the server holds is released once (after Shutdown or HandOff)
 	releaseErr error

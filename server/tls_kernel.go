@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -450,7 +451,7 @@ func (t *ktlsTransport) beforeSend() error {
 	case !t.rekey.sendUpdate:
 		return nil
 	case t.rekey.slot == nil:
-		t.closeBecause("TLS 1.2 record limit of the key reached (TLS 1.2 has no KeyUpdate)")
+		t.closeBecause("record limit of the key reached, and no KeyUpdate to send (TLS 1.2 has none; a connection passed by an upgrade has no secret)")
 		return io.EOF
 	}
 	return t.sendKeyUpdate()
@@ -465,7 +466,7 @@ func (t *ktlsTransport) sent(n int) {
 	}
 	t.rekey.countRecords(n)
 	if r := t.rekey; r.slot == nil && r.txRecords >= r.limit-r.limit/8 && !t.peerClosed {
-		t.closeBecause("TLS 1.2 connection near the record limit of its key (TLS 1.2 has no KeyUpdate): closing after the response in flight")
+		t.closeBecause("connection near the record limit of its key, and no KeyUpdate to send (TLS 1.2 has none; a connection passed by an upgrade has no secret): closing after the response in flight")
 	}
 }
 
@@ -493,3 +494,56 @@ func (t *ktlsTransport) Close() error {
 
 // Name is "ktls" in the access log.
 func (t *ktlsTransport) Name() string { return "ktls" }
+
+// detach lets the connection leave with its socket when nothing of it is
+// left in user space (detachable): the new process needs the version, the
+// suite and the records counted under the transmit key. The traffic
+// secrets a connection in rekey mode keeps are wiped here: they never leave
+// the process (see adoptKernelTLS).
+func (t *ktlsTransport) detach() (handedConn, bool) {
+	if !t.detachable() {
+		return handedConn{}, false
+	}
+	h := handedConn{kind: handedKTLS, version: t.ch.Version(), suite: t.ch.Session().CipherSuite}
+	if t.rekey != nil {
+		h.txRecords = t.rekey.txRecords
+		t.rekey.release()
+		t.rekey = nil
+	}
+	t.closed = true // never a close_notify from here: the connection lives on elsewhere
+	return h, true
+}
+
+// detachable reports whether nothing of the connection is left in user
+// space: its records are all in the kernel's hands, and no KeyUpdate of
+// ours is due.
+func (t *ktlsTransport) detachable() bool {
+	return t.rxInKernel && len(t.partial) == 0 && len(t.plain) == 0 && len(t.reply) == 0 && t.err == nil &&
+		!t.peerClosed && !t.closed && t.ch.Quiescent() && (t.rekey == nil || !t.rekey.sendUpdate)
+}
+
+// adoptKernelTLS is the transport of a kernel TLS connection another
+// process passed (a binary upgrade, see detach): its keys and sequence
+// numbers are in the socket, and this process gets no secret. A TLS 1.3
+// KeyUpdate from the client therefore ends it cleanly, as with
+// ktls_key_update = "close", whatever mode it had; and as this process
+// cannot send a KeyUpdate of its own, its records are counted on from the
+// count passed and it ends cleanly near its key's record limit (rekeyAfter,
+// or the suite's), as a TLS 1.2 connection does.
+func adoptKernelTLS(fd int, h handedConn, rekeyAfter uint64, log *slog.Logger) (*ktlsTransport, error) {
+	ch, err := tlsstate.KernelChannel(h.version, h.suite)
+	if err != nil {
+		return nil, err
+	}
+	t := &ktlsTransport{fd: fd, ch: ch, rxInKernel: true, log: log}
+	if h.version == tlsstate.VersionTLS13 {
+		t.rekey = &rekeyState{suite: h.suite, limit: cmp.Or(rekeyAfter, tlsstate.RecordLimit(h.suite))}
+	} else {
+		t.rekey = countRecordsOnly(h.suite, rekeyAfter)
+	}
+	if t.rekey != nil {
+		t.rekey.txRecords = h.txRecords
+		t.rekey.sendUpdate = h.txRecords >= t.rekey.limit
+	}
+	return t, nil
+}

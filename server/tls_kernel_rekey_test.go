@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -139,5 +141,75 @@ func TestTLS12RecordCount(t *testing.T) {
 	}
 	if r := countRecordsOnly(tlsstate.ECDHERSAWithChaCha20Poly1305SHA256, 160); r == nil || r.limit != 160 {
 		t.Errorf("configured limit: %+v", r)
+	}
+}
+
+// A kernel TLS 1.3 connection in rekey mode leaving the process (a binary
+// upgrade) takes its version, suite and record count with it, and its
+// traffic secrets are wiped from the vault, never passed. The new
+// process's transport counts on from that count with no secret: a
+// KeyUpdate from the client ends the connection cleanly, and near the
+// key's record limit it takes no new request.
+func TestKernelTLSDetachKeepsSecretsHome(t *testing.T) {
+	sess := &tlsstate.Session{Version: tlsstate.VersionTLS13, CipherSuite: tlsstate.AES256GCMSHA384}
+	sess.RX.Secret = []byte(strings.Repeat("r", 48))
+	sess.TX.Secret = []byte(strings.Repeat("t", 48))
+	rekey, err := keepSecrets(sess, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := rekey.slot
+	rekey.txRecords = 874
+	ch, err := tlsstate.KernelChannel(sess.Version, sess.CipherSuite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.FollowKeyUpdatesInKernel()
+	old := &ktlsTransport{fd: -1, ch: ch, rxInKernel: true, rekey: rekey}
+
+	h, ok := old.detach()
+	want := handedConn{kind: handedKTLS, version: tlsstate.VersionTLS13, suite: tlsstate.AES256GCMSHA384, txRecords: 874}
+	if !ok || h != want {
+		t.Fatalf("detach: %+v, %v; want %+v", h, ok, want)
+	}
+	for i, b := range slot {
+		if b != 0 {
+			t.Fatalf("byte %d of the vault slot is %#x after detach: the secrets were not wiped", i, b)
+		}
+	}
+	state := appendHanded(nil, h, false, netip.MustParseAddrPort("192.0.2.7:4711"))
+	got, sniff, client, err := parseHanded(state)
+	if err != nil || got != want || sniff || client.String() != "192.0.2.7:4711" {
+		t.Fatalf("the state read back: %+v, %v, %v, %v", got, sniff, client, err)
+	}
+	if _, _, _, err := parseHanded(state[:handedHead-1]); err == nil {
+		t.Fatal("a short state was taken")
+	}
+
+	var log syncBuffer
+	next, err := adoptKernelTLS(-1, got, 1000, testLogger(&log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.rekey == nil || next.rekey.slot != nil || next.rekey.txRecords != 874 || next.rekey.limit != 1000 {
+		t.Fatalf("the adopted connection's record count: %+v", next.rekey)
+	}
+	if next.ch.Session().CipherSuite != tlsstate.AES256GCMSHA384 {
+		t.Fatalf("the adopted connection's suite: %v", next.ch.Session().CipherSuite)
+	}
+	next.sent(1) // at seven eighths of the limit (875 of 1000): no new request
+	if !next.peerClosed {
+		t.Fatal("near the record limit, with no secret to send a KeyUpdate, the adopted connection takes new requests")
+	}
+	if !strings.Contains(log.String(), "near the record limit") {
+		t.Fatalf("no reason logged: %q", log.String())
+	}
+
+	// A client's KeyUpdate: the channel of an adopted connection does not
+	// follow it (no secret), it closes.
+	ch2, _ := tlsstate.KernelChannel(tlsstate.VersionTLS13, tlsstate.AES256GCMSHA384)
+	reply, err := ch2.Control(22, []byte{24, 0, 0, 1, 0}, nil)
+	if err != io.EOF || !strings.Contains(ch2.CloseReason(), "peer KeyUpdate") || len(reply) != 0 {
+		t.Fatalf("KeyUpdate on an adopted connection: reply %x, %v, reason %q; want a clean end (io.EOF) with the reason", reply, err, ch2.CloseReason())
 	}
 }

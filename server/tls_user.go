@@ -341,6 +341,9 @@ func (t *tlsTransport) Close() error {
 // Name is "tls": records in user space.
 func (t *tlsTransport) Name() string { return "tls" }
 
+// detach refuses: the keys are in this process, and never leave it.
+func (t *tlsTransport) detach() (handedConn, bool) { return handedConn{}, false }
+
 // fill reads more ciphertext from the socket after what the input holds.
 func (t *tlsTransport) fill() error {
 	if t.in == nil {

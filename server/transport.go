@@ -50,6 +50,12 @@ type Transport interface {
 	Close() error
 	// Name names the transport in the access log: "plain", "tls", "ktls".
 	Name() string
+	// detach readies the transport to leave the process with its socket,
+	// idle between requests (a binary upgrade passes it): it returns what
+	// the new process needs to go on, having wiped whatever secret it
+	// kept, and true; or false when it cannot leave (keys or bytes in user
+	// space), and is then closed as at shutdown.
+	detach() (handedConn, bool)
 }
 
 // NewTLS makes the TLS transport of a connection accepted on an HTTPS
@@ -97,3 +103,5 @@ func (p *plainTransport) Flush() error { return nil }
 func (p *plainTransport) Close() error { return nil }
 
 func (p *plainTransport) Name() string { return "plain" }
+
+func (p *plainTransport) detach() (handedConn, bool) { return handedConn{kind: handedPlain}, true }

@@ -50,6 +50,8 @@ func (g *greetingTransport) Close() error {
 
 func (g *greetingTransport) Name() string { return "greeting" }
 
+func (g *greetingTransport) detach() (handedConn, bool) { return handedConn{}, false }
+
 func startWithGreetingTLS(t *testing.T, redirect bool) (*Server, string, string, *atomic.Int32, *syncBuffer) {
 	t.Helper()
 	ts := newTestSite(t)
@@ -192,6 +194,8 @@ func (h *holdingTransport) Flush() error {
 }
 
 func (h *holdingTransport) Name() string { return "holding" }
+
+func (h *holdingTransport) detach() (handedConn, bool) { return handedConn{}, false }
 
 func TestStepFlushesTheTransport(t *testing.T) {
 	ts := newTestSite(t)

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,59 +21,83 @@ import (
 
 // A binary upgrade passes each connection idle between requests to the new
 // process over a unix socket: its descriptor (SCM_RIGHTS) with a few bytes
-// of state: the format, the kind, the TLS version (kernel TLS), flags, and
-// the client's address a PROXY header gave (netip.AddrPort's binary form),
-// if any.
+// of state: the format, the kind, flags, the TLS version and cipher suite
+// and how many records the current transmit key has protected (kernel TLS),
+// and the client's address a PROXY header gave (netip.AddrPort's binary
+// form), if any.
 const (
-	handedFormat = 1 // the first byte: the layout above
+	handedFormat = 2 // the first byte: the layout above
 	handedPlain  = 1 // cleartext HTTP/1
 	handedKTLS   = 2 // TLS with its records in the kernel
 	handedSniff  = 1 // flag: h2c prior knowledge, the first bytes not seen yet
-	handedHead   = 5 // format, kind, version (2), flags
+	handedHead   = 15
 )
 
+// handedConn is what a transport takes to the new process besides its
+// socket (see Transport's detach).
+type handedConn struct {
+	kind      byte
+	version   uint16               // kernel TLS
+	suite     tlsstate.CipherSuite // kernel TLS
+	txRecords uint64               // kernel TLS: records under the current transmit key, as counted
+}
+
+// appendHanded appends a connection's state in the layout above.
+func appendHanded(b []byte, h handedConn, sniff bool, client netip.AddrPort) []byte {
+	flags := byte(0)
+	if sniff {
+		flags |= handedSniff
+	}
+	b = append(b, handedFormat, h.kind, flags)
+	b = binary.BigEndian.AppendUint16(b, h.version)
+	b = binary.BigEndian.AppendUint16(b, uint16(h.suite))
+	b = binary.BigEndian.AppendUint64(b, h.txRecords)
+	if client.IsValid() {
+		b, _ = client.AppendBinary(b)
+	}
+	return b
+}
+
+// parseHanded reads what appendHanded wrote.
+func parseHanded(b []byte) (h handedConn, sniff bool, client netip.AddrPort, err error) {
+	if len(b) < handedHead || b[0] != handedFormat {
+		return h, false, client, fmt.Errorf("upgrade: connection state of an unknown format (%d bytes; this binary reads format %d, %d bytes at least)", len(b), handedFormat, handedHead)
+	}
+	h = handedConn{kind: b[1], version: binary.BigEndian.Uint16(b[3:]),
+		suite: tlsstate.CipherSuite(binary.BigEndian.Uint16(b[5:])), txRecords: binary.BigEndian.Uint64(b[7:])}
+	if len(b) > handedHead {
+		if err := client.UnmarshalBinary(b[handedHead:]); err != nil {
+			return h, false, client, fmt.Errorf("upgrade: client address: %w", err)
+		}
+	}
+	return h, b[2]&handedSniff != 0, client, nil
+}
+
 // Detach lets a connection idle between requests leave the process (see
-// loop.Detacher): a plain HTTP/1 connection, or one on kernel TLS that holds
-// nothing in user space (no bytes read ahead, no partial record, no pending
-// alert). A user-space TLS connection holds its keys here and cannot leave:
-// it is closed with close_notify. An HTTP/2 connection (its HPACK state is
-// here) is not passed either: it is closed as at shutdown, after its
-// streams in flight and a GOAWAY (see loop.Loop.Draining).
+// loop.Detacher) when its transport can (a plain HTTP/1 connection, or one
+// on kernel TLS that holds nothing in user space; see Transport's detach).
+// A user-space TLS connection holds its keys here and cannot leave: it is
+// closed with close_notify. An HTTP/2 connection (its HPACK state is here)
+// is not passed either: it is closed as at shutdown, after its streams in
+// flight and a GOAWAY (see loop.Loop.Draining).
 func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 	s := c.State
-	state := []byte{handedFormat, handedPlain, 0, 0, 0}
 	if s == nil {
-		return state, !c.Has(loop.TLS)
+		if c.Has(loop.TLS) {
+			return nil, false
+		}
+		return appendHanded(nil, handedConn{kind: handedPlain}, false, netip.AddrPort{}), true
 	}
 	if s.ex != nil || s.h2 != nil || s.proxyPending || !s.ready {
 		return nil, false
 	}
-	switch t := s.transport.(type) {
-	case *plainTransport:
-		if s.sniff {
-			state[4] |= handedSniff
-		}
-	case *ktlsTransport:
-		if !t.detachable() {
-			return nil, false
-		}
-		state[1] = handedKTLS
-		binary.BigEndian.PutUint16(state[2:], t.ch.Version())
-	default:
+	h, ok := s.transport.detach()
+	if !ok {
 		return nil, false
 	}
-	if s.client.IsValid() {
-		state, _ = s.client.AppendBinary(state)
-	}
+	state := appendHanded(nil, h, s.sniff, s.client)
 	w.release(s) // without its defers: the socket and its kernel keys live on elsewhere
 	return state, true
-}
-
-// detachable reports whether nothing of the connection is left in user
-// space: its records are all in the kernel's hands.
-func (t *ktlsTransport) detachable() bool {
-	return t.rxInKernel && len(t.partial) == 0 && len(t.plain) == 0 && len(t.reply) == 0 && t.err == nil &&
-		!t.peerClosed && !t.closed && t.ch.Quiescent() && (t.rekey == nil || !t.rekey.sendUpdate)
 }
 
 // HandOff passes the server's connections to the process that upgrades
@@ -211,32 +237,69 @@ func receivedFds(oob []byte) []int {
 
 // adopt gives one passed connection to l, rebuilding its state.
 func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
-	if len(state) < handedHead || state[0] != handedFormat {
-		return errors.New("upgrade: connection state of an unknown format")
+	h, sniff, client, err := parseHanded(state)
+	if err != nil {
+		return err
 	}
 	unix.CloseOnExec(fd)
-	c := &conn{ready: true, sniff: state[4]&handedSniff != 0}
-	if len(state) > handedHead {
-		if err := c.client.UnmarshalBinary(state[handedHead:]); err != nil {
-			return fmt.Errorf("upgrade: client address: %w", err)
-		}
-	}
-	switch state[1] {
+	c := &conn{ready: true, sniff: sniff, client: client}
+	switch h.kind {
 	case handedPlain:
 		c.plain.fd = fd
 		c.transport = &c.plain
+		s.adopted.count(h)
 		l.Adopt(fd, 0, c)
 	case handedKTLS:
-		ch, err := tlsstate.KernelChannel(binary.BigEndian.Uint16(state[2:]))
+		var rekeyAfter uint64
+		if s.tls != nil {
+			rekeyAfter = s.tls.settings.Load().kernel.rekeyAfter
+		}
+		t, err := adoptKernelTLS(fd, h, rekeyAfter, slog.Default())
 		if err != nil {
 			return fmt.Errorf("upgrade: %v", err)
 		}
 		c.tls = true
-		c.transport = &ktlsTransport{fd: fd, ch: ch, rxInKernel: true, log: slog.Default()}
+		c.transport = t
 		c.defers.Defer(c.closeTransport)
+		s.adopted.count(h)
 		l.Adopt(fd, loop.TLS, c)
 	default:
-		return fmt.Errorf("upgrade: unknown connection kind %d", state[1])
+		return fmt.Errorf("upgrade: unknown connection kind %d", h.kind)
 	}
 	return nil
+}
+
+// adoptedCounts counts the connections this process took from the one it
+// upgraded, by kind, TLS version and cipher suite (metrics).
+type adoptedCounts struct {
+	mu sync.Mutex
+	n  map[handedConn]uint64 // txRecords zero
+}
+
+func (a *adoptedCounts) count(h handedConn) {
+	h.txRecords = 0
+	a.mu.Lock()
+	if a.n == nil {
+		a.n = map[handedConn]uint64{}
+	}
+	a.n[h]++
+	a.mu.Unlock()
+}
+
+// snapshot returns the counts, in a stable order.
+func (a *adoptedCounts) snapshot() ([]handedConn, []uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	kinds := make([]handedConn, 0, len(a.n))
+	for k := range a.n {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(x, y handedConn) int {
+		return cmp.Or(cmp.Compare(x.kind, y.kind), cmp.Compare(x.version, y.version), cmp.Compare(x.suite, y.suite))
+	})
+	counts := make([]uint64, len(kinds))
+	for i, k := range kinds {
+		counts[i] = a.n[k]
+	}
+	return kinds, counts
 }

@@ -5,15 +5,20 @@ import (
 	"crypto/sha256"
 	"io"
 	"testing"
+
+	"lwango/internal/testenv"
 )
 
 // A hand-off passes an idle plain HTTP/1 connection (the same socket goes
 // on serving in the new server, a sendfile download included) and closes a
 // user-space TLS connection with close_notify (Go's client reads io.EOF only
 // after a valid close_notify; a bare FIN is io.ErrUnexpectedEOF): its keys
-// never leave the process. The new server accepts on the same listeners.
+// never leave the process. The new server accepts on the same listeners,
+// and its metrics (curl, promtool) count the connection it took over.
 func TestHandOffPassesPlainClosesUserSpaceTLS(t *testing.T) {
-	s := startTLS(t, "ktls = \"off\"\n", Options{})
+	curl := testenv.Program(t, "curl")
+	promtool := testenv.Program(t, "promtool")
+	s := startTLS(t, "ktls = \"off\"\n\n[[site.metrics]]\nprefix = \"/metrics\"\n", Options{})
 	plain := dialRaw(t, s.plainAddr)
 	plain.send(t, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, body := plain.response(t, "GET"); resp.StatusCode != 200 || string(body) != "small file\n" {
@@ -46,6 +51,10 @@ func TestHandOffPassesPlainClosesUserSpaceTLS(t *testing.T) {
 	fresh.send(t, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
 	if resp, _ := fresh.response(t, "GET"); resp.StatusCode != 200 {
 		t.Fatalf("a new connection after the hand-off: %d", resp.StatusCode)
+	}
+	m := scrapeMetrics(t, curl, promtool, s.plainAddr)
+	if total, plain := sumMatching(m, "lwango_upgrade_adopted_connections_total{"), sumMatching(m, `lwango_upgrade_adopted_connections_total{transport="plain"}`); total != 1 || plain != 1 {
+		t.Errorf("adopted connections in the new server's metrics: %d plain, %d in all; want the plain one", plain, total)
 	}
 	tc2 := tlsDial(t, s.tlsAddr, nil)
 	if resp, body := get(t, tc2, bufio.NewReader(tc2), "/small.txt"); resp.StatusCode != 200 || string(body) != "small file\n" {

@@ -2,6 +2,7 @@ package tlsstate
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 )
@@ -144,16 +145,17 @@ func NewChannel(sess *Session, cfg *Config) (*Channel, error) {
 // KernelChannel is the channel of a connection whose keys are both in the
 // kernel already, as when another process hands it over (after its
 // Quiescent said it could): it judges what the kernel hands up and frames
-// what to send, holding no key.
-func KernelChannel(version uint16) (*Channel, error) {
-	c := &Channel{sess: &Session{Version: version}, version: version}
-	switch version {
-	case VersionTLS13:
+// what to send, holding no key. Its Session has the version and suite
+// only.
+func KernelChannel(version uint16, suite CipherSuite) (*Channel, error) {
+	c := &Channel{sess: &Session{Version: version, CipherSuite: suite}, version: version}
+	switch {
+	case version == VersionTLS13 && suiteByID(suite) != nil:
 		c.maxCiphertext = maxCiphertext13
-	case VersionTLS12:
+	case version == VersionTLS12 && suite12ByID(suite) != nil:
 		c.maxCiphertext = maxCiphertext12
 	default:
-		return nil, errors.New("tls: channel of a protocol version this package does not implement")
+		return nil, fmt.Errorf("tls: no kernel channel for version %#04x with cipher suite %v", version, suite)
 	}
 	return c, nil
 }

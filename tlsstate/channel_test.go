@@ -297,7 +297,7 @@ func repeatString(s string, n int) string { return string(bytes.Repeat([]byte(s)
 // the one limit of records without application data.
 func TestChannelKernelKeyUpdateVerdict(t *testing.T) {
 	keyUpdate := func(b byte) []byte { return []byte{msgKeyUpdate, 0, 0, 1, b} }
-	ch, err := KernelChannel(VersionTLS13)
+	ch, err := KernelChannel(VersionTLS13, AES128GCMSHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestChannelKernelKeyUpdateVerdict(t *testing.T) {
 		{"data after KeyUpdate", [][]byte{append(keyUpdate(0), msgKeyUpdate)}, AlertUnexpectedMessage},
 		{"flood", slices.Repeat([][]byte{keyUpdate(0)}, MaxRecordsWithoutData+1), AlertUnexpectedMessage},
 	} {
-		ch, _ := KernelChannel(VersionTLS13)
+		ch, _ := KernelChannel(VersionTLS13, AES128GCMSHA256)
 		ch.FollowKeyUpdatesInKernel()
 		var err error
 		for _, rec := range c.records {
@@ -353,6 +353,31 @@ func TestChannelKernelKeyUpdateVerdict(t *testing.T) {
 		var aerr *AlertError
 		if !errors.As(err, &aerr) || aerr.Alert != c.alert {
 			t.Errorf("%s: error %v, want %v", c.name, err, c.alert)
+		}
+	}
+}
+
+// KernelChannel takes a version with one of its own suites (what another
+// process passed) and keeps both in its Session; anything else is refused.
+func TestKernelChannelVersionAndSuite(t *testing.T) {
+	for _, c := range []struct {
+		version uint16
+		suite   CipherSuite
+		ok      bool
+	}{
+		{VersionTLS13, AES256GCMSHA384, true},
+		{VersionTLS12, ECDHEECDSAWithChaCha20Poly1305SHA256, true},
+		{VersionTLS13, ECDHEECDSAWithChaCha20Poly1305SHA256, false},
+		{VersionTLS12, AES256GCMSHA384, false},
+		{VersionTLS13, 0, false},
+		{0x0302, AES128GCMSHA256, false},
+	} {
+		ch, err := KernelChannel(c.version, c.suite)
+		if (err == nil) != c.ok {
+			t.Fatalf("version %#04x, suite %v: error %v, want ok %v", c.version, c.suite, err, c.ok)
+		}
+		if c.ok && (ch.Version() != c.version || ch.Session().CipherSuite != c.suite || !ch.Quiescent()) {
+			t.Fatalf("version %#04x, suite %v: channel has %#04x, %v (quiescent %v)", c.version, c.suite, ch.Version(), ch.Session().CipherSuite, ch.Quiescent())
 		}
 	}
 }
