@@ -142,7 +142,7 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 	}
 	made := make(chan *tlsTransport, 1)
 	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
-		tr, err := l.newTransport(fd)
+		tr, err := l.newTransport(fd, newTLSBuffers())
 		if err == nil {
 			made <- tr.(*tlsTransport)
 		}

@@ -447,7 +447,7 @@ func TestRequireRefusalSendsAlert(t *testing.T) {
 	defer conn.Close()
 	raw, _ := conn.(*net.TCPConn).SyscallConn()
 	var tr Transport
-	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd)) })
+	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd), newTLSBuffers()) })
 	var hsErr error
 	raw.Read(func(uintptr) bool {
 		hsErr = tr.Handshake()

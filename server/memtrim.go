@@ -45,7 +45,7 @@ func (m *memoryTrim) start(s *Server, period time.Duration) {
 			}
 			trimmed := make(chan int, len(s.workers))
 			s.group.Post(func(l *loop.Loop[conn]) { trimmed <- s.workers[l.ID()].trim() })
-			var dropped uint64
+			var dropped uint64 // bytes
 			for range s.workers {
 				select {
 				case n := <-trimmed:
@@ -57,7 +57,7 @@ func (m *memoryTrim) start(s *Server, period time.Duration) {
 			st := s.Stats()
 			wasOpen := open
 			open = st.Accepted - st.Closed
-			if closed := wasOpen - min(open, wasOpen); reclaimable()+(dropped+closed)*perConn >= trimWorthwhile {
+			if closed := wasOpen - min(open, wasOpen); reclaimable()+dropped+closed*perConn >= trimWorthwhile {
 				debug.FreeOSMemory()
 			}
 		}
@@ -87,9 +87,9 @@ func reclaimable() uint64 {
 }
 
 // trim drops the pooled objects the loop has not needed since the last
-// trim and reports how many exchanges (request and response buffers) it
-// dropped. It runs on the loop's thread.
+// trim and reports about how many bytes of buffers it dropped (exchanges'
+// request and response buffers, TLS buffers). It runs on the loop's thread.
 func (w *worker) trim() int {
 	w.conns.Trim()
-	return w.exchanges.Trim()
+	return w.exchanges.Trim()*2*w.srv.cfg.RequestBufferSize + w.tlsBufs.trim()
 }

@@ -70,7 +70,7 @@ type Server struct {
 	// the newest at the start of its next step.
 	live    atomic.Pointer[generation]
 	tls     *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
-	newTLS  NewTLS
+	newTLS  func(fd int, bufs *tlsBuffers) (Transport, error)
 	group   *loop.Group[conn]
 	workers []*worker
 
@@ -98,7 +98,10 @@ type Server struct {
 // the same port) and prepares the loops. Nothing is served until Start, so
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, newTLS: opts.NewTLS}
+	s := &Server{cfg: cfg}
+	if opts.NewTLS != nil {
+		s.newTLS = func(fd int, _ *tlsBuffers) (Transport, error) { return opts.NewTLS(fd) }
+	}
 	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: s.inherited(opts, "listener", cfg.Listener.String())}}
 	if cfg.TLS != nil {
 		a := cfg.TLS.Address.String()

@@ -1,6 +1,6 @@
 package server
 
-import "sync"
+import "lwango/loop"
 
 // Buffer sizes of the user-space TLS transport. A connection holds these
 // only while it has bytes in them: an idle TLS connection keeps its record
@@ -21,13 +21,41 @@ const (
 	// as records (header, type byte, explicit nonce and tag: well under 64
 	// bytes each), so sealing never has to grow it.
 	tlsOutputSize = tlsHoldLimit + 16384 + 64 + tlsFileChunk + 8*64
+	// tlsPoolMax is how many free buffers of each kind a loop keeps: a
+	// connection holds one only while bytes wait in it (a partial record,
+	// output the socket did not take), so few are in use at once.
+	tlsPoolMax = 64
 )
 
-// Pools shared by every loop's TLS connections. A buffer is taken when a
-// connection has bytes to keep and given back as soon as it is empty, so the
-// steady state allocates nothing.
-var (
-	tlsInputPool  = sync.Pool{New: func() any { b := make([]byte, tlsInputSize); return &b }}
-	tlsOutputPool = sync.Pool{New: func() any { b := make([]byte, 0, tlsOutputSize); return &b }}
-	tlsFilePool   = sync.Pool{New: func() any { b := make([]byte, tlsFileChunk); return &b }}
-)
+// tlsBuffers are one loop's buffers for its user-space TLS connections,
+// taken and given back without locks (a sync.Pool's Get and Put cost ~100
+// instructions each, three pairs per request). A connection takes a
+// buffer when it has bytes to keep and gives it back as soon as it is
+// empty, so the steady state allocates nothing. The file chunk is used
+// only within one Sendfile call, so a loop needs one.
+type tlsBuffers struct {
+	input  *loop.Pool[[]byte] // tlsInputSize: ciphertext read, or decrypted data
+	output *loop.Pool[[]byte] // capacity tlsOutputSize: sealed records
+	file   []byte             // tlsFileChunk, made on first use
+}
+
+func newTLSBuffers() *tlsBuffers {
+	return &tlsBuffers{
+		input:  loop.NewPool(tlsPoolMax, func() *[]byte { b := make([]byte, tlsInputSize); return &b }),
+		output: loop.NewPool(tlsPoolMax, func() *[]byte { b := make([]byte, 0, tlsOutputSize); return &b }),
+	}
+}
+
+// fileChunk returns the loop's buffer for reading a file chunk to seal.
+func (b *tlsBuffers) fileChunk() []byte {
+	if b.file == nil {
+		b.file = make([]byte, tlsFileChunk)
+	}
+	return b.file
+}
+
+// trim drops the buffers not needed since the last trim and reports how
+// many bytes it let go.
+func (b *tlsBuffers) trim() int {
+	return b.input.Trim()*tlsInputSize + b.output.Trim()*tlsOutputSize
+}

@@ -22,9 +22,10 @@ type tlsListener struct {
 
 // newTransport is the listener's NewTLS: a connection starts with our
 // handshake, in user space, under the listener's current settings.
-func (l *tlsListener) newTransport(fd int) (Transport, error) {
+// bufs are the buffers of the connection's loop.
+func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers) (Transport, error) {
 	st := l.settings.Load()
-	return &tlsTransport{fd: fd, settings: st, hs: tlsstate.NewServer(st.config)}, nil
+	return &tlsTransport{fd: fd, settings: st, bufs: bufs, hs: tlsstate.NewServer(st.config)}, nil
 }
 
 // tlsTransport is a TLS connection whose handshake and records run in user
@@ -33,7 +34,8 @@ func (l *tlsListener) newTransport(fd int) (Transport, error) {
 // Input: ciphertext is read into in (in[inStart:inEnd] not yet opened);
 // opened application data waits in plain until Read takes it. Output:
 // records are sealed into out and out[outStart:] is what the socket has not
-// taken yet. Each buffer comes from a pool and goes back when it empties.
+// taken yet. Each buffer comes from the loop's pool and goes back when it
+// empties.
 //
 // Writes follow the contract of non-blocking TLS writes: after
 // coro.ErrWantWrite the caller calls again with the same bytes (the worker
@@ -45,6 +47,7 @@ type tlsTransport struct {
 	settings *tlsSettings      // the listener's settings when the connection was accepted
 	hs       *tlsstate.Server  // the handshake; nil once it is over
 	rec      *tlsstate.Channel // the channel after the handshake; nil until it is over
+	bufs     *tlsBuffers       // the loop's buffers
 
 	in              *[]byte
 	inStart, inEnd  int
@@ -195,7 +198,7 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 // sends what the record layer answers (a KeyUpdate, an alert).
 func (t *tlsTransport) open() error {
 	if t.plainBuf == nil {
-		t.plainBuf = tlsInputPool.Get().(*[]byte)
+		t.plainBuf = t.bufs.input.Get()
 	}
 	consumed, plain, reply, err := t.rec.Open(t.input(), (*t.plainBuf)[:0], t.outputTail())
 	t.consume(consumed)
@@ -256,13 +259,12 @@ func (t *tlsTransport) Sendfile(file int, offset int64, count int) (int, error) 
 	if err := t.makeRoom(); err != nil {
 		return 0, err
 	}
-	buf := tlsFilePool.Get().(*[]byte)
-	defer tlsFilePool.Put(buf)
-	n, err := pread(file, (*buf)[:min(count, tlsFileChunk)], offset)
+	buf := t.bufs.fileChunk()
+	n, err := pread(file, buf[:min(count, tlsFileChunk)], offset)
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	if err := t.seal((*buf)[:n]); err != nil {
+	if err := t.seal(buf[:n]); err != nil {
 		return 0, err
 	}
 	t.owed = n
@@ -347,7 +349,7 @@ func (t *tlsTransport) detach() (handedConn, bool) { return handedConn{}, false 
 // fill reads more ciphertext from the socket after what the input holds.
 func (t *tlsTransport) fill() error {
 	if t.in == nil {
-		t.in = tlsInputPool.Get().(*[]byte)
+		t.in = t.bufs.input.Get()
 	}
 	buf := *t.in
 	if t.inStart > 0 {
@@ -432,7 +434,7 @@ func (t *tlsTransport) hasRecord() bool {
 // outputTail is the output buffer to append records to.
 func (t *tlsTransport) outputTail() []byte {
 	if t.out == nil {
-		t.out = tlsOutputPool.Get().(*[]byte)
+		t.out = t.bufs.output.Get()
 	}
 	return *t.out
 }
@@ -443,14 +445,14 @@ func (t *tlsTransport) setOutput(out []byte) { *t.out = out }
 
 func (t *tlsTransport) releaseInput() {
 	if t.in != nil {
-		tlsInputPool.Put(t.in)
+		t.bufs.input.Put(t.in)
 		t.in, t.inStart, t.inEnd = nil, 0, 0
 	}
 }
 
 func (t *tlsTransport) releasePlain() {
 	if t.plainBuf != nil {
-		tlsInputPool.Put(t.plainBuf)
+		t.bufs.input.Put(t.plainBuf)
 		t.plainBuf, t.plain = nil, nil
 	}
 }
@@ -458,7 +460,7 @@ func (t *tlsTransport) releasePlain() {
 func (t *tlsTransport) releaseOutput() {
 	if t.out != nil {
 		*t.out = (*t.out)[:0]
-		tlsOutputPool.Put(t.out)
+		t.bufs.output.Put(t.out)
 		t.out, t.outStart = nil, 0
 	}
 }

@@ -30,6 +30,7 @@ type worker struct {
 	h2        http2.Engine // shares engine's handler, limits and headers
 	conns     *loop.Pool[conn]
 	exchanges *loop.Pool[exchange]
+	tlsBufs   *tlsBuffers   // for user-space TLS connections
 	log       *accessLog    // nil when quiet
 	hsLog     *handshakeLog // nil when quiet
 	current   *loop.Conn[conn]
@@ -48,6 +49,7 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 		loop:      l,
 		conns:     loop.NewPool(4096, func() *conn { return &conn{} }),
 		exchanges: loop.NewPool(256, func() *exchange { return newExchange(size) }),
+		tlsBufs:   newTLSBuffers(),
 		proxy:     srv.cfg.ProxyProtocol,
 	}
 	w.engine = http1.Engine{
@@ -175,7 +177,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		w.conns.Put(s)
 		return nil
 	}
-	t, err := w.srv.newTLS(c.Fd())
+	t, err := w.srv.newTLS(c.Fd(), w.tlsBufs)
 	if err != nil {
 		w.conns.Put(s)
 		return nil
