@@ -6,7 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// EAGAIN is the error of a non-blocking call that would block.
+// EAGAIN is the error of a non-blocking call that would block. Read, Send
+// and Sendfile return it unwrapped, so a hot path may test err == EAGAIN
+// (errors.Is costs a call per test, several per request).
 const EAGAIN = unix.EAGAIN
 
 // Read reads from the non-blocking socket fd into p, retrying EINTR. It

@@ -416,7 +416,7 @@ func (t *ktlsTransport) Write(p []byte, more bool) (int, error) {
 		p = p[:t.rekey.sendBudget(len(p))]
 	}
 	n, err := kernel.Send(t.fd, p, more)
-	if errors.Is(err, kernel.EAGAIN) {
+	if err == kernel.EAGAIN {
 		return 0, coro.ErrWantWrite
 	}
 	t.sent(n)
@@ -433,7 +433,7 @@ func (t *ktlsTransport) Sendfile(file int, offset int64, count int) (int, error)
 		count = t.rekey.sendBudget(count)
 	}
 	n, err := kernel.Sendfile(t.fd, file, &offset, count)
-	if errors.Is(err, kernel.EAGAIN) {
+	if err == kernel.EAGAIN {
 		return 0, coro.ErrWantWrite
 	}
 	t.sent(n)

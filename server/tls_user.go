@@ -363,7 +363,7 @@ func (t *tlsTransport) fill() error {
 	}
 	n, err := kernel.Read(t.fd, buf[t.inEnd:])
 	switch {
-	case errors.Is(err, kernel.EAGAIN):
+	case err == kernel.EAGAIN:
 		if t.inEnd == 0 {
 			t.releaseInput()
 		}
@@ -390,7 +390,7 @@ func (t *tlsTransport) send(more bool) error {
 	out := *t.out
 	for t.outStart < len(out) {
 		n, err := kernel.Send(t.fd, out[t.outStart:], more)
-		if errors.Is(err, kernel.EAGAIN) {
+		if err == kernel.EAGAIN {
 			return coro.ErrWantWrite
 		}
 		if err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"io"
 
 	"lwango/coro"
@@ -74,7 +73,7 @@ func (p *plainTransport) Read(b []byte) (int, error) {
 	switch {
 	case err == nil && n == 0:
 		return 0, io.EOF
-	case errors.Is(err, kernel.EAGAIN):
+	case err == kernel.EAGAIN:
 		return 0, coro.ErrWantRead
 	}
 	return n, err
@@ -84,7 +83,7 @@ func (p *plainTransport) Buffered() bool { return false }
 
 func (p *plainTransport) Write(b []byte, more bool) (int, error) {
 	n, err := kernel.Send(p.fd, b, more)
-	if errors.Is(err, kernel.EAGAIN) {
+	if err == kernel.EAGAIN {
 		return 0, coro.ErrWantWrite
 	}
 	return n, err
@@ -92,7 +91,7 @@ func (p *plainTransport) Write(b []byte, more bool) (int, error) {
 
 func (p *plainTransport) Sendfile(file int, offset int64, count int) (int, error) {
 	n, err := kernel.Sendfile(p.fd, file, &offset, count)
-	if errors.Is(err, kernel.EAGAIN) {
+	if err == kernel.EAGAIN {
 		return 0, coro.ErrWantWrite
 	}
 	return n, err
