@@ -178,10 +178,12 @@ func parseTarget(target []byte, req *Request) int {
 		req.Path = rootPath
 		return 0
 	}
-	if !checkPath(target) {
+	ok, clean := checkPath(target)
+	if !ok {
 		return StatusBadRequest
 	}
 	req.Path = target
+	req.facts.pathClean = clean
 	return 0
 }
 

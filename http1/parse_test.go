@@ -31,16 +31,26 @@ func TestCleanPath(t *testing.T) {
 		{"/%2541", "/%41"},
 	}
 	for _, tc := range cases {
-		if !checkPath([]byte(tc.raw)) {
+		ok, clean := checkPath([]byte(tc.raw))
+		if !ok {
 			t.Errorf("checkPath(%q) = false", tc.raw)
 			continue
 		}
 		if got := string(cleanPath([]byte(tc.raw))); got != tc.want {
 			t.Errorf("cleanPath(%q) = %q, want %q", tc.raw, got, tc.want)
 		}
+		// A path said to be clean is served as sent: cleanPath must agree.
+		if clean && tc.want != tc.raw {
+			t.Errorf("checkPath(%q) says clean, but it normalises to %q", tc.raw, tc.want)
+		}
+	}
+	for _, p := range []string{"/", "/hello", "/a/b/", "/a.b/c..", "/caf\xc3\xa9"} {
+		if ok, clean := checkPath([]byte(p)); !ok || !clean {
+			t.Errorf("checkPath(%q) = %v, %v, want true, true", p, ok, clean)
+		}
 	}
 	for _, bad := range []string{"/%00", "/%0d", "/%0A", "/%7f", "/%1f", "/%", "/%4", "/%g0", "/\x00", "/a\r"} {
-		if checkPath([]byte(bad)) {
+		if ok, _ := checkPath([]byte(bad)); ok {
 			t.Errorf("checkPath(%q) = true, want false", bad)
 		}
 	}

@@ -7,22 +7,28 @@ var rootPath = []byte("/")
 // checkPath reports whether the raw path p (starting with '/') decodes
 // cleanly: every '%' is followed by two hex digits, and no byte, raw or
 // decoded, is a control character (NUL, CR, LF, ...). The engine answers
-// 400 otherwise.
-func checkPath(p []byte) bool {
+// 400 otherwise. clean says cleanPath would return p unchanged: it holds
+// no '%' and no '/' followed by '/' or '.' (so no empty, "." or ".."
+// segment), as most paths; decodePath then skips cleanPath.
+func checkPath(p []byte) (ok, clean bool) {
+	clean = true
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c == '%' {
-			var ok bool
+		switch {
+		case c == '%':
 			if c, ok = decodeEscape(p, i); !ok {
-				return false
+				return false, false
 			}
 			i += 2
+			clean = false
+		case c == '/' && i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.'):
+			clean = false
 		}
 		if c < 0x20 || c == 0x7f {
-			return false
+			return false, false
 		}
 	}
-	return true
+	return true, clean
 }
 
 // cleanPath percent-decodes the checked path p and normalises it, both in

@@ -83,6 +83,8 @@ type headFacts struct {
 	lastCodingChunked, chunkedTwice                bool
 	otherCoding, unknownCoding                     bool
 	expectOther, absoluteForm                      bool
+	// pathClean: checkPath found Path needs no decoding or normalising.
+	pathClean bool
 }
 
 // Response is what a handler fills in. The engine turns it into bytes with
@@ -169,7 +171,9 @@ func sameName(b []byte, s string) bool {
 func (r *Request) decodePath() {
 	r.targetCopy = append(r.targetCopy[:0], r.rawTarget...)
 	r.Target = r.targetCopy
-	r.Path = cleanPath(r.Path)
+	if !r.facts.pathClean {
+		r.Path = cleanPath(r.Path)
+	}
 }
 
 // reset clears r for parsing the next request. The Headers array is left as
