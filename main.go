@@ -39,6 +39,9 @@ import (
 )
 
 func main() {
+	if os.Getenv(spawnEnv) != "" {
+		os.Exit(spawnUpgrade())
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

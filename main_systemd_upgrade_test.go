@@ -23,7 +23,9 @@ import (
 // notifications with NotifyAccess=main (as dist/systemd/lwango.service
 // has): it answers a barrier from anyone, hears the main process only (the
 // sender, which the kernel names through SO_PASSCRED), and MAINPID= moves
-// the main process.
+// the main process, which must be its child (the test is the subreaper,
+// as PID 1 is): systemd supervises another process only as "alien",
+// without waiting for it at stop.
 type serviceManager struct {
 	sock *notifySocket
 	main int
@@ -45,12 +47,26 @@ func (m *serviceManager) until(t *testing.T, what string, done func(notification
 		for _, line := range strings.Split(n.text, "\n") {
 			if pid, ok := strings.CutPrefix(line, "MAINPID="); ok {
 				m.main = atoi(t, pid)
+				if parent := parentOf(t, m.main); parent != os.Getpid() {
+					t.Fatalf("%q names process %d, whose parent is %d, not the service manager: systemd would supervise it as alien (not notice its exit, SIGKILL it at once on stop)", n.text, m.main, parent)
+				}
 			}
 		}
 		if done(n) {
 			return n
 		}
 	}
+}
+
+// parentOf is the parent process of pid.
+func parentOf(t *testing.T, pid int) int {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	if f := strings.Fields(rest); err != nil || !ok || len(f) < 2 {
+		t.Fatalf("/proc/%d/stat: %q, %v", pid, stat, err)
+	}
+	return atoi(t, strings.Fields(rest)[1])
 }
 
 // hasLine reports whether a notification has the assignment line.

@@ -335,7 +335,12 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	os.WriteFile(conf, []byte(good), 0o644)
 
 	install("#!/bin/sh\n[ \"$1\" = -t ] && exit 0\nexit 3\n")
-	failUpgrade("binary that exits", "exited before it was ready (exit status 3)")
+	msg := failUpgrade("binary that exits", "exited before it was ready")
+	// Started through a spawner, the new process is the test's child (the
+	// subreaper), not the server's.
+	if status, err := reap(atoi(t, regexp.MustCompile(`new process (\d+):`).FindStringSubmatch(msg)[1])); err != nil || status != 3 {
+		t.Fatalf("the binary that exits: status %d, %v; want 3", status, err)
+	}
 
 	install("#!/bin/sh\n[ \"$1\" = -t ] && exit 0\nexec sleep 600\n")
 	from := srv.log.len()
@@ -343,7 +348,7 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	if _, ok := srv.log.waitForFrom(from, `msg="upgrade: starting"`, 20*time.Second); !ok {
 		t.Fatalf("no upgrade started:\n%s", srv.log.text())
 	}
-	for deadline := time.Now().Add(30 * time.Second); childNamed(srv.pid, "sleep") == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); childNamed(os.Getpid(), "sleep") == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) { // the new process, past its -t check
 			t.Fatalf("the new process did not start:\n%s", srv.log.text())
 		}
@@ -352,7 +357,7 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	if _, ok := srv.log.waitForFrom(from, `msg="upgrade: one is already under way; SIGUSR2 ignored"`, 20*time.Second); !ok {
 		t.Fatalf("a second SIGUSR2 was not refused:\n%s", srv.log.text())
 	}
-	msg := failed("binary never ready", from, "not ready after 15s; killed")
+	msg = failed("binary never ready", from, "not ready after 15s; killed")
 	// The kill is sent before the failure is logged; the process dies
 	// when the kernel next runs it, which on a loaded machine can be after
 	// the log line is read.
@@ -360,6 +365,7 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	if err := waitExit(stuck, 30*time.Second); err != nil {
 		t.Fatalf("the process that never got ready (%d): %v", stuck, err)
 	}
+	reap(stuck) // killed: no exit status
 
 	install("")
 	srv.upgrade(t)

@@ -44,9 +44,6 @@ type handover struct {
 	Listeners map[string][]int `json:"listeners"`
 }
 
-// readyMessage starts what the new process sends when it serves.
-const readyMessage = "ready "
-
 // upgraded is a new process that is ready, and its control socket.
 type upgraded struct {
 	pid int
@@ -93,8 +90,12 @@ func startUpgrade(ctx context.Context, exe string, args []string, sockets map[st
 		}
 	}
 	env, _ := json.Marshal(h)
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), upgradeEnv+"="+string(env))
+	// The new binary is started through this one, as a spawner that exits
+	// at once (see spawnUpgrade): the new process is then the child of the
+	// service manager, not of this process.
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = exe
+	cmd.Env = append(os.Environ(), upgradeEnv+"="+string(env), spawnEnv+"=1")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = files
 	err = cmd.Start()
@@ -105,51 +106,145 @@ func startUpgrade(ctx context.Context, exe string, args []string, sockets map[st
 	}
 	pid, err := awaitReady(ctx, cmd, ctl)
 	if err != nil {
-		cmd.Process.Kill()
 		ctl.Close()
-		return upgraded{err: fmt.Errorf("new process %d: %w; killed", cmd.Process.Pid, err)}
+		return upgraded{err: err}
 	}
 	return upgraded{pid: pid, ctl: ctl}
 }
 
-// awaitReady waits for the new process's ready message, its exit, the
-// timeout or ctx, whichever comes first.
-func awaitReady(ctx context.Context, cmd *exec.Cmd, ctl *net.UnixConn) (int, error) {
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	ready := make(chan error, 1)
-	var pid int
-	go func() {
-		buf := make([]byte, 64)
-		n, err := ctl.Read(buf)
-		if err == nil {
-			msg, ok := strings.CutPrefix(string(buf[:n]), readyMessage)
-			if pid, err = strconv.Atoi(msg); !ok || err != nil {
-				err = fmt.Errorf("unexpected message %q", buf[:n])
-			}
-		}
-		ready <- err
-	}()
+// Messages of the control socket, from the new side: the spawner names
+// the process it started, which then says it is ready.
+const (
+	spawnedMessage = "spawned "
+	readyMessage   = "ready "
+)
+
+// awaitReady waits until the new process says it is ready, or fails: the
+// spawner fails, the new process exits, upgradeTimeout passes or ctx ends
+// (then the new process is killed).
+func awaitReady(ctx context.Context, spawner *exec.Cmd, ctl *net.UnixConn) (int, error) {
 	timer := time.NewTimer(upgradeTimeout)
 	defer timer.Stop()
+	spawned := make(chan error, 1)
+	go func() { spawned <- spawner.Wait() }()
 	select {
-	case err := <-ready:
-		if err == nil {
-			return pid, nil
+	case err := <-spawned:
+		if err != nil {
+			return 0, fmt.Errorf("starting the new binary: %v", err)
 		}
-		select { // the control socket ends first when the process exits: say how it did
-		case status := <-exited:
-			return 0, fmt.Errorf("exited before it was ready (%v)", status)
-		case <-time.After(5 * time.Second):
-			return 0, fmt.Errorf("did not say it is ready: %w", err)
-		}
-	case err := <-exited:
-		return 0, fmt.Errorf("exited before it was ready (%v)", err)
 	case <-timer.C:
-		return 0, fmt.Errorf("not ready after %v", upgradeTimeout)
-	case <-ctx.Done():
-		return 0, errors.New("this process is stopping")
+		spawner.Process.Kill()
+		<-spawned
+		return 0, fmt.Errorf("the new binary was not started after %v", upgradeTimeout)
 	}
+	messages := make(chan string, 2)
+	go func() {
+		defer close(messages)
+		for range 2 {
+			buf := make([]byte, 64)
+			n, err := ctl.Read(buf)
+			if err != nil {
+				return
+			}
+			messages <- string(buf[:n])
+		}
+	}()
+	pid, err := pidIn(<-messages, spawnedMessage)
+	if err != nil {
+		return 0, fmt.Errorf("the spawner: %w", err)
+	}
+	exited, err := unix.PidfdOpen(pid, 0) // readable once the new process ends
+	if err != nil {
+		return 0, fmt.Errorf("new process %d: exited before it was ready (pidfd: %v)", pid, err)
+	}
+	defer unix.Close(exited)
+	ended := make(chan struct{})
+	go func() {
+		for {
+			_, err := unix.Poll([]unix.PollFd{{Fd: int32(exited), Events: unix.POLLIN}}, -1)
+			if err != unix.EINTR {
+				close(ended)
+				return
+			}
+		}
+	}()
+	fail := func(format string, a ...any) (int, error) {
+		unix.PidfdSendSignal(exited, unix.SIGKILL, nil, 0)
+		return 0, fmt.Errorf("new process %d: "+format+"; killed", append([]any{pid}, a...)...)
+	}
+	select {
+	case msg, ok := <-messages:
+		if !ok {
+			select { // the control socket ends when the process exits: say so
+			case <-ended:
+				return 0, fmt.Errorf("new process %d: exited before it was ready", pid)
+			case <-time.After(5 * time.Second):
+				return fail("closed the control socket without saying it is ready")
+			}
+		}
+		if ready, err := pidIn(msg, readyMessage); err != nil || ready != pid {
+			return fail("unexpected message %q", msg)
+		}
+		return pid, nil
+	case <-ended:
+		return 0, fmt.Errorf("new process %d: exited before it was ready", pid)
+	case <-timer.C:
+		return fail("not ready after %v", upgradeTimeout)
+	case <-ctx.Done():
+		return fail("this process is stopping")
+	}
+}
+
+// pidIn reads the process id of a control message that starts with prefix.
+func pidIn(msg, prefix string) (int, error) {
+	text, ok := strings.CutPrefix(msg, prefix)
+	pid, err := strconv.Atoi(text)
+	if !ok || err != nil || pid <= 0 {
+		return 0, fmt.Errorf("unexpected message %q", msg)
+	}
+	return pid, nil
+}
+
+// spawnEnv marks the spawner of an upgrade (see spawnUpgrade).
+const spawnEnv = "LWANGO_UPGRADE_SPAWN"
+
+// spawnUpgrade is the spawner of an upgrade, this binary started by the
+// process being upgraded: it starts the new binary (os.Args) with the
+// descriptors it was given (the control socket and the listeners) and
+// the environment, names the new process on the control socket and
+// exits. The new process is thus reparented to the service manager (PID 1,
+// or the nearest subreaper) before the old process names it as the main
+// process (MAINPID=): systemd supervises fully only a main process that is
+// its child (one that is not it stops with SIGKILL at once, without
+// waiting for it to finish).
+func spawnUpgrade() int {
+	os.Unsetenv(spawnEnv)
+	var h handover
+	if err := json.Unmarshal([]byte(os.Getenv(upgradeEnv)), &h); err != nil || h.Control != 3 {
+		fmt.Fprintf(os.Stderr, "lwango: upgrade spawner: bad %s: %v\n", upgradeEnv, err)
+		return 1
+	}
+	n := 1
+	for _, fds := range h.Listeners {
+		n += len(fds)
+	}
+	files := make([]*os.File, n)
+	for i := range files {
+		files[i] = os.NewFile(uintptr(3+i), "inherited")
+	}
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "lwango: upgrade spawner: %v\n", err)
+		return 1
+	}
+	if _, err := unix.Write(3, []byte(spawnedMessage+strconv.Itoa(cmd.Process.Pid))); err != nil {
+		fmt.Fprintf(os.Stderr, "lwango: upgrade spawner: control socket: %v\n", err)
+		cmd.Process.Kill()
+		return 1
+	}
+	return 0
 }
 
 // notifyTimeout bounds the wait for the service manager to take in a
