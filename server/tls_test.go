@@ -485,3 +485,31 @@ func TestTLSServerCloseNotify(t *testing.T) {
 		t.Fatalf("last record %d bytes long, want a protected close_notify (19)", n)
 	}
 }
+
+// Records larger than the request buffer are decrypted into the
+// transport's own buffer and read from it in pieces; small ones straight
+// into the request buffer. A 30 000-byte body (two full 16 KiB records
+// from Go's client, the first larger than the 4 KiB request buffer) and a
+// pipelined GET behind it in the same records are answered in order on one
+// connection, so every byte of both arrived where it belongs.
+func TestTLSRecordsLargerThanRequestBuffer(t *testing.T) {
+	s := startTLS(t, "", Options{})
+	c := tlsDial(t, s.tlsAddr, nil)
+	r := bufio.NewReader(c)
+	body := strings.Repeat("b", 30000)
+	io.WriteString(c, "POST /teapot HTTP/1.1\r\nHost: a\r\nContent-Length: 30000\r\n\r\n"+body+"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, want := range []int{418, 200} {
+		resp, err := http.ReadResponse(r, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want || want == 200 && string(got) != "Hello, World!" {
+			t.Fatalf("got %d %q, want %d", resp.StatusCode, got, want)
+		}
+	}
+	resp, body2 := get(t, c, r, "/small.txt")
+	if resp.StatusCode != 200 || string(body2) != "small file\n" {
+		t.Fatalf("after the upload: %d %q", resp.StatusCode, body2)
+	}
+}

@@ -183,7 +183,30 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		if t.hasRecord() {
-			if err := t.open(); err != nil {
+			if len(t.input()) <= len(p) {
+				// Decrypted straight into p: no buffer, no copy. A
+				// record's plaintext is shorter than its ciphertext, so
+				// when all the ciphertext would fit in p the plaintext
+				// of the records it holds does, and the record layer
+				// never has to grow p.
+				plain, err := t.open(p[:0:len(p)])
+				if err != nil {
+					return 0, err
+				}
+				if len(plain) > 0 {
+					return len(plain), nil
+				}
+				continue
+			}
+			if t.plainBuf == nil {
+				t.plainBuf = t.bufs.input.Get()
+			}
+			plain, err := t.open((*t.plainBuf)[:0])
+			t.plain = plain
+			if len(plain) == 0 {
+				t.releasePlain()
+			}
+			if err != nil {
 				return 0, err
 			}
 			continue
@@ -194,18 +217,13 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 	}
 }
 
-// open decrypts the whole records at the front of the input into plain and
-// sends what the record layer answers (a KeyUpdate, an alert).
-func (t *tlsTransport) open() error {
-	if t.plainBuf == nil {
-		t.plainBuf = t.bufs.input.Get()
-	}
-	consumed, plain, reply, err := t.rec.Open(t.input(), (*t.plainBuf)[:0], t.outputTail())
+// open decrypts the whole records at the front of the input into the spare
+// capacity of dst, as many as fit once the first is in (the record layer
+// grows dst only for the first), returns the plaintext and sends what the
+// record layer answers (a KeyUpdate, an alert).
+func (t *tlsTransport) open(dst []byte) ([]byte, error) {
+	consumed, plain, reply, err := t.rec.Open(t.input(), dst, t.outputTail())
 	t.consume(consumed)
-	t.plain = plain
-	if len(plain) == 0 {
-		t.releasePlain()
-	}
 	t.setOutput(reply)
 	switch {
 	case err == io.EOF:
@@ -213,12 +231,12 @@ func (t *tlsTransport) open() error {
 	case err != nil:
 		t.failed = true
 		t.flush()
-		return err
+		return plain, err
 	}
 	if ferr := t.flush(); ferr != nil && ferr != coro.ErrWantWrite {
-		return ferr
+		return plain, ferr
 	}
-	return nil // a reply the socket did not take leaves with the next write
+	return plain, nil // a reply the socket did not take leaves with the next write
 }
 
 // Buffered reports whether Read can return something without the socket:
