@@ -176,6 +176,10 @@ func (r *Request) decodePath() {
 	}
 }
 
+// Reset clears r for the next request, keeping the storage it reuses (an
+// HTTP/2 stream's request is reset when the stream ends).
+func (r *Request) Reset() { r.reset() }
+
 // reset clears r for parsing the next request. The Headers array is left as
 // is: only Headers[:NumHeaders] is meaningful.
 func (r *Request) reset() {

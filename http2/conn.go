@@ -395,6 +395,9 @@ func (c *Conn) onHeaders(h frameHeader, p []byte, out *http1.Output) {
 			c.opened(h.stream, closedEnded)
 			s = c.e.getStream(h.stream, c)
 			s.state = s.state.recvHeaders()
+			if c.streams == nil {
+				c.streams = c.e.getList()
+			}
 			c.streams = append(c.streams, s)
 			c.block.st = s
 		}
@@ -691,7 +694,8 @@ func (c *Conn) release(s *stream) {
 		c.block.st = nil
 	}
 	c.e.putStream(s)
-	if len(c.streams) == 0 {
+	if len(c.streams) == 0 && c.streams != nil {
+		c.e.putList(c.streams) // an idle connection holds no list
 		c.streams = nil
 	}
 }

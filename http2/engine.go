@@ -1,6 +1,7 @@
 package http2
 
 import (
+	"strconv"
 	"syscall"
 
 	"golang.org/x/net/http2/hpack"
@@ -44,8 +45,52 @@ type Engine struct {
 	CloseFile func(fd int)
 
 	resp    http1.Response
-	scratch []byte    // a header block being encoded
-	free    []*stream // streams to reuse
+	scratch []byte      // a header block being encoded
+	free    []*stream   // streams to reuse
+	lists   [][]*stream // connections' stream lists to reuse
+	// interned holds the response field strings (names, values, numbers)
+	// the HPACK encoder was given: one seen before is given again without
+	// allocating. It is emptied when it reaches maxInterned.
+	interned map[string]string
+	num      [20]byte
+}
+
+// maxInterned bounds an Engine's interned strings.
+const maxInterned = 512
+
+// intern returns b as a string, allocating only the first time these
+// bytes are seen (a file's ETag and Last-Modified, the second's Date).
+func (e *Engine) intern(b []byte) string {
+	if s, ok := e.interned[string(b)]; ok {
+		return s
+	}
+	if e.interned == nil || len(e.interned) >= maxInterned {
+		e.interned = make(map[string]string, maxInterned)
+	}
+	s := string(b)
+	e.interned[s] = s
+	return s
+}
+
+// internInt returns n in decimal, interned.
+func (e *Engine) internInt(n int64) string { return e.intern(strconv.AppendInt(e.num[:0], n, 10)) }
+
+// getList returns an empty stream list for a connection that becomes
+// busy; putList takes it back when the connection is idle again.
+func (e *Engine) getList() []*stream {
+	if n := len(e.lists); n > 0 {
+		l := e.lists[n-1]
+		e.lists = e.lists[:n-1]
+		return l
+	}
+	return make([]*stream, 0, 4)
+}
+
+func (e *Engine) putList(l []*stream) {
+	if len(e.lists) < maxFreeStreams {
+		clear(l[:cap(l)])
+		e.lists = append(e.lists, l[:0])
+	}
 }
 
 // NewConn returns the state of a new HTTP/2 connection, which begins with
@@ -109,7 +154,7 @@ func (e *Engine) getStream(id uint32, c *Conn) *stream {
 		s = e.free[n-1]
 		e.free = e.free[:n-1]
 	} else {
-		s = &stream{}
+		s = &stream{req: new(http1.Request)}
 	}
 	s.begin(id, c)
 	return s

@@ -1,8 +1,6 @@
 package http2
 
 import (
-	"strconv"
-
 	"golang.org/x/net/http2/hpack"
 
 	"lwango/http1"
@@ -15,7 +13,7 @@ func (c *Conn) dispatch(s *stream, out *http1.Output) {
 	s.answered = true
 	s.req.EndFields(s.body, c.https)
 	resp := &c.e.resp
-	c.e.HTTP1.Answer(&s.req, resp)
+	c.e.HTTP1.Answer(s.req, resp)
 	c.respond(s, resp, out)
 }
 
@@ -44,15 +42,15 @@ func (c *Conn) respond(s *stream, resp *http1.Response, out *http1.Output) {
 		length = resp.FileLength
 	}
 	c.encOut.b = c.e.scratch[:0]
-	c.writeField(":status", strconv.Itoa(status))
+	c.writeField(":status", c.e.internInt(int64(status)))
 	if len(e.Date) > 0 {
-		c.writeField("date", string(e.Date))
+		c.writeField("date", c.e.intern(e.Date))
 	}
 	if e.ServerName != "" {
 		c.writeField("server", e.ServerName)
 	}
 	if bodyAllowed {
-		c.writeField("content-length", strconv.FormatInt(length, 10))
+		c.writeField("content-length", c.e.internInt(length))
 	}
 	if resp.ContentType != "" {
 		c.writeField("content-type", resp.ContentType)
@@ -78,7 +76,7 @@ func (c *Conn) respond(s *stream, resp *http1.Response, out *http1.Output) {
 	s.ending = true
 	c.queueHeaders(s, block, !s.pending(), out)
 	if e.Observer != nil {
-		e.Observer.Responded(&s.req, resp)
+		e.Observer.Responded(s.req, resp)
 	}
 	if !s.pending() {
 		c.sentEndStream(s, out)
@@ -154,7 +152,7 @@ func (c *Conn) writeLines(lines []byte) {
 		if connectionSpecific(string(lower)) {
 			continue
 		}
-		c.writeField(string(lower), string(value))
+		c.writeField(c.e.intern(lower), c.e.intern(value))
 	}
 }
 

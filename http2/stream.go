@@ -99,7 +99,7 @@ type stream struct {
 	tooLarge                        bool
 	trailers                        bool // the block being decoded is the trailers
 
-	req           http1.Request
+	req           *http1.Request // kept with its storage from stream to stream
 	body          []byte
 	contentLength int64 // -1 when absent
 	received      int64 // DATA payload bytes received
@@ -132,7 +132,8 @@ func (s *stream) begin(id uint32, c *Conn) {
 
 // wipe forgets the stream, keeping its buffers' storage.
 func (s *stream) wipe() {
-	*s = stream{arena: s.arena[:0], fields: s.fields[:0], body: s.body[:0], data: s.data[:0], file: -1}
+	*s = stream{arena: s.arena[:0], fields: s.fields[:0], body: s.body[:0], data: s.data[:0], file: -1, req: s.req}
+	s.req.Reset()
 }
 
 // bytes returns the arena bytes sp covers.
