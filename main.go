@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"lwango/kernel"
@@ -184,6 +185,7 @@ func serve(cfg *site.Config, reread func() (*site.Config, error), args []string)
 		return err
 	}
 	closeUnused(inherited, srv)
+	roots := servedRoots(cfg) // before a chroot changes what the paths mean
 	if cfg.Straitjacket != nil {
 		if err := enterStraitjacket(cfg); err != nil {
 			srv.Shutdown(0)
@@ -199,10 +201,11 @@ func serve(cfg *site.Config, reread func() (*site.Config, error), args []string)
 		}
 	}
 	srv.Start()
+	logRoots(roots)
 	if tlsAddr, ok := srv.TLSAddr(); ok {
-		slog.Info("lwango serving", "http", srv.Addr().String(), "https", tlsAddr.String(), "loops", srv.Stats().Loops)
+		slog.Info("lwango serving", "http", srv.Addr().String(), "https", tlsAddr.String(), "loops", srv.Stats().Loops, "config", configName(cfg))
 	} else {
-		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops)
+		slog.Info("lwango serving", "http", srv.Addr().String(), "loops", srv.Stats().Loops, "config", configName(cfg))
 	}
 	if ctl != nil {
 		go adoptConnections(srv, ctl) // tells the service manager once the old process has
@@ -261,7 +264,46 @@ func reload(srv *server.Server, reread func() (*site.Config, error)) {
 		slog.Error("reload refused; the running configuration keeps serving", "err", err)
 		return
 	}
-	slog.Info("configuration reloaded", "file", next.File)
+	logRoots(servedRoots(next))
+	slog.Info("configuration reloaded", "file", configName(next))
+}
+
+// configName names the configuration file in use for the log: its absolute
+// path, or "built-in".
+func configName(cfg *site.Config) string {
+	if cfg.File == site.DefaultFile {
+		return "built-in"
+	}
+	if abs, err := filepath.Abs(cfg.File); err == nil {
+		return abs
+	}
+	return cfg.File
+}
+
+// servedRoot is a serve_files route and the absolute path of its directory.
+type servedRoot struct{ key, prefix, root string }
+
+// servedRoots are cfg's served directories, resolved to absolute paths.
+func servedRoots(cfg *site.Config) []servedRoot {
+	var roots []servedRoot
+	for _, r := range cfg.Routes {
+		if r.Kind != site.KindServeFiles {
+			continue
+		}
+		root, err := filepath.Abs(r.ServeFiles.Path)
+		if err != nil {
+			root = r.ServeFiles.Path
+		}
+		roots = append(roots, servedRoot{r.Key, r.Prefix, root})
+	}
+	return roots
+}
+
+// logRoots logs the directory each serve_files route serves.
+func logRoots(roots []servedRoot) {
+	for _, r := range roots {
+		slog.Info("serving files", "prefix", r.prefix, "root", r.root, "key", r.key)
+	}
 }
 
 // notify tells the service manager about the server's state (sd_notify);

@@ -41,9 +41,17 @@ func startServerProcess(t *testing.T, bin string, args ...string) *serverProcess
 // access log) going to stdout.
 func startServerProcessOut(t *testing.T, bin string, stdout io.Writer, args ...string) *serverProcess {
 	t.Helper()
-	p := &serverProcess{cmd: exec.Command(bin, args...)}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = stdout
+	return startServerCmd(t, cmd)
+}
+
+// startServerCmd is startServerProcess for a command prepared by the caller
+// (its working directory, its standard output).
+func startServerCmd(t *testing.T, cmd *exec.Cmd) *serverProcess {
+	t.Helper()
+	p := &serverProcess{cmd: cmd}
 	stderr, _ := p.cmd.StderrPipe()
-	p.cmd.Stdout = stdout
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,13 +166,19 @@ func (k *keepAliveTLS) get(t *testing.T, path string) (*http.Response, string) {
 	if _, err := fmt.Fprintf(k.conn, "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
+	return k.readResponse(t)
+}
+
+// readResponse reads the next response and its body.
+func (k *keepAliveTLS) readResponse(t *testing.T) (*http.Response, string) {
+	t.Helper()
 	resp, err := http.ReadResponse(k.r, nil)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("reading a response: %v", err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s body: %v", path, err)
+		t.Fatalf("reading a response body: %v", err)
 	}
 	return resp, string(body)
 }

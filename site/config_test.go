@@ -413,3 +413,64 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// Every path a configuration names is resolved against the directory of
+// the file (relative names stay relative to the working directory, as the
+// file itself was found; absolute ones are kept), in TOML and in Lwan's
+// syntax; the built-in configuration keeps ./wwwroot for the working
+// directory.
+func TestParseResolvesPathsAgainstTheFile(t *testing.T) {
+	toml := `[tls_listener]
+address = "*:8443"
+ticket_key_file = "keys/ticket"
+[[tls_listener.cert]]
+cert = "tls/a.crt"
+key = "/abs/a.key"
+[[tls_listener.cert]]
+cert = "../shared/b.crt"
+key = "tls/b.key"
+[straitjacket]
+chroot = "jail"
+[[site.serve_files]]
+prefix = "/"
+path = "./www"
+[site.serve_files.authorization]
+password_file = "htpasswd"
+`
+	for _, c := range []struct{ name, dir string }{
+		{"/etc/lwango/lwan.conf", "/etc/lwango"},
+		{"conf/lwan.conf", "conf"},
+		{"lwan.conf", ""},
+	} {
+		cfg, err := Parse(c.name, []byte(toml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := func(s string) string {
+			if c.dir == "" {
+				return s
+			}
+			return filepath.Join(c.dir, s)
+		}
+		got := []string{cfg.TLS.TicketKeyFile, cfg.TLS.Certs[0].Cert, cfg.TLS.Certs[0].Key, cfg.TLS.Certs[1].Cert,
+			cfg.TLS.Certs[1].Key, cfg.TLS.Cert, cfg.Straitjacket.Chroot, cfg.Routes[0].ServeFiles.Path, cfg.Routes[0].Auth.PasswordFile}
+		want := []string{p("keys/ticket"), p("tls/a.crt"), "/abs/a.key", p("../shared/b.crt"),
+			p("tls/b.key"), p("tls/a.crt"), p("jail"), p("./www"), p("htpasswd")}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, want)
+		}
+	}
+
+	lwan := "site {\n serve_files / {\n  path = www\n  authorization basic {\n   password file = htpasswd\n  }\n }\n}\n"
+	cfg, err := Parse("/srv/site/lwan.conf", []byte(lwan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Routes[0]; r.ServeFiles.Path != "/srv/site/www" || r.Auth.PasswordFile != "/srv/site/htpasswd" {
+		t.Errorf("Lwan syntax: path %q, password_file %q", r.ServeFiles.Path, r.Auth.PasswordFile)
+	}
+
+	if got := DefaultConfig().Routes[0].ServeFiles.Path; got != "./wwwroot" {
+		t.Errorf("built-in root %q, want ./wwwroot (the working directory's)", got)
+	}
+}

@@ -3,6 +3,7 @@ package site
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -108,8 +109,13 @@ type fileHello struct {
 }
 
 // Parse parses and validates a configuration, in TOML or in Lwan's grammar
-// (told apart by IsLwanSyntax). name is the file name used in error
-// messages. Every error is an *Error naming the file, line and key (a Lwan
+// (told apart by IsLwanSyntax). name is the file's path, used in error
+// messages; the relative paths the configuration names (served directories,
+// password files, certificates and keys, the ticket key file, the chroot)
+// are resolved against its directory, as the file itself was found (so a
+// relative name keeps them relative to the working directory). DefaultFile
+// names the built-in configuration, whose paths stay relative to the
+// working directory. Every error is an *Error naming the file, line and key (a Lwan
 // file with several constructs lwango lacks has one *Error for each, joined).
 func Parse(name string, data []byte) (*Config, error) {
 	if IsLwanSyntax(data) {
@@ -140,7 +146,7 @@ func parseTOML(name string, data []byte, lines []int) (*Config, error) {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
 	pos.remap(lines)
-	v := &validator{file: name, pos: pos}
+	v := &validator{file: name, pos: pos, dir: configDir(name)}
 	cfg := v.config(&raw)
 	if v.err != nil {
 		return nil, v.err
@@ -154,6 +160,26 @@ type validator struct {
 	file string
 	pos  *positions
 	err  *Error
+	// dir is what relative paths are resolved against: the configuration
+	// file's directory ("" or "." for the working directory).
+	dir string
+}
+
+// configDir is the directory the relative paths of configuration file name
+// are resolved against: its own; "" for the built-in configuration.
+func configDir(name string) string {
+	if name == DefaultFile {
+		return ""
+	}
+	return filepath.Dir(name)
+}
+
+// path resolves p, a path the configuration names, against its directory.
+func (v *validator) path(p string) string {
+	if p == "" || filepath.IsAbs(p) || v.dir == "" || v.dir == "." {
+		return p
+	}
+	return filepath.Join(v.dir, p)
 }
 
 // fail records an error about key unless one is already recorded.
@@ -199,6 +225,7 @@ func (v *validator) config(raw *fileConfig) *Config {
 	cfg.Headers = v.headers(raw.Headers)
 	if raw.Straitjacket != nil {
 		sj := *raw.Straitjacket
+		sj.Chroot = v.path(sj.Chroot)
 		cfg.Straitjacket = &sj
 	}
 	cfg.Routes = v.routes(&raw.Site)

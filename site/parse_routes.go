@@ -124,7 +124,7 @@ func (v *validator) authorization(key string, a *fileAuthorization) *Authorizati
 	if a == nil {
 		return nil
 	}
-	out := &Authorization{Realm: defaultRealm, PasswordFile: a.PasswordFile}
+	out := &Authorization{Realm: defaultRealm, PasswordFile: v.path(a.PasswordFile)}
 	if a.Realm != nil {
 		out.Realm = *a.Realm
 		if *a.Realm == "" || strings.ContainsAny(*a.Realm, "\"\\") || !isHeaderValue(*a.Realm) {
@@ -138,7 +138,7 @@ func (v *validator) authorization(key string, a *fileAuthorization) *Authorizati
 }
 
 func (v *validator) serveFiles(key string, f *fileServeFiles) *ServeFilesOptions {
-	o := &ServeFilesOptions{Path: f.Path, IndexPath: "index.html", AutoIndex: true, ServePrecompressedFiles: true}
+	o := &ServeFilesOptions{Path: v.path(f.Path), IndexPath: "index.html", AutoIndex: true, ServePrecompressedFiles: true}
 	if f.Path == "" {
 		v.fail(key+".path", "missing; the directory to serve")
 	}

@@ -59,7 +59,7 @@ func (v *validator) tlsListener(raw *fileTLSListener) *TLSListener {
 		if t.SessionTickets == 0 {
 			v.fail("tls_listener.ticket_key_file", "set, but session_tickets = 0 disables session tickets; remove one of them")
 		}
-		t.TicketKeyFile = raw.TicketKeyFile
+		t.TicketKeyFile = v.path(raw.TicketKeyFile)
 		t.TicketKeyFileLine = v.pos.line("tls_listener.ticket_key_file")
 	}
 	t.Ciphers = v.names("tls_listener.ciphers", "cipher suite", knownCiphers, raw.Ciphers)
@@ -147,7 +147,7 @@ func (v *validator) certificates(raw *fileTLSListener) []CertFiles {
 		case raw.Key == "":
 			v.fail("tls_listener.key", "missing: cert is set, so key must be too")
 		}
-		return []CertFiles{{Cert: cert, Key: raw.Key, ConfigKey: "tls_listener.cert", Line: v.pos.line("tls_listener.cert")}}
+		return []CertFiles{{Cert: v.path(cert), Key: v.path(raw.Key), ConfigKey: "tls_listener.cert", Line: v.pos.line("tls_listener.cert")}}
 	case []any:
 		if raw.Key != "" {
 			v.fail("tls_listener.key", "a key belongs in each [[tls_listener.cert]] table beside its cert")
@@ -189,9 +189,9 @@ func (v *validator) certificateTable(key string, entry any) CertFiles {
 		case value == "":
 			v.fail(key+"."+name, "empty file name")
 		case name == "cert":
-			c.Cert = value
+			c.Cert = v.path(value)
 		default:
-			c.Key = value
+			c.Key = v.path(value)
 		}
 	}
 	switch {

@@ -3,6 +3,8 @@ package site
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -81,6 +83,10 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 	switch rc.Kind {
 	case KindServeFiles:
 		h, err := newServeFiles(rc.ServeFiles, cfg.Expires, s)
+		if err != nil && cfg.File == DefaultFile {
+			err = fmt.Errorf("%w (the built-in configuration serves %s from the working directory, %s: give the directory to serve with -r ROOT, or a configuration file with -c FILE)",
+				err, rc.ServeFiles.Path, workingDirectory())
+		}
 		if err != nil {
 			return r, fail(".path", err)
 		}
@@ -104,6 +110,15 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 		return r, fail("", errors.New("unknown handler kind"))
 	}
 	return r, nil
+}
+
+// workingDirectory names the working directory for a message.
+func workingDirectory() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return wd
 }
 
 // Close releases the directories and files the site holds open.
