@@ -14,6 +14,7 @@ func (r *Request) BeginFields(method, target []byte) int {
 	r.Minor = 1
 	r.KeepAlive = true
 	r.HTTP2 = true
+	r.MethodToken = method
 	if len(target) == 0 || target[0] != '/' {
 		return StatusBadRequest
 	}

@@ -121,6 +121,7 @@ func parseRequestLine(line []byte, req *Request) int {
 		return StatusBadRequest
 	}
 	method := line[:sp]
+	req.MethodToken = method
 	rest := line[sp+1:]
 	sp = bytes.IndexByte(rest, ' ')
 	if sp <= 0 {

@@ -37,7 +37,12 @@ const MaxHeaders = 64
 // nothing.
 type Request struct {
 	Method Method
-	Minor  uint8 // HTTP/1.Minor: 0 or 1 (1.2 and later minors are served as 1.1)
+	// MethodToken is the method as the client sent it (a slice of the
+	// parsed buffer, or of the HTTP/2 stream's fields), so that a log can
+	// name a method the parser does not know. It is not checked beyond
+	// HTTP/1.1's token rule: escape it before writing it anywhere.
+	MethodToken []byte
+	Minor       uint8 // HTTP/1.Minor: 0 or 1 (1.2 and later minors are served as 1.1)
 	// Path is the request target's path, percent-decoded and normalised in
 	// place: it always starts with '/', has no empty, "." or ".." segments
 	// and holds no control characters. The raw form is overwritten.
@@ -183,7 +188,7 @@ func (r *Request) Reset() { r.reset() }
 // reset clears r for parsing the next request. The Headers array is left as
 // is: only Headers[:NumHeaders] is meaningful.
 func (r *Request) reset() {
-	r.Method, r.Minor = MethodUnknown, 0
+	r.Method, r.Minor, r.MethodToken = MethodUnknown, 0, nil
 	r.Path, r.Query, r.Target, r.rawTarget = nil, nil, nil, nil
 	r.Host, r.Connection, r.AcceptEncoding = nil, nil, nil
 	r.IfModifiedSince, r.IfNoneMatch, r.Range = nil, nil, nil

@@ -25,7 +25,6 @@ func newAccessLog(out *logLines) *accessLog {
 }
 
 var methodNames = [...]string{
-	http1.MethodUnknown: "-",
 	http1.MethodGet:     "GET",
 	http1.MethodHead:    "HEAD",
 	http1.MethodPost:    "POST",
@@ -53,9 +52,7 @@ func (a *accessLog) record(c *loop.Conn[conn], when []byte, req *http1.Request, 
 // appendRequestLine appends the quoted request line and a space.
 func appendRequestLine(b []byte, req *http1.Request) []byte {
 	b = append(b, '"')
-	if int(req.Method) < len(methodNames) {
-		b = append(b, methodNames[req.Method]...)
-	}
+	b = appendMethod(b, req)
 	b = append(b, ' ')
 	b = appendEscaped(b, req.Target) // as sent, not as decoded and normalised
 	if req.HTTP2 {
@@ -65,6 +62,27 @@ func appendRequestLine(b []byte, req *http1.Request) []byte {
 		b = append(b, '0'+req.Minor)
 	}
 	return append(b, "\" "...)
+}
+
+// maxLoggedMethod bounds how much of a method the parser does not know is
+// logged; a longer one is cut and marked with "...".
+const maxLoggedMethod = 32
+
+// appendMethod appends the request's method: its name when the parser
+// knows it, else the token the client sent, escaped and bounded, so that a
+// client cannot forge a line or fill the log; "-" when there is none.
+func appendMethod(b []byte, req *http1.Request) []byte {
+	if m := int(req.Method); m < len(methodNames) && methodNames[m] != "" {
+		return append(b, methodNames[m]...)
+	}
+	token := req.MethodToken
+	switch {
+	case len(token) == 0:
+		return append(b, '-')
+	case len(token) > maxLoggedMethod:
+		return append(appendEscaped(b, token[:maxLoggedMethod]), "..."...)
+	}
+	return appendEscaped(b, token)
 }
 
 // expired logs the 408 sent to a client too slow to finish its request.

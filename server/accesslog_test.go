@@ -35,7 +35,9 @@ func TestAccessLogEngineErrors(t *testing.T) {
 		{"POST /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 40961\r\n\r\n", "POST /hello HTTP/1.1", 413, true},
 		{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n", "POST / HTTP/1.1", 501, true},
 		{"GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", "GET / HTTP/1.1", 417, true},
-		{"BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", "- /pot HTTP/1.1", 501, false},
+		{"BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", "BREW /pot HTTP/1.1", 501, false},
+		{"get /pot HTTP/1.1\r\nHost: a\r\n\r\n", "get /pot HTTP/1.1", 501, false},
+		{strings.Repeat("M", 200) + " /pot HTTP/1.1\r\nHost: a\r\n\r\n", strings.Repeat("M", 32) + "... /pot HTTP/1.1", 501, false},
 	}
 	for i, tc := range cases {
 		c := dialRaw(t, addr)
@@ -78,5 +80,31 @@ func TestAccessLogRequestTimeout(t *testing.T) {
 	m := logLine.FindStringSubmatch(log.lines()[0])
 	if m == nil || m[1] != "-" || m[2] != "408" || m[3] != strconv.Itoa(len(body)) || len(body) != len(http1.ErrorPage(408)) {
 		t.Fatalf("log line %q", log.lines()[0])
+	}
+}
+
+// A method the server does not know is logged as the client sent it, over
+// HTTP/2 too, where :method may hold bytes HTTP/1.1's token rule refuses:
+// quotes, spaces, backslashes, DEL and non-ASCII are escaped and a long
+// one is cut, so the line keeps its fields and a client cannot forge one.
+func TestAccessLogUnknownMethodH2(t *testing.T) {
+	_, addr, log := startH2C(t, "")
+	r := dialH2(t, addr)
+	methods := []struct{ sent, logged string }{
+		{"BREW", "BREW"},
+		{"B\"R E\\W\x7f\xff", `B\x22R\x20E\x5cW\x7f\xff`},
+		{strings.Repeat("Q", 40), strings.Repeat("Q", 32) + "..."},
+	}
+	for i, m := range methods {
+		id := uint32(2*i + 1)
+		r.headers(id, true, ":method", m.sent, ":scheme", "http", ":path", "/pot", ":authority", "localhost")
+		if status, _ := r.response(id); status != "501" {
+			t.Fatalf("%q: status %s, want 501", m.sent, status)
+		}
+		want := `"` + m.logged + ` /pot HTTP/2.0" 501 `
+		waitFor(t, func() bool { return strings.Contains(log.String(), want) }, "the log line of "+strconv.Quote(m.sent))
+	}
+	if lines := log.lines(); len(lines) != len(methods) {
+		t.Fatalf("%d log lines for %d requests:\n%s", len(lines), len(methods), log.String())
 	}
 }
