@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -142,7 +143,7 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 	}
 	made := make(chan *tlsTransport, 1)
 	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
-		tr, err := l.newTransport(fd, newTLSBuffers())
+		tr, err := l.newTransport(fd, newTLSBuffers(), slog.Default())
 		if err == nil {
 			made <- tr.(*tlsTransport)
 		}

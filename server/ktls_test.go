@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -447,7 +448,7 @@ func TestRequireRefusalSendsAlert(t *testing.T) {
 	defer conn.Close()
 	raw, _ := conn.(*net.TCPConn).SyscallConn()
 	var tr Transport
-	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd), newTLSBuffers()) })
+	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd), newTLSBuffers(), slog.Default()) })
 	var hsErr error
 	raw.Read(func(uintptr) bool {
 		hsErr = tr.Handshake()

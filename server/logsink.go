@@ -54,12 +54,9 @@ func (l *logLines) add(line []byte) {
 // "access log: N lines dropped" to the log. A write that fails (the reader
 // of a pipe has gone: EPIPE) drops its lines the same way.
 type logWriter struct {
-	w       io.Writer
-	loops   []*logLines
-	wake    chan struct{}
-	stop    chan struct{}
-	stopped chan struct{}
-	started bool
+	sinkRunner
+	w     io.Writer
+	loops []*logLines
 
 	spare   []byte // the buffer swapped in for a loop's full one
 	dropped uint64 // lines dropped since the last report
@@ -69,13 +66,7 @@ type logWriter struct {
 var newline = []byte{'\n'}
 
 func newLogWriter(w io.Writer) *logWriter {
-	return &logWriter{
-		w:       w,
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		spare:   make([]byte, 0, loopLogSize),
-	}
+	return &logWriter{sinkRunner: newSinkRunner(), w: w, spare: make([]byte, 0, loopLogSize)}
 }
 
 // forLoop makes the share of one more loop. Call it before start.
@@ -86,29 +77,7 @@ func (lw *logWriter) forLoop() *logLines {
 }
 
 // start runs the writer until close.
-func (lw *logWriter) start() {
-	lw.started = true
-	go lw.run()
-}
-
-func (lw *logWriter) run() {
-	defer close(lw.stopped)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		select {
-		case <-lw.wake:
-			lw.drain()
-		case <-tick.C:
-			lw.drain()
-			lw.reportDropped()
-		case <-lw.stop:
-			lw.drain()
-			lw.reportDropped()
-			return
-		}
-	}
-}
+func (lw *logWriter) start() { lw.sinkRunner.start(lw.drain, lw.reportDropped) }
 
 // drain writes every loop's queued lines, one write per loop.
 func (lw *logWriter) drain() {
@@ -142,15 +111,53 @@ func (lw *logWriter) reportDropped() {
 	}
 }
 
-// close writes what the loops left and stops the writer, waiting at most
+// sinkRunner is the goroutine of a log writer: it drains the loops' shares
+// when one wakes it (a share that was empty got a line), and once a second
+// drains them and reports what was dropped; close drains and reports one
+// last time. Only this goroutine ever waits on the sink.
+type sinkRunner struct {
+	wake    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	started bool
+}
+
+func newSinkRunner() sinkRunner {
+	return sinkRunner{wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// start runs drain and report until close.
+func (r *sinkRunner) start(drain, report func()) {
+	r.started = true
+	go func() {
+		defer close(r.stopped)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-r.wake:
+				drain()
+			case <-tick.C:
+				drain()
+				report()
+			case <-r.stop:
+				drain()
+				report()
+				return
+			}
+		}
+	}()
+}
+
+// close has the writer write what the loops left and stop, waiting at most
 // maxLogStopWait for a sink that does not drain.
-func (lw *logWriter) close() {
-	if !lw.started {
+func (r *sinkRunner) close() {
+	if !r.started {
 		return
 	}
-	close(lw.stop)
+	close(r.stop)
 	select {
-	case <-lw.stopped:
+	case <-r.stopped:
 	case <-time.After(maxLogStopWait):
 	}
 }

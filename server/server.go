@@ -34,7 +34,10 @@ type Options struct {
 	// it; lines it cannot take in time are dropped and counted (logWriter).
 	AccessLog io.Writer
 	// Log receives the server's own lines, such as failed TLS handshakes
-	// (default: slog.Default()). quiet silences the handshake lines too.
+	// and kernel TLS notices (default: slog.Default()). The loops never
+	// write to it themselves: one goroutine does, and records a loop makes
+	// while it lags are dropped and counted (slogWriter). quiet silences
+	// the handshake lines too.
 	Log *slog.Logger
 	// RequestTimeout overrides the request-read deadline, which is
 	// min(keep_alive_timeout, 10s).
@@ -68,15 +71,20 @@ type Server struct {
 	cfg *site.Config
 	// live is the part a reload replaces (site, headers); each loop adopts
 	// the newest at the start of its next step.
-	live    atomic.Pointer[generation]
-	tls     *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
-	newTLS  func(fd int, bufs *tlsBuffers) (Transport, error)
+	live atomic.Pointer[generation]
+	tls  *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
+	// newTLS makes a TLS connection's transport with its loop's buffers and
+	// logger (which queues, so that writing a line never blocks the loop).
+	newTLS  func(fd int, bufs *tlsBuffers, log *slog.Logger) (Transport, error)
 	group   *loop.Group[conn]
 	workers []*worker
 
 	accessLog *logWriter // nil when quiet
-	// handshakeLog receives the failed-handshake lines; nil when quiet.
-	handshakeLog *slog.Logger
+	// loopLog passes the loops' own log records (failed handshakes, kernel
+	// TLS notices) to Options.Log without a loop ever waiting on it.
+	loopLog *slogWriter
+	// logHandshakes says failed handshakes are logged (not quiet).
+	logHandshakes bool
 	// requestTimeout is the request-read deadline; a TLS handshake runs
 	// under it too (the worker marks it RequestPending), the one
 	// handshake deadline there is.
@@ -100,7 +108,7 @@ type Server struct {
 func New(cfg *site.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg}
 	if opts.NewTLS != nil {
-		s.newTLS = func(fd int, _ *tlsBuffers) (Transport, error) { return opts.NewTLS(fd) }
+		s.newTLS = func(fd int, _ *tlsBuffers, _ *slog.Logger) (Transport, error) { return opts.NewTLS(fd) }
 	}
 	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: s.inherited(opts, "listener", cfg.Listener.String())}}
 	if cfg.TLS != nil {
@@ -119,11 +127,13 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 			sink = os.Stdout
 		}
 		s.accessLog = newLogWriter(sink)
-		s.handshakeLog = opts.Log
-		if s.handshakeLog == nil {
-			s.handshakeLog = slog.Default()
-		}
+		s.logHandshakes = true
 	}
+	base := opts.Log
+	if base == nil {
+		base = slog.Default()
+	}
+	s.loopLog = newSlogWriter(base)
 	gen, err := newGeneration(cfg, s.scrape)
 	if err != nil {
 		return nil, err
@@ -246,6 +256,7 @@ func (s *Server) Start() {
 	if s.accessLog != nil {
 		s.accessLog.start()
 	}
+	s.loopLog.start()
 	s.group.Start()
 }
 
@@ -275,6 +286,7 @@ func (s *Server) finish(timeout time.Duration) error {
 		if s.accessLog != nil {
 			s.accessLog.close()
 		}
+		s.loopLog.close()
 		s.rotation.stop()
 		s.memory.stop()
 		s.reloads.finish()

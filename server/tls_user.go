@@ -22,10 +22,11 @@ type tlsListener struct {
 
 // newTransport is the listener's NewTLS: a connection starts with our
 // handshake, in user space, under the listener's current settings.
-// bufs are the buffers of the connection's loop.
-func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers) (Transport, error) {
+// bufs are the buffers of the connection's loop, log its logger (kernel TLS
+// notices: it queues them, writing one never blocks).
+func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers, log *slog.Logger) (Transport, error) {
 	st := l.settings.Load()
-	return &tlsTransport{fd: fd, settings: st, bufs: bufs, hs: tlsstate.NewServer(st.config)}, nil
+	return &tlsTransport{fd: fd, log: log, settings: st, bufs: bufs, hs: tlsstate.NewServer(st.config)}, nil
 }
 
 // tlsTransport is a TLS connection whose handshake and records run in user
@@ -44,6 +45,7 @@ func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers) (Transport, error) 
 // response never ends with records stuck in this buffer.
 type tlsTransport struct {
 	fd       int
+	log      *slog.Logger      // the loop's (kernel TLS notices)
 	settings *tlsSettings      // the listener's settings when the connection was accepted
 	hs       *tlsstate.Server  // the handshake; nil once it is over
 	rec      *tlsstate.Channel // the channel after the handshake; nil until it is over
@@ -147,9 +149,9 @@ func (t *tlsTransport) Established() (Transport, *tlsstate.Session, error) {
 // user space (this transport). Under ktls = "require" a session the kernel
 // refuses gets a fatal internal_error alert and an error.
 func (t *tlsTransport) handOff() (Transport, error) {
-	k, err := t.settings.kernel.tryKernel(t.fd, t.rec, t.input(), slog.Default())
+	k, err := t.settings.kernel.tryKernel(t.fd, t.rec, t.input(), t.log)
 	if err != nil {
-		slog.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
+		t.log.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
 		t.failed = true
 		t.setOutput(t.rec.FatalAlert(t.outputTail(), tlsstate.AlertInternalError, err.Error()))
 		t.flush()

@@ -254,7 +254,7 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		if s.tls != nil {
 			rekeyAfter = s.tls.settings.Load().kernel.rekeyAfter
 		}
-		t, err := adoptKernelTLS(fd, h, rekeyAfter, slog.Default())
+		t, err := adoptKernelTLS(fd, h, rekeyAfter, s.workers[l.ID()].slog)
 		if err != nil {
 			return fmt.Errorf("upgrade: %v", err)
 		}

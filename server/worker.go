@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -33,9 +34,12 @@ type worker struct {
 	tlsBufs   *tlsBuffers   // for user-space TLS connections
 	log       *accessLog    // nil when quiet
 	hsLog     *handshakeLog // nil when quiet
-	current   *loop.Conn[conn]
-	gen       *generation // the site and headers this loop answers with
-	requests  atomic.Uint64
+	// slog is the loop's logger for lines about its connections: records
+	// are queued for the server's log writer, never written on the loop.
+	slog     *slog.Logger
+	current  *loop.Conn[conn]
+	gen      *generation // the site and headers this loop answers with
+	requests atomic.Uint64
 	// proxy says every connection starts with a PROXY protocol header
 	// (proxy_protocol; it needs a restart, so it is read once).
 	proxy   bool
@@ -62,8 +66,9 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 	if srv.accessLog != nil {
 		w.log = newAccessLog(srv.accessLog.forLoop())
 	}
-	if srv.handshakeLog != nil {
-		w.hsLog = newHandshakeLog(srv.handshakeLog)
+	w.slog = srv.loopLog.forLoop()
+	if srv.logHandshakes {
+		w.hsLog = newHandshakeLog(w.slog)
 	}
 	return w
 }
@@ -177,7 +182,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		w.conns.Put(s)
 		return nil
 	}
-	t, err := w.srv.newTLS(c.Fd(), w.tlsBufs)
+	t, err := w.srv.newTLS(c.Fd(), w.tlsBufs, w.slog)
 	if err != nil {
 		w.conns.Put(s)
 		return nil
