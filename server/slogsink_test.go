@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // stalledPipe returns a pipe whose write end is full: the next write to it
@@ -25,17 +26,23 @@ func stalledPipe(t *testing.T) (r, w *os.File) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	chunk := bytes.Repeat([]byte("filler\n"), 512) // lines, for a reader that scans them
-	w.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-	for {
-		if _, err := w.Write(chunk); err != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatal(err)
-			}
-			break
-		}
+	// Fill it without waiting: the descriptor is non-blocking (Go's
+	// poller), so the writes stop at EAGAIN, whatever the machine's load.
+	raw, err := w.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.SetWriteDeadline(time.Time{})
+	chunk := bytes.Repeat([]byte("filler\n"), 512) // lines, for a reader that scans them
+	raw.Write(func(fd uintptr) bool {
+		for _, b := range [][]byte{chunk, []byte("\n")} { // then byte by byte: no room at all
+			for {
+				if _, err := unix.Write(int(fd), b); err != nil {
+					break
+				}
+			}
+		}
+		return true
+	})
 	return r, w
 }
 
@@ -90,7 +97,9 @@ func TestSlogWriterDropsWhenStalled(t *testing.T) {
 	log := sw.forLoop()
 	sw.start()
 	defer sw.close()
-	const n = loopSlogRecords + 100
+	// The writer may take up to a share's worth before it blocks on the
+	// sink, and the share holds as much again: past that, records drop.
+	const n = 2*loopSlogRecords + 100
 	done := make(chan struct{})
 	go func() {
 		for i := range n {
@@ -115,7 +124,7 @@ func TestSlogWriterDropsWhenStalled(t *testing.T) {
 			kept++
 		}
 	}
-	if lost == 0 || kept+lost != n || kept < loopSlogRecords {
+	if lost < 100 || kept+lost != n || kept < loopSlogRecords {
 		t.Fatalf("%d records kept and %d reported dropped of %d (a loop keeps %d): %v", kept, lost, n, loopSlogRecords, lines.Err())
 	}
 	t.Logf("%d records: %d written, %d dropped", n, kept, lost)
