@@ -8,6 +8,8 @@
 // and says how many bytes it consumed and what the connection does next.
 package http1
 
+import "net/netip"
+
 // Method is a request method.
 type Method uint8
 
@@ -23,6 +25,25 @@ const (
 	MethodOptions
 	MethodPatch
 )
+
+// ClientSource tells a request's client address. The server looks it up
+// only when a handler asks (Request.ClientAddr).
+type ClientSource interface {
+	// ClientAddr returns the client's address and port: the ones a PROXY
+	// protocol header carried, else the socket's peer's; the zero AddrPort
+	// when they are unknown.
+	ClientAddr() netip.AddrPort
+}
+
+// ClientAddr returns the client's address and port (see ClientSource), the
+// zero AddrPort when the server did not say. The same for HTTP/1.1 and
+// HTTP/2 requests.
+func (r *Request) ClientAddr() netip.AddrPort {
+	if r.Client == nil {
+		return netip.AddrPort{}
+	}
+	return r.Client.ClientAddr()
+}
 
 // Header is one request header as slices of the connection's buffer.
 type Header struct {
@@ -68,7 +89,10 @@ type Request struct {
 	Headers    [MaxHeaders]Header // every header in order, the ones above included
 	NumHeaders int
 
-	Body           []byte
+	Body []byte
+	// Client tells the client's address (ClientAddr); the server sets it
+	// before a handler runs. Nil when it is unknown.
+	Client         ClientSource
 	KeepAlive      bool // the client allows the connection to stay open
 	ExpectContinue bool // an HTTP/1.1 client sent "Expect: 100-continue"
 	HTTPS          bool // the request arrived over TLS
@@ -194,7 +218,7 @@ func (r *Request) reset() {
 	r.IfModifiedSince, r.IfNoneMatch, r.Range = nil, nil, nil
 	r.Authorization, r.ContentType, r.ContentLength = nil, nil, -1
 	r.NumHeaders = 0
-	r.Body = nil
+	r.Body, r.Client = nil, nil
 	r.KeepAlive, r.ExpectContinue, r.HTTPS, r.HTTP2 = false, false, false, false
 	r.facts = headFacts{}
 }

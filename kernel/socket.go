@@ -214,19 +214,35 @@ func Accept(listener int) (int, error) {
 // AppendPeerAddr appends the IP address of fd's peer to dst, or "-" if it is
 // unknown, without allocating.
 func AppendPeerAddr(dst []byte, fd int) []byte {
+	if a := PeerAddr(fd); a.IsValid() {
+		return a.Addr().AppendTo(dst)
+	}
+	return append(dst, '-')
+}
+
+// PeerAddr returns the address and port of fd's peer (an IPv4-mapped IPv6
+// address unmapped), or the zero AddrPort if it is unknown, without
+// allocating.
+func PeerAddr(fd int) netip.AddrPort {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
 	_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
 	if errno != 0 {
-		return append(dst, '-')
+		return netip.AddrPort{}
 	}
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-		return netip.AddrFrom4(in4.Addr).AppendTo(dst)
+		return netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), networkPort(in4.Port))
 	case unix.AF_INET6:
 		in6 := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-		return netip.AddrFrom16(in6.Addr).Unmap().AppendTo(dst)
+		return netip.AddrPortFrom(netip.AddrFrom16(in6.Addr).Unmap(), networkPort(in6.Port))
 	}
-	return append(dst, '-')
+	return netip.AddrPort{}
+}
+
+// networkPort reads a sockaddr's port, stored in network byte order.
+func networkPort(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
 }

@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"lwango/http1"
-	"lwango/kernel"
 	"lwango/loop"
 )
 
@@ -113,12 +112,12 @@ func (a *accessLog) end(c *loop.Conn[conn], b []byte) {
 }
 
 // appendClientAddr appends the client's IP address: the one a PROXY
-// protocol header carried, else the socket's peer.
+// protocol header carried, else the socket's peer; "-" when unknown.
 func appendClientAddr(b []byte, c *loop.Conn[conn]) []byte {
-	if s := c.State; s != nil && s.client.IsValid() {
-		return s.client.Addr().AppendTo(b)
+	if a := clientAddr(c); a.IsValid() {
+		return a.Addr().AppendTo(b)
 	}
-	return kernel.AppendPeerAddr(b, c.Fd())
+	return append(b, '-')
 }
 
 // appendEscaped appends s with quotes, backslashes, control and non-ASCII

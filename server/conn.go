@@ -32,7 +32,10 @@ type conn struct {
 	// client is the client's address the PROXY header carried; not valid
 	// without one (then the socket's peer is the client).
 	client netip.AddrPort
-	ex     *exchange // nil while idle
+	// peer is the socket's peer, looked up the first time a handler or the
+	// access log asks for the client's address (clientAddr).
+	peer netip.AddrPort
+	ex   *exchange // nil while idle
 	// defers are the connection's cleanups (Lwan's coro_defer): a TLS
 	// connection registers the closing of its transport, which wipes the
 	// handshake state or the session keys, when it is opened; Closed runs

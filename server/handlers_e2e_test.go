@@ -370,3 +370,41 @@ func TestConfiguredLimits(t *testing.T) {
 		c.Close()
 	}
 }
+
+// [[site.response]] with a body naming ${remote_address} answers each
+// client with its own address, over HTTP/1.1, h2c and HTTP/2 over TLS (the
+// one handler interface), with the configured Content-Type; HEAD gets the
+// length. Each curl connects from its own loopback address.
+func TestCurlResponseClientAddress(t *testing.T) {
+	srv, addr, _ := startH2C(t, "[tls_listener]\naddress = \"127.0.0.1:0\"\n"+certLines(t, "ecdsa-p256")+clientAddressRoute+`
+[[site.response]]
+prefix = "/json"
+code = 403
+body = "{\"denied\": \"${remote_address}\", \"price\": \"$$5\"}"
+content_type = "application/json"
+`)
+	tlsAddr, _ := srv.TLSAddr()
+	for i, c := range []struct {
+		args  []string
+		url   string
+		proto string
+	}{
+		{[]string{"--http1.1"}, "http://" + addr, "1.1"},
+		{[]string{"--http2-prior-knowledge"}, "http://" + addr, "2"},
+		{[]string{"-k", "--http2"}, "https://" + tlsAddr.String(), "2"},
+		{[]string{"-k", "--http1.1"}, "https://" + tlsAddr.String(), "1.1"},
+	} {
+		from := fmt.Sprintf("127.0.0.%d", 11+i)
+		args := append([]string{"--interface", from, "-w", "HTTP/%{http_version}"}, c.args...)
+		if out, _ := curl(t, append(args, c.url+"/ip")...); out != "you are "+from+"\nHTTP/"+c.proto {
+			t.Errorf("%s from %s: %q", c.url+"/ip", from, out)
+		}
+		status, h, body := curlHead(t, append(args[:2:2], append(c.args, c.url+"/json")...)...)
+		if want := `{"denied": "` + from + `", "price": "$5"}`; status != 403 || body != want || h.Get("Content-Type") != "application/json" {
+			t.Errorf("%s from %s: %d %q %v, want 403 %q", c.url+"/json", from, status, body, h, want)
+		}
+		if status, h, _ := curlHead(t, append(args[:2:2], append(c.args, "-I", "-o", "/dev/null", c.url+"/ip")...)...); status != 200 || h.Get("Content-Length") != strconv.Itoa(len("you are "+from+"\n")) {
+			t.Errorf("HEAD %s: %d %v", c.url+"/ip", status, h)
+		}
+	}
+}

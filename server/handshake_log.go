@@ -2,9 +2,9 @@ package server
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
-	"lwango/kernel"
 	"lwango/tlsstate"
 )
 
@@ -64,8 +64,9 @@ func (h *handshakeLog) allow(now time.Time) bool {
 	return true
 }
 
-// failed logs a failed handshake on the connection fd.
-func (h *handshakeLog) failed(fd int, f *handshakeFailure, now time.Time) {
+// failed logs a failed handshake of the client at peer (the address a
+// PROXY protocol header carried, else the socket's peer).
+func (h *handshakeLog) failed(peer netip.AddrPort, f *handshakeFailure, now time.Time) {
 	if !h.allow(now) {
 		return
 	}
@@ -73,7 +74,12 @@ func (h *handshakeLog) failed(fd int, f *handshakeFailure, now time.Time) {
 		h.log.Info("tls: handshake failure lines suppressed", "count", h.suppressed)
 		h.suppressed = 0
 	}
-	h.peer = kernel.AppendPeerAddr(h.peer[:0], fd)
+	h.peer = h.peer[:0]
+	if peer.IsValid() {
+		h.peer = peer.Addr().AppendTo(h.peer)
+	} else {
+		h.peer = append(h.peer, '-')
+	}
 	alert := "-"
 	if f.HasAlert {
 		alert = f.Alert.String()

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -126,18 +127,18 @@ func TestHandshakeLogRateLimit(t *testing.T) {
 	f := &handshakeFailure{tlsstate.Failure{Alert: tlsstate.AlertUnexpectedMessage, HasAlert: true, Sent: true, Reason: "scan"}}
 	now := time.Unix(1e9, 0)
 	for range 1000 {
-		h.failed(-1, f, now)
+		h.failed(netip.AddrPort{}, f, now)
 	}
 	if n := len(failureLines(buf)); n != handshakeLogBurst {
 		t.Fatalf("%d lines for 1000 failures at one instant, want the burst of %d", n, handshakeLogBurst)
 	}
-	h.failed(-1, f, now.Add(handshakeLogEvery))
+	h.failed(netip.AddrPort{}, f, now.Add(handshakeLogEvery))
 	lines := buf.lines()
 	if len(lines) != handshakeLogBurst+2 || !strings.Contains(lines[len(lines)-2], `suppressed" count=980`) {
 		t.Fatalf("after one interval: %d lines, last two %q", len(lines), lines[len(lines)-2:])
 	}
 	for range 10 {
-		h.failed(-1, f, now.Add(handshakeLogEvery))
+		h.failed(netip.AddrPort{}, f, now.Add(handshakeLogEvery))
 	}
 	if n := len(failureLines(buf)); n != handshakeLogBurst+1 {
 		t.Fatalf("%d lines: the bucket refilled by more than one token in one interval", n)

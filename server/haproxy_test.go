@@ -97,7 +97,7 @@ type haproxyRoute struct {
 // HTTP/2).
 func TestProxyProtocolHAProxy(t *testing.T) {
 	curl := testenv.Program(t, "curl")
-	srv, addr, log := proxyServer(t, "[tls_listener]\naddress = \"127.0.0.1:0\"\n"+certLines(t, "ecdsa-p256"))
+	srv, addr, log := proxyServer(t, "[tls_listener]\naddress = \"127.0.0.1:0\"\n"+certLines(t, "ecdsa-p256")+clientAddressRoute)
 	tlsAddr, _ := srv.TLSAddr()
 	routes := []haproxyRoute{
 		{"http", addr, "send-proxy"},
@@ -128,6 +128,13 @@ func TestProxyProtocolHAProxy(t *testing.T) {
 				t.Errorf("%s %s: log line %q, want transport %s", r.mode, r.options, line, transport)
 			}
 		}
+		// A handler sees the same address: [[site.response]]'s ${remote_address}.
+		ip := strings.Replace(url, "/hello", "/ip", 1)
+		out, err = exec.Command(curl, "-sS", "-k", "--interface", "127.0.0.2", "--max-time", "20", "-w", "HTTP/%{http_version}", ip).CombinedOutput()
+		if want := "you are 127.0.0.2\nHTTP/" + strings.TrimSuffix(proto, ".0"); err != nil || string(out) != want {
+			t.Errorf("%s %s: curl %s: %v %q, want %q", r.mode, r.options, ip, err, out, want)
+		}
+		waitFor(t, func() bool { return strings.Count(log.String()[before:], "\n") >= 3 }, "the access log line of /ip")
 	}
 	if rej := proxyRejects(srv); rej != [proxyRejectKinds]uint64{} {
 		t.Errorf("headers refused: %v", rej)

@@ -21,6 +21,15 @@ func proxyServer(t *testing.T, tlsLines string) (*Server, string, *syncBuffer) {
 	return srv, addr, log
 }
 
+// clientAddressRoute is a [[site.response]] that answers with the client's
+// address, as a handler sees it.
+const clientAddressRoute = `
+[[site.response]]
+prefix = "/ip"
+code = 200
+body = "you are ${remote_address}\n"
+`
+
 // proxyRejects sums the server's refused PROXY headers by kind.
 func proxyRejects(srv *Server) [proxyRejectKinds]uint64 {
 	var sum [proxyRejectKinds]uint64

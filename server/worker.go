@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -73,13 +74,35 @@ func newWorker(srv *Server, l *loop.Loop[conn]) *worker {
 	return w
 }
 
-// ServeHTTP1 answers one request with the site.
+// ServeHTTP1 answers one request with the site. The handler can ask for
+// the client's address (the worker is the request's ClientSource).
 func (w *worker) ServeHTTP1(req *http1.Request, resp *http1.Response) {
+	req.Client = w
 	if w.gen.redirect != nil && !w.current.Has(loop.TLS) {
 		w.gen.redirect.ServeHTTP1(req, resp)
 	} else {
 		w.gen.site.ServeHTTP1(req, resp)
 	}
+}
+
+// ClientAddr returns the address of the client whose request is being
+// answered (http1.ClientSource).
+func (w *worker) ClientAddr() netip.AddrPort { return clientAddr(w.current) }
+
+// clientAddr returns c's client address: the one a PROXY protocol header
+// carried, else the socket's peer, looked up once per connection state.
+func clientAddr(c *loop.Conn[conn]) netip.AddrPort {
+	s := c.State
+	if s == nil {
+		return kernel.PeerAddr(c.Fd())
+	}
+	if s.client.IsValid() {
+		return s.client
+	}
+	if !s.peer.IsValid() {
+		s.peer = kernel.PeerAddr(c.Fd())
+	}
+	return s.peer
 }
 
 // Responded counts and logs every response the engine queues, its own
@@ -120,7 +143,7 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			if errors.As(err, &failure) {
 				w.metrics.handshakeFailed(failure.Failure)
 				if w.hsLog != nil {
-					w.hsLog.failed(c.Fd(), failure, time.Now())
+					w.hsLog.failed(clientAddr(c), failure, time.Now())
 				}
 				return coro.Done // ended without a session: a graceful close lets an alert arrive
 			}

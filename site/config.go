@@ -216,6 +216,13 @@ type RedirectOptions struct {
 // ResponseOptions configures a handler that answers with a fixed status.
 type ResponseOptions struct {
 	Code int
+	// Body, when set, replaces the status's small HTML page. In it
+	// ${remote_address} expands to the client's IP address (the one a
+	// PROXY protocol header carried, else the socket's peer) and $$ to a
+	// dollar sign.
+	Body        string
+	HasBody     bool
+	ContentType string // of Body; default text/plain; charset=utf-8
 }
 
 // RewriteOptions configures a rewrite handler: patterns tried in order.

@@ -87,6 +87,8 @@ type fileRedirect struct {
 type fileResponse struct {
 	Prefix        *string            `toml:"prefix"`
 	Code          *int               `toml:"code"`
+	Body          *string            `toml:"body"`
+	ContentType   *string            `toml:"content_type"`
 	Authorization *fileAuthorization `toml:"authorization"`
 }
 

@@ -50,6 +50,7 @@ func (v *validator) routes(s *fileSite) []Route {
 		default:
 			r.Response.Code = *f.Code
 		}
+		v.responseBody(r.Key, r.Response, f)
 	}
 	for i := range s.Rewrite {
 		f := &s.Rewrite[i]
@@ -67,6 +68,29 @@ func (v *validator) routes(s *fileSite) []Route {
 	sort.SliceStable(routes, func(i, j int) bool { return routes[i].Line < routes[j].Line })
 	v.uniquePrefixes(routes)
 	return routes
+}
+
+// responseBody validates a response handler's body and content_type.
+func (v *validator) responseBody(key string, o *ResponseOptions, f *fileResponse) {
+	if f.Body == nil {
+		if f.ContentType != nil {
+			v.fail(key+".content_type", "set without a body")
+		}
+		return
+	}
+	if o.Code == 204 || o.Code == 304 {
+		v.fail(key+".body", "a %d response has no body", o.Code)
+	}
+	if _, err := parseBodyTemplate(*f.Body); err != nil {
+		v.fail(key+".body", "%v", err)
+	}
+	o.Body, o.HasBody, o.ContentType = *f.Body, true, "text/plain; charset=utf-8"
+	if f.ContentType != nil {
+		o.ContentType = *f.ContentType
+		if o.ContentType == "" || !isHeaderValue(o.ContentType) {
+			v.fail(key+".content_type", "must be a non-empty header value without control characters")
+		}
+	}
 }
 
 // prefix validates and normalises a route's prefix.

@@ -95,7 +95,7 @@ func (s *Site) build(cfg *Config, rc *Route) (route, error) {
 	case KindRedirect:
 		r.handler = &redirectHandler{location: rc.Redirect.To, code: rc.Redirect.Code}
 	case KindResponse:
-		r.handler = newResponseHandler(rc.Response.Code)
+		r.handler = newResponseHandler(rc.Response)
 	case KindRewrite:
 		h, err := newRewriteHandler(rc.Rewrite, s)
 		if err != nil {
