@@ -33,18 +33,7 @@ prefix = "/hello"
 	p := startServerProcess(t, prlimit, "--nofile=256:256", "--", bin, "-c", conf)
 
 	const clients = 400 // well over the 256 descriptors the server may hold
-	conns := make([]net.Conn, 0, clients)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range clients {
-		c, err := net.Dial("tcp", p.http)
-		if err != nil {
-			t.Fatalf("client %d: %v", i, err)
-		}
-		conns = append(conns, c)
+	conns := dialClients(t, p.http, clients, func(i int, c net.Conn) {
 		// Far less than keep_alive_timeout: a client that had to wait for
 		// an idle connection to time out would miss it.
 		c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -58,7 +47,7 @@ prefix = "/hello"
 		if resp.StatusCode != 200 {
 			t.Fatalf("client %d: status %d", i, resp.StatusCode)
 		}
-	}
+	})
 	// The oldest idle connection was closed to make room.
 	conns[0].SetDeadline(time.Now().Add(10 * time.Second))
 	if n, err := conns[0].Read(make([]byte, 1)); err != io.EOF {
@@ -67,4 +56,27 @@ prefix = "/hello"
 	if n := strings.Count(p.logText(0), "accept: out of resources"); n != 1 {
 		t.Errorf("out of descriptors logged %d times, want once:\n%s", n, p.logText(0))
 	}
+}
+
+// dialClients opens n connections to addr one after the other, calling
+// each on every one as soon as it is open (to send a request, set a
+// deadline), and returns them; those still open are closed when the test
+// ends.
+func dialClients(t *testing.T, addr string, n int, each func(i int, c net.Conn)) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		each(i, c)
+	}
+	return conns
 }

@@ -63,20 +63,9 @@ prefix = "/hello"
 	base := residentKiB(t, pid)
 
 	const wave = 5000
-	conns := make([]net.Conn, 0, wave)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range wave {
-		c, err := net.Dial("tcp", p.http)
-		if err != nil {
-			t.Fatalf("slow client %d: %v", i, err)
-		}
-		conns = append(conns, c)
+	conns := dialClients(t, p.http, wave, func(_ int, c net.Conn) {
 		io.WriteString(c, "GET /hello HTTP/1.1\r\nHost: x\r\n") // and nothing more
-	}
+	})
 	// Every slow client holds its buffers once the server has read its
 	// first bytes: resident memory grows by at least 10 MiB.
 	peak := base
@@ -91,7 +80,6 @@ prefix = "/hello"
 	for _, c := range conns {
 		c.Close()
 	}
-	conns = nil
 	limit := base + (peak-base)/4
 	start := time.Now()
 	for now := peak; now > limit; now = residentKiB(t, pid) {

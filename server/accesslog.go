@@ -108,7 +108,7 @@ func (a *accessLog) end(c *loop.Conn[conn], b []byte) {
 	}
 	b = append(b, '\n')
 	a.line = b
-	a.out.add(b)
+	a.out.add(b...)
 }
 
 // appendClientAddr appends the client's IP address: the one a PROXY

@@ -16,28 +16,36 @@ const loopLogSize = 64 << 10
 // write what the loops left, should the sink have stopped draining.
 const maxLogStopWait = time.Second
 
-// logLines is one loop's share of the access log: lines the loop appended,
-// waiting for the writer. The lock is held for a copy (by the loop) or a
-// swap (by the writer), never across a write, so a loop never waits on the
-// sink.
-type logLines struct {
+// logLines is one loop's share of the access log: whole lines, at most
+// loopLogSize bytes.
+type logLines = share[byte]
+
+// share is what one loop queued for a log writer (the bytes of whole
+// lines, or log records), at most its capacity. The lock is held for a
+// copy (by the loop) or a swap (by the writer), never across a write, so a
+// loop never waits on the sink.
+type share[T any] struct {
 	mu      sync.Mutex
-	buf     []byte // whole lines, at most loopLogSize bytes
-	dropped uint64 // lines that did not fit since the writer last looked
+	buf     []T
+	dropped uint64 // entries that did not fit since the writer last looked
 	wake    chan<- struct{}
 }
 
-// add queues one line (ending in '\n'), or counts it as dropped when the
-// loop's share is full because the sink is not keeping up.
-func (l *logLines) add(line []byte) {
+func newShare[T any](capacity int, wake chan<- struct{}) *share[T] {
+	return &share[T]{buf: make([]T, 0, capacity), wake: wake}
+}
+
+// add queues one entry (a line's bytes, a record), or counts it as dropped
+// when the loop's share is full because the sink is not keeping up.
+func (l *share[T]) add(entry ...T) {
 	l.mu.Lock()
 	wasEmpty := len(l.buf) == 0
-	if len(l.buf)+len(line) > cap(l.buf) {
+	if len(l.buf)+len(entry) > cap(l.buf) {
 		l.dropped++
 		l.mu.Unlock()
 		return
 	}
-	l.buf = append(l.buf, line...)
+	l.buf = append(l.buf, entry...)
 	l.mu.Unlock()
 	if wasEmpty {
 		select {
@@ -45,6 +53,16 @@ func (l *logLines) add(line []byte) {
 		default: // the writer is already awake
 		}
 	}
+}
+
+// take swaps in spare (empty, of the same capacity) for what the loop
+// queued, and returns that and how many entries were dropped since.
+func (l *share[T]) take(spare []T) (queued []T, dropped uint64) {
+	l.mu.Lock()
+	queued, l.buf = l.buf, spare
+	dropped, l.dropped = l.dropped, 0
+	l.mu.Unlock()
+	return queued, dropped
 }
 
 // logWriter is the one goroutine that writes the loops' access-log lines to
@@ -71,7 +89,7 @@ func newLogWriter(w io.Writer) *logWriter {
 
 // forLoop makes the share of one more loop. Call it before start.
 func (lw *logWriter) forLoop() *logLines {
-	l := &logLines{buf: make([]byte, 0, loopLogSize), wake: lw.wake}
+	l := newShare[byte](loopLogSize, lw.wake)
 	lw.loops = append(lw.loops, l)
 	return l
 }
@@ -82,12 +100,8 @@ func (lw *logWriter) start() { lw.sinkRunner.start(lw.drain, lw.reportDropped) }
 // drain writes every loop's queued lines, one write per loop.
 func (lw *logWriter) drain() {
 	for _, l := range lw.loops {
-		l.mu.Lock()
-		lines := l.buf
-		l.buf = lw.spare
-		lw.dropped += l.dropped
-		l.dropped = 0
-		l.mu.Unlock()
+		lines, dropped := l.take(lw.spare)
+		lw.dropped += dropped
 		if len(lines) > 0 {
 			if _, err := lw.w.Write(lines); err != nil {
 				lw.dropped += uint64(bytes.Count(lines, newline))

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
 )
 
 // loopSlogRecords bounds the server log records (a failed handshake, a
@@ -29,12 +28,7 @@ type slogWriter struct {
 }
 
 // slogQueue is one loop's share: records waiting for the writer.
-type slogQueue struct {
-	mu      sync.Mutex
-	recs    []queuedRecord // at most loopSlogRecords
-	dropped uint64
-	wake    chan<- struct{}
-}
+type slogQueue = share[queuedRecord]
 
 // queuedRecord is a record and the handler (with its attributes and
 // groups) it was made for.
@@ -50,7 +44,7 @@ func newSlogWriter(base *slog.Logger) *slogWriter {
 // forLoop returns the logger of one more loop: it decides what is enabled
 // as base does and queues the rest for the writer. Call it before start.
 func (sw *slogWriter) forLoop() *slog.Logger {
-	q := &slogQueue{recs: make([]queuedRecord, 0, loopSlogRecords), wake: sw.wake}
+	q := newShare[queuedRecord](loopSlogRecords, sw.wake)
 	sw.loops = append(sw.loops, q)
 	return slog.New(loopHandler{base: sw.base.Handler(), q: q})
 }
@@ -61,12 +55,8 @@ func (sw *slogWriter) start() { sw.sinkRunner.start(sw.drain, sw.reportDropped) 
 // drain hands every loop's queued records to their handlers.
 func (sw *slogWriter) drain() {
 	for _, q := range sw.loops {
-		q.mu.Lock()
-		recs := q.recs
-		q.recs = sw.spare
-		sw.dropped += q.dropped
-		q.dropped = 0
-		q.mu.Unlock()
+		recs, dropped := q.take(sw.spare)
+		sw.dropped += dropped
 		for i := range recs {
 			if recs[i].h.Handle(context.Background(), recs[i].r) != nil {
 				sw.dropped++
@@ -86,26 +76,6 @@ func (sw *slogWriter) reportDropped() {
 	sw.dropped = 0
 }
 
-// add queues one record, or counts it as dropped when the loop's share is
-// full because the sink is not keeping up.
-func (q *slogQueue) add(h slog.Handler, r slog.Record) {
-	q.mu.Lock()
-	if len(q.recs) == cap(q.recs) {
-		q.dropped++
-		q.mu.Unlock()
-		return
-	}
-	wasEmpty := len(q.recs) == 0
-	q.recs = append(q.recs, queuedRecord{h: h, r: r})
-	q.mu.Unlock()
-	if wasEmpty {
-		select {
-		case q.wake <- struct{}{}:
-		default: // the writer is already awake
-		}
-	}
-}
-
 // loopHandler is a loop's slog.Handler: it asks the server's handler what
 // is enabled, and queues each record for the writer instead of writing it.
 type loopHandler struct {
@@ -118,7 +88,7 @@ func (h loopHandler) Enabled(ctx context.Context, level slog.Level) bool {
 }
 
 func (h loopHandler) Handle(_ context.Context, r slog.Record) error {
-	h.q.add(h.base, r.Clone())
+	h.q.add(queuedRecord{h: h.base, r: r.Clone()})
 	return nil
 }
 
