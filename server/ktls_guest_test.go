@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,15 +233,17 @@ func TestKTLSGuestServerCloseNotifyFirst(t *testing.T) {
 // leftoverConn carries Go's TLS 1.3 client; it holds back
 // everything after the ClientHello (the client's Finished) until the
 // request is written too, then sends Finished and all of the request but
-// its last split bytes in one write, and those a little later: the server
-// reads its client's Finished together with a whole request record
-// (split == 0) or part of one. Later writes pass straight through.
+// its last split bytes in one write, and those once the server has
+// completed its handshake (handshook is closed): the server reads its
+// client's Finished together with a whole request record (split == 0) or
+// part of one. Later writes pass straight through.
 type leftoverConn struct {
 	net.Conn
-	writes   int
-	held     []byte
-	split    int
-	released bool
+	writes    int
+	held      []byte
+	split     int
+	handshook <-chan struct{}
+	released  bool
 }
 
 func (c *leftoverConn) Write(p []byte) (int, error) {
@@ -252,7 +255,8 @@ func (c *leftoverConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// release sends what was held: all but the last split bytes at once, then those.
+// release sends what was held: all but the last split bytes at once, then
+// those after the server's handshake.
 func (c *leftoverConn) release() error {
 	c.released = true
 	first := c.held[:len(c.held)-c.split]
@@ -262,7 +266,7 @@ func (c *leftoverConn) release() error {
 	if c.split == 0 {
 		return nil
 	}
-	time.Sleep(100 * time.Millisecond)
+	<-c.handshook
 	_, err := c.Conn.Write(c.held[len(first):])
 	return err
 }
@@ -286,13 +290,17 @@ func TestKTLSGuestLeftover(t *testing.T) {
 			}
 			defer ln.Close()
 			reply := make(chan string, 1)
+			handshook := make(chan struct{})
+			var handshookOnce sync.Once
+			endHandshake := func() { handshookOnce.Do(func() { close(handshook) }) }
+			defer endHandshake() // also when the test fails before it
 			go func() {
 				raw, err := net.Dial("tcp", ln.Addr().String())
 				if err != nil {
 					reply <- err.Error()
 					return
 				}
-				wire := &leftoverConn{Conn: raw, split: c.split}
+				wire := &leftoverConn{Conn: raw, split: c.split, handshook: handshook}
 				client := tls.Client(wire, &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS13})
 				defer client.Close()
 				client.SetDeadline(time.Now().Add(time.Minute))
@@ -323,6 +331,7 @@ func TestKTLSGuestLeftover(t *testing.T) {
 			}
 			defer conn.Close()
 			h := serverHandshake(t, conn, cfg)
+			endHandshake()
 			if len(h.leftover) == 0 {
 				t.Fatal("nothing arrived with the client's Finished")
 			}

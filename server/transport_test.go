@@ -13,12 +13,14 @@ import (
 
 // greetingTransport stands in for TLS behind the Transport seam: its
 // "handshake" reads "HELLO\n" (in as many pieces as the client likes) and
-// answers "OK\n"; after that it is the plain transport. It counts Close.
+// answers "OK\n"; after that it is the plain transport. It counts Close,
+// and tells reads what each read of the greeting gave.
 type greetingTransport struct {
 	plainTransport
 	got    []byte
 	done   bool
 	closes *atomic.Int32
+	reads  chan<- string
 }
 
 func (g *greetingTransport) Handshake() error {
@@ -32,6 +34,10 @@ func (g *greetingTransport) Handshake() error {
 			return err
 		}
 		g.got = append(g.got, b[:n]...)
+		select {
+		case g.reads <- string(b[:n]):
+		default:
+		}
 	}
 	if string(g.got) != "HELLO\n" {
 		return io.ErrUnexpectedEOF
@@ -52,7 +58,17 @@ func (g *greetingTransport) Name() string { return "greeting" }
 
 func (g *greetingTransport) detach() (handedConn, bool) { return handedConn{}, false }
 
-func startWithGreetingTLS(t *testing.T, redirect bool) (*Server, string, string, *atomic.Int32, *syncBuffer) {
+// greetingServer is a server whose TLS listener runs greetingTransport.
+type greetingServer struct {
+	srv                *Server
+	plainAddr, tlsAddr string
+	closes             *atomic.Int32
+	log                *syncBuffer
+	// reads has what each read of a greeting gave.
+	reads <-chan string
+}
+
+func startWithGreetingTLS(t *testing.T, redirect bool) *greetingServer {
 	t.Helper()
 	ts := newTestSite(t)
 	cfg := testConfig(t, ts, fmt.Sprintf(`
@@ -64,26 +80,30 @@ redirect_http = %v
 	cfg.Quiet = false
 	var closes atomic.Int32
 	var log syncBuffer
+	reads := make(chan string, 64)
 	srv, addr := startServer(t, cfg, Options{
 		AccessLog:      &log,
 		RequestTimeout: 300 * time.Millisecond,
 		NewTLS: func(fd int) (Transport, error) {
-			return &greetingTransport{plainTransport: plainTransport{fd: fd}, closes: &closes}, nil
+			return &greetingTransport{plainTransport: plainTransport{fd: fd}, closes: &closes, reads: reads}, nil
 		},
 	})
 	tlsAddr, ok := srv.TLSAddr()
 	if !ok {
 		t.Fatal("no TLS listener bound")
 	}
-	return srv, addr, tlsAddr.String(), &closes, &log
+	return &greetingServer{srv: srv, plainAddr: addr, tlsAddr: tlsAddr.String(), closes: &closes, log: &log, reads: reads}
 }
 
 func TestTransportSeam(t *testing.T) {
-	_, plainAddr, tlsAddr, closes, log := startWithGreetingTLS(t, false)
+	g := startWithGreetingTLS(t, false)
+	plainAddr, tlsAddr, closes, log := g.plainAddr, g.tlsAddr, g.closes, g.log
 
 	c := dialRaw(t, tlsAddr)
 	c.send(t, "HEL")
-	time.Sleep(20 * time.Millisecond) // the handshake waits for the rest
+	if got := <-g.reads; got != "HEL" { // the handshake has read a part and waits for the rest
+		t.Fatalf("the handshake's first read gave %q", got)
+	}
 	c.send(t, "LO\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
 	ok := make([]byte, 3)
 	if _, err := io.ReadFull(c.r, ok); err != nil || string(ok) != "OK\n" {
@@ -112,8 +132,9 @@ func TestTransportSeam(t *testing.T) {
 // A handshake that does not finish is cut off at the request deadline,
 // without an HTTP answer, and its transport is closed.
 func TestHandshakeDeadline(t *testing.T) {
-	srv, _, tlsAddr, closes, _ := startWithGreetingTLS(t, false)
-	c := dialRaw(t, tlsAddr)
+	g := startWithGreetingTLS(t, false)
+	srv, closes := g.srv, g.closes
+	c := dialRaw(t, g.tlsAddr)
 	start := time.Now()
 	c.send(t, "HE")
 	c.expectClosed(t)
@@ -127,8 +148,9 @@ func TestHandshakeDeadline(t *testing.T) {
 }
 
 func TestFailedHandshakeAborts(t *testing.T) {
-	_, _, tlsAddr, closes, _ := startWithGreetingTLS(t, false)
-	c := dialRaw(t, tlsAddr)
+	g := startWithGreetingTLS(t, false)
+	closes := g.closes
+	c := dialRaw(t, g.tlsAddr)
 	c.send(t, "HOWDY\n")
 	// The connection is closed at once (a reset or an end of stream),
 	// not left to time out, and nothing HTTP is said on it.
@@ -140,7 +162,8 @@ func TestFailedHandshakeAborts(t *testing.T) {
 }
 
 func TestRedirectHTTPToHTTPS(t *testing.T) {
-	srv, plainAddr, tlsAddr, _, _ := startWithGreetingTLS(t, true)
+	g := startWithGreetingTLS(t, true)
+	srv, plainAddr, tlsAddr := g.srv, g.plainAddr, g.tlsAddr
 	tlsPort, _ := srv.TLSAddr()
 	c := dialRaw(t, plainAddr)
 	c.send(t, "GET /a%20b/../c%3F?x=1&y=%22 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
