@@ -141,11 +141,11 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	made := make(chan *tlsTransport, 1)
+	made := make(chan *tlsConn, 1)
 	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
 		tr, err := l.newTransport(fd, newTLSBuffers(), slog.Default())
 		if err == nil {
-			made <- tr.(*tlsTransport)
+			made <- tr.(*tlsConn)
 		}
 		return tr, err
 	}})
@@ -166,7 +166,7 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if tr.hs != nil || tr.rec != nil || tr.in != nil || tr.out != nil {
-		t.Errorf("after the reset the transport still holds handshake %v, records %v, input %v, output %v", tr.hs != nil, tr.rec != nil, tr.in != nil, tr.out != nil)
+	if tr.phase != tlsClosed || tr.hs != nil || tr.user.rec != nil || tr.user.in != nil || tr.user.out != nil {
+		t.Errorf("after the reset the connection is in phase %d and still holds handshake %v, records %v, input %v, output %v", tr.phase, tr.hs != nil, tr.user.rec != nil, tr.user.in != nil, tr.user.out != nil)
 	}
 }

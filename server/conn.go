@@ -8,27 +8,24 @@ import (
 	"lwango/http2"
 )
 
-// conn is what the server keeps for a connection: its transport, and while
-// a request is in flight the exchange holding its buffers. An idle plain
-// connection keeps nothing (its loop.Conn State is nil); an idle TLS
-// connection keeps its transport, which holds the session's keys.
+// conn is what the server keeps for a connection: its phase, its
+// transport, and while a request is in flight the exchange holding its
+// buffers. An idle plain connection keeps nothing (its loop.Conn State is
+// nil); an idle TLS connection keeps its transport, which holds the
+// session's keys.
 type conn struct {
+	phase     connPhase
 	transport Transport
 	plain     plainTransport // the transport of a plain connection, without allocating
 	tls       bool           // accepted on an HTTPS listener
-	ready     bool           // the handshake is over
-	// h2 is the HTTP/2 state of a connection that negotiated h2 (or sent
-	// the preface on an h2c listener); nil for HTTP/1. It outlives the
-	// exchange: an idle HTTP/2 connection keeps its HPACK tables.
+	// h2 is the HTTP/2 state in phase connHTTP2 (ALPN h2, or the preface
+	// on an h2c listener). It outlives the exchange: an idle HTTP/2
+	// connection keeps its HPACK tables.
 	h2 *http2.Conn
 	// h2gen is the configuration h2 began under: after a reload the
 	// connection announces GOAWAY, finishes its streams and closes, so
 	// that its client moves to the new one (certificates included).
 	h2gen *generation
-	sniff bool // a plain connection on an h2c listener, first bytes not yet seen
-	// proxyPending says the PROXY protocol header has yet to be read
-	// (proxy_protocol = true): the connection's first phase.
-	proxyPending bool
 	// client is the client's address the PROXY header carried; not valid
 	// without one (then the socket's peer is the client).
 	client netip.AddrPort
@@ -42,6 +39,31 @@ type conn struct {
 	// them however the connection ends, mid-handshake included.
 	defers coro.Defers
 }
+
+// connPhase is where a connection is in its life; the worker's Serve acts
+// on it:
+//
+//	[proxyHeader] ─► handshake (HTTPS) ─► http1, or http2 (ALPN "h2")
+//	[proxyHeader] ─► sniff (h2c listener) ─► http1, or http2 (the preface)
+//	[proxyHeader] ─► http1
+//
+// proxyHeader comes first when proxy_protocol is on.
+type connPhase uint8
+
+const (
+	// connProxyHeader: the PROXY protocol header has yet to be read.
+	connProxyHeader connPhase = iota + 1
+	// connHandshake: the transport's handshake (TLS) is running; no HTTP
+	// yet, so a deadline gets no 408.
+	connHandshake
+	// connSniff: a plain connection on an h2c listener whose first bytes
+	// will say HTTP/1.1 or the HTTP/2 preface.
+	connSniff
+	// connHTTP1: requests through the http1 engine.
+	connHTTP1
+	// connHTTP2: frames through h2.
+	connHTTP2
+)
 
 // closeTransport ends the connection's current transport (after a kernel
 // TLS hand-off, the one it was handed to).

@@ -20,11 +20,10 @@ func (w *worker) sniff(s *conn) bool {
 	n := min(len(in), len(http2.Preface))
 	switch {
 	case string(in[:n]) != http2.Preface[:n]:
-		s.sniff = false
+		s.phase = connHTTP1
 	case n < len(http2.Preface):
 		return false
 	default:
-		s.sniff = false
 		w.beginH2(s, false)
 	}
 	return true
@@ -32,6 +31,7 @@ func (w *worker) sniff(s *conn) bool {
 
 // beginH2 makes s an HTTP/2 connection under the loop's configuration.
 func (w *worker) beginH2(s *conn, https bool) {
+	s.phase = connHTTP2
 	s.h2 = w.h2.NewConn(https)
 	s.h2gen = w.gen
 }

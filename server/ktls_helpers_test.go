@@ -123,8 +123,8 @@ func rawWrite(raw syscall.RawConn, op func(fd int) error) error {
 	return errors.Join(err, opErr)
 }
 
-// transportRead is one Transport.Read, waiting while it wants the socket readable.
-func transportRead(raw syscall.RawConn, tr Transport, p []byte) (n int, err error) {
+// transportRead is one Read of a transport or record backend, waiting while it wants the socket readable.
+func transportRead(raw syscall.RawConn, tr dataPath, p []byte) (n int, err error) {
 	waitErr := raw.Read(func(uintptr) bool {
 		n, err = tr.Read(p)
 		return !errors.Is(err, coro.ErrWantRead)
@@ -133,7 +133,7 @@ func transportRead(raw syscall.RawConn, tr Transport, p []byte) (n int, err erro
 }
 
 // readRequestHead reads through tr until a blank line ends a request head.
-func readRequestHead(raw syscall.RawConn, tr Transport, buf []byte) (string, error) {
+func readRequestHead(raw syscall.RawConn, tr dataPath, buf []byte) (string, error) {
 	var got []byte
 	for !bytes.Contains(got, []byte("\r\n\r\n")) {
 		n, err := transportRead(raw, tr, buf)
@@ -146,7 +146,7 @@ func readRequestHead(raw syscall.RawConn, tr Transport, buf []byte) (string, err
 }
 
 // transportWrite writes all of p through tr.
-func transportWrite(raw syscall.RawConn, tr Transport, p []byte, more bool) error {
+func transportWrite(raw syscall.RawConn, tr dataPath, p []byte, more bool) error {
 	for len(p) > 0 {
 		var n int
 		var err error
@@ -163,7 +163,7 @@ func transportWrite(raw syscall.RawConn, tr Transport, p []byte, more bool) erro
 }
 
 // transportSendfile sends length bytes of file through tr.
-func transportSendfile(raw syscall.RawConn, tr Transport, file int, length int64) error {
+func transportSendfile(raw syscall.RawConn, tr dataPath, file int, length int64) error {
 	var offset int64
 	for offset < length {
 		var n int

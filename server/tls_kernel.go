@@ -26,10 +26,10 @@ var errKernelRefused = errors.New("kernel TLS refused the session")
 // body is read.
 const maxRecordWire = 5 + 1<<14 + 2048
 
-// ktlsTransport is a TLS connection whose records the kernel protects
-// (kTLS): after the handshake, handOffToKernel gives the session's live
-// keys and sequence numbers to the kernel, and the process holds no key
-// material any more. Application data moves with plain recv, send and
+// kernelRecords is the kernel-TLS record backend of a tlsConn (its phase
+// tlsKernelRecords): the kernel protects the records (kTLS). After the
+// handshake, handOffToKernel gives the session's live keys and sequence
+// numbers to the kernel, and the process holds no key material any more. Application data moves with plain recv, send and
 // sendfile (the kernel encrypts file pages on their way out); the records
 // that are not application data (alerts, post-handshake handshake
 // messages) are read with their record type and judged by the channel
@@ -45,7 +45,7 @@ const maxRecordWire = 5 + 1<<14 + 2048
 // judges the KeyUpdate the kernel hands up and the transport acts on its
 // verdict (next receive key; our KeyUpdate and next transmit key when
 // asked or after the record limit).
-type ktlsTransport struct {
+type kernelRecords struct {
 	fd  int
 	log *slog.Logger
 	// ch judges control records and frames the records to send; once
@@ -99,7 +99,7 @@ type ktlsTransport struct {
 // rekey keeps the TLS 1.3 traffic secrets (in the vault) so that
 // KeyUpdates can be followed: the channel judges a KeyUpdate the kernel
 // hands up, the transport installs the next keys.
-func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSPolicy, log *slog.Logger) (*ktlsTransport, error) {
+func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSPolicy, log *slog.Logger) (*kernelRecords, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -136,7 +136,7 @@ func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSP
 		}
 		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
 	}
-	t := &ktlsTransport{fd: fd, log: log, ch: ch, rekey: rekey, rxNoPad: p.rxNoPad}
+	t := &kernelRecords{fd: fd, log: log, ch: ch, rekey: rekey, rxNoPad: p.rxNoPad}
 	if rekey != nil && rekey.slot != nil {
 		ch.FollowKeyUpdatesInKernel()
 	}
@@ -152,7 +152,7 @@ func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSP
 // openInUserSpace opens the whole records at the front of in with the
 // channel, keeps their application data for Read, acts on what else they
 // carried, and returns the bytes of an incomplete record.
-func (t *ktlsTransport) openInUserSpace(in []byte) []byte {
+func (t *kernelRecords) openInUserSpace(in []byte) []byte {
 	for len(in) > 0 && t.err == nil && !t.peerClosed {
 		n, plain, reply, err := t.ch.Open(in, t.plain, t.reply[:0])
 		t.plain = plain
@@ -168,7 +168,7 @@ func (t *ktlsTransport) openInUserSpace(in []byte) []byte {
 
 // installRX hands the receive keys to the kernel (unless the connection
 // is over anyway): from then on the process holds no key.
-func (t *ktlsTransport) installRX() {
+func (t *kernelRecords) installRX() {
 	t.partial = nil
 	if t.err != nil || t.peerClosed {
 		return
@@ -205,7 +205,7 @@ func (t *ktlsTransport) installRX() {
 // completeRecord reads the missing bytes of the record that the handshake
 // left incomplete, exactly (never past its end, so the kernel sees the
 // next record from its first byte), then opens it and installs the RX keys.
-func (t *ktlsTransport) completeRecord() error {
+func (t *kernelRecords) completeRecord() error {
 	need := 5
 	if len(t.partial) >= 5 {
 		// The channel checked the header's length when it was whole.
@@ -236,7 +236,7 @@ func (t *ktlsTransport) completeRecord() error {
 // io.EOF ends the peer's side (logged when the channel closed on its own,
 // e.g. on a KeyUpdate it cannot follow); an alert either way ends the
 // connection.
-func (t *ktlsTransport) settle(err error) error {
+func (t *kernelRecords) settle(err error) error {
 	if len(t.reply) > 0 {
 		if serr := t.sendRecords(t.reply); serr != nil && err == nil {
 			err = serr
@@ -267,7 +267,7 @@ func (t *ktlsTransport) settle(err error) error {
 // sendRecords has the kernel protect and send each record of recs (header
 // and body, as the channel framed them), best effort: a full socket buffer
 // loses them, as a closing connection may.
-func (t *ktlsTransport) sendRecords(recs []byte) error {
+func (t *kernelRecords) sendRecords(recs []byte) error {
 	for len(recs) >= 5 {
 		n := 5 + (int(recs[3])<<8 | int(recs[4]))
 		_, err := kernel.SendRecord(t.fd, recs[0], recs[5:n])
@@ -279,17 +279,10 @@ func (t *ktlsTransport) sendRecords(recs []byte) error {
 	return nil
 }
 
-// Handshake is done before a kTLS transport exists.
-func (t *ktlsTransport) Handshake() error { return nil }
-
-// Established is never called: a kTLS transport is what a TLS transport
-// becomes once established.
-func (t *ktlsTransport) Established() (Transport, *tlsstate.Session, error) { return nil, nil, nil }
-
 // Read returns application data: first what was opened in user space,
 // then what the kernel decrypts. Non-data records met on the way are
 // handled here; io.EOF follows the peer's close_notify.
-func (t *ktlsTransport) Read(p []byte) (int, error) {
+func (t *kernelRecords) Read(p []byte) (int, error) {
 	for {
 		if len(t.plain) > 0 {
 			n := copy(p, t.plain)
@@ -316,7 +309,7 @@ func (t *ktlsTransport) Read(p []byte) (int, error) {
 
 // recv reads from the kernel until it returns application data or the
 // connection must wait or end.
-func (t *ktlsTransport) recv(p []byte) (int, error) {
+func (t *kernelRecords) recv(p []byte) (int, error) {
 	buf := p
 	if len(buf) < len(t.small) {
 		buf = t.small[:]
@@ -351,7 +344,7 @@ func (t *ktlsTransport) recv(p []byte) (int, error) {
 
 // control has the channel judge one record the kernel handed up (or a
 // piece of one, when it did not fit the buffer), and acts on what it says.
-func (t *ktlsTransport) control(typ uint8, data []byte) error {
+func (t *kernelRecords) control(typ uint8, data []byte) error {
 	reply, err := t.ch.Control(typ, data, t.reply[:0])
 	t.reply = reply
 	if err := t.settle(err); err != nil {
@@ -365,7 +358,7 @@ func (t *ktlsTransport) control(typ uint8, data []byte) error {
 
 // recvError turns a failed receive into what Read returns, sending the
 // alert the kernel's verdict calls for.
-func (t *ktlsTransport) recvError(err error) error {
+func (t *kernelRecords) recvError(err error) error {
 	switch {
 	case errors.Is(err, kernel.EAGAIN):
 		return coro.ErrWantRead
@@ -375,7 +368,7 @@ func (t *ktlsTransport) recvError(err error) error {
 		return t.fail(tlsstate.AlertRecordOverflow, "kernel saw a record longer than allowed")
 	case errors.Is(err, unix.EKEYEXPIRED):
 		// Linux 6.14+: the kernel paused reception after a KeyUpdate it
-		// showed us; we do not follow it (see ktlsTransport).
+		// showed us; we do not follow it (see kernelRecords).
 		t.peerClosed = true
 		t.log.Info("tls: closing a kernel TLS connection", "reason", "peer KeyUpdate: kernel TLS receive keys expired")
 		return io.EOF
@@ -386,14 +379,14 @@ func (t *ktlsTransport) recvError(err error) error {
 
 // closeBecause ends the connection cleanly (Close sends close_notify) for
 // a reason worth a log line.
-func (t *ktlsTransport) closeBecause(reason string) {
+func (t *kernelRecords) closeBecause(reason string) {
 	t.peerClosed = true
 	t.log.Info("tls: closing a kernel TLS connection", "reason", reason)
 }
 
 // fail sends a fatal alert for an error the kernel found and makes it
 // sticky; nothing else is sent.
-func (t *ktlsTransport) fail(a tlsstate.Alert, reason string) error {
+func (t *kernelRecords) fail(a tlsstate.Alert, reason string) error {
 	if t.err != nil {
 		return t.err
 	}
@@ -405,10 +398,10 @@ func (t *ktlsTransport) fail(a tlsstate.Alert, reason string) error {
 // application data opened in user space and not yet read, or the end that
 // the records read with the client's Finished brought (close_notify, an
 // alert).
-func (t *ktlsTransport) Buffered() bool { return len(t.plain) > 0 || t.peerClosed || t.err != nil }
+func (t *kernelRecords) Buffered() bool { return len(t.plain) > 0 || t.peerClosed || t.err != nil }
 
 // Write sends application data; the kernel frames and encrypts it.
-func (t *ktlsTransport) Write(p []byte, more bool) (int, error) {
+func (t *kernelRecords) Write(p []byte, more bool) (int, error) {
 	if t.rekey != nil {
 		if err := t.beforeSend(); err != nil {
 			return 0, err
@@ -425,7 +418,7 @@ func (t *ktlsTransport) Write(p []byte, more bool) (int, error) {
 
 // Sendfile sends file pages that the kernel encrypts on their way out: no
 // byte of the file passes through the process.
-func (t *ktlsTransport) Sendfile(file int, offset int64, count int) (int, error) {
+func (t *kernelRecords) Sendfile(file int, offset int64, count int) (int, error) {
 	if t.rekey != nil {
 		if err := t.beforeSend(); err != nil {
 			return 0, err
@@ -443,7 +436,7 @@ func (t *ktlsTransport) Sendfile(file int, offset int64, count int) (int, error)
 // beforeSend sends the KeyUpdate that is due, if any, before application
 // data. A TLS 1.2 connection at its record limit cannot go on: the send
 // fails and the connection is closed (with close_notify).
-func (t *ktlsTransport) beforeSend() error {
+func (t *kernelRecords) beforeSend() error {
 	if t.err != nil {
 		return t.err
 	}
@@ -460,7 +453,7 @@ func (t *ktlsTransport) beforeSend() error {
 // sent counts the records that n bytes of application data may have cost.
 // A TLS 1.2 connection past seven eighths of its record limit takes no
 // new request: it ends cleanly after the response in flight.
-func (t *ktlsTransport) sent(n int) {
+func (t *kernelRecords) sent(n int) {
 	if t.rekey == nil || n <= 0 {
 		return
 	}
@@ -471,11 +464,11 @@ func (t *ktlsTransport) sent(n int) {
 }
 
 // Flush has nothing to do: the kernel holds what Write and Sendfile took.
-func (t *ktlsTransport) Flush() error { return nil }
+func (t *kernelRecords) Flush() error { return nil }
 
 // Close sends close_notify unless the connection failed, and zeroes any
 // key the process still holds (a record that never completed).
-func (t *ktlsTransport) Close() error {
+func (t *kernelRecords) Close() error {
 	if t.closed {
 		return nil
 	}
@@ -492,15 +485,12 @@ func (t *ktlsTransport) Close() error {
 	return err
 }
 
-// Name is "ktls" in the access log.
-func (t *ktlsTransport) Name() string { return "ktls" }
-
 // detach lets the connection leave with its socket when nothing of it is
 // left in user space (detachable): the new process needs the version, the
 // suite and the records counted under the transmit key. The traffic
 // secrets a connection in rekey mode keeps are wiped here: they never leave
 // the process (see adoptKernelTLS).
-func (t *ktlsTransport) detach() (handedConn, bool) {
+func (t *kernelRecords) detach() (handedConn, bool) {
 	if !t.detachable() {
 		return handedConn{}, false
 	}
@@ -517,7 +507,7 @@ func (t *ktlsTransport) detach() (handedConn, bool) {
 // detachable reports whether nothing of the connection is left in user
 // space: its records are all in the kernel's hands, and no KeyUpdate of
 // ours is due.
-func (t *ktlsTransport) detachable() bool {
+func (t *kernelRecords) detachable() bool {
 	return t.rxInKernel && len(t.partial) == 0 && len(t.plain) == 0 && len(t.reply) == 0 && t.err == nil &&
 		!t.peerClosed && !t.closed && t.ch.Quiescent() && (t.rekey == nil || !t.rekey.sendUpdate)
 }
@@ -530,12 +520,12 @@ func (t *ktlsTransport) detachable() bool {
 // cannot send a KeyUpdate of its own, its records are counted on from the
 // count passed and it ends cleanly near its key's record limit (rekeyAfter,
 // or the suite's), as a TLS 1.2 connection does.
-func adoptKernelTLS(fd int, h handedConn, rekeyAfter uint64, log *slog.Logger) (*ktlsTransport, error) {
+func adoptKernelTLS(fd int, h handedConn, rekeyAfter uint64, log *slog.Logger) (*kernelRecords, error) {
 	ch, err := tlsstate.KernelChannel(h.version, h.suite)
 	if err != nil {
 		return nil, err
 	}
-	t := &ktlsTransport{fd: fd, ch: ch, rxInKernel: true, log: log}
+	t := &kernelRecords{fd: fd, ch: ch, rxInKernel: true, log: log}
 	if h.version == tlsstate.VersionTLS13 {
 		t.rekey = &rekeyState{suite: h.suite, limit: cmp.Or(rekeyAfter, tlsstate.RecordLimit(h.suite))}
 	} else {

@@ -91,7 +91,7 @@ func ktlsSetting(mode site.KTLSMode) string {
 // says so, or the kernel refused the keys under "auto". Under "require" a
 // refusal is an error; the caller sends a fatal alert through its record
 // layer and closes.
-func (p kernelTLSPolicy) tryKernel(fd int, ch *tlsstate.Channel, leftover []byte, log *slog.Logger) (*ktlsTransport, error) {
+func (p kernelTLSPolicy) tryKernel(fd int, ch *tlsstate.Channel, leftover []byte, log *slog.Logger) (*kernelRecords, error) {
 	if !p.handOff {
 		return nil, nil
 	}

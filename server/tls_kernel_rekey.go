@@ -178,7 +178,7 @@ func (r *rekeyState) sendBudget(n int) int {
 // KeyUpdate: the kernel gets the next receive key; with update_requested,
 // our own KeyUpdate is due before the next application data we send (RFC
 // 8446 §4.6.3).
-func (t *ktlsTransport) keyUpdateReceived(updateRequested bool) error {
+func (t *kernelRecords) keyUpdateReceived(updateRequested bool) error {
 	rx, err := t.rekey.nextKeys(0)
 	if err == nil {
 		err = kernel.InstallRX(t.fd, rx)
@@ -196,7 +196,7 @@ func (t *ktlsTransport) keyUpdateReceived(updateRequested bool) error {
 
 // sendKeyUpdate sends our KeyUpdate under the current transmit key, when
 // one is due, and gives the kernel the next transmit key.
-func (t *ktlsTransport) sendKeyUpdate() error {
+func (t *kernelRecords) sendKeyUpdate() error {
 	msg := tlsstate.KeyUpdateMessage(false)
 	n, err := kernel.SendRecord(t.fd, kernel.RecordHandshake, msg[:])
 	switch {

@@ -165,7 +165,7 @@ func TestKernelTLSDetachKeepsSecretsHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch.FollowKeyUpdatesInKernel()
-	old := &ktlsTransport{fd: -1, ch: ch, rxInKernel: true, rekey: rekey}
+	old := &kernelRecords{fd: -1, ch: ch, rxInKernel: true, rekey: rekey}
 
 	h, ok := old.detach()
 	want := handedConn{kind: handedKTLS, version: tlsstate.VersionTLS13, suite: tlsstate.AES256GCMSHA384, txRecords: 874}

@@ -25,12 +25,14 @@ type tlsListener struct {
 // bufs are the buffers of the connection's loop, log its logger (kernel TLS
 // notices: it queues them, writing one never blocks).
 func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers, log *slog.Logger) (Transport, error) {
-	st := l.settings.Load()
-	return &tlsTransport{fd: fd, log: log, settings: st, bufs: bufs, hs: tlsstate.NewServer(st.config)}, nil
+	return newTLSConn(fd, l.settings.Load(), bufs, log), nil
 }
 
-// tlsTransport is a TLS connection whose handshake and records run in user
-// space (tlsstate), over a non-blocking socket.
+// userRecords is the user-space record backend of a tlsConn: it carries
+// the handshake's flights (tlsConn drives the handshake through its
+// buffers) and then, unless the connection moves to kernel TLS, its
+// records, sealed and opened by the session's tlsstate.Channel, over a
+// non-blocking socket.
 //
 // Input: ciphertext is read into in (in[inStart:inEnd] not yet opened);
 // opened application data waits in plain until Read takes it. Output:
@@ -43,13 +45,10 @@ func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers, log *slog.Logger) (
 // does: it advances its output only by what was reported written). Data
 // sealed for a call is reported written only once it has left (owed), so a
 // response never ends with records stuck in this buffer.
-type tlsTransport struct {
-	fd       int
-	log      *slog.Logger      // the loop's (kernel TLS notices)
-	settings *tlsSettings      // the listener's settings when the connection was accepted
-	hs       *tlsstate.Server  // the handshake; nil once it is over
-	rec      *tlsstate.Channel // the channel after the handshake; nil until it is over
-	bufs     *tlsBuffers       // the loop's buffers
+type userRecords struct {
+	fd   int
+	rec  *tlsstate.Channel // the channel after the handshake; nil until then
+	bufs *tlsBuffers       // the loop's buffers
 
 	in              *[]byte
 	inStart, inEnd  int
@@ -63,115 +62,11 @@ type tlsTransport struct {
 	closeNotifySent bool
 }
 
-// Handshake runs our TLS handshake over the socket. The flight the server
-// answers a ClientHello with (ServerHello through Finished) is sealed into
-// one buffer and leaves in one send. It returns nil once the handshake is
-// complete and its output written; bytes that arrived after the client's
-// Finished stay in the input for the record layer. A *handshakeFailure
-// means the handshake is over without a session (an alert went either way,
-// or the peer closed after its ClientHello); io.EOF, that the peer closed
-// before sending one. Either way the connection should close gracefully so
-// that an alert sent arrives.
-func (t *tlsTransport) Handshake() error {
-	for t.hs != nil {
-		consumed, out, progress := t.hs.Advance(t.input(), t.outputTail())
-		t.consume(consumed)
-		t.setOutput(out)
-		switch progress {
-		case tlsstate.Failed:
-			t.failed = true
-			t.flush() // best effort: the alert, if there is one
-			failure := &handshakeFailure{t.hs.Failure()}
-			t.hs = nil
-			return failure
-		case tlsstate.Complete:
-			rec, err := tlsstate.NewChannel(t.hs.Session(), t.settings.config)
-			t.hs.Zero()
-			t.hs = nil
-			if err != nil {
-				t.failed = true
-				return err
-			}
-			t.rec = rec
-		case tlsstate.NeedInput:
-			if t.unsent() > 0 {
-				// The client answers this flight: no use reading before
-				// it has arrived (epoll reports anything already there).
-				if err := t.flush(); err != nil {
-					return err
-				}
-				return coro.ErrWantRead
-			}
-			if err := t.fill(); err != nil {
-				if f := t.hs.Failure(); err == io.EOF && f.Version != 0 {
-					// Closed after a ClientHello: a failed handshake.
-					// (Before one, it is a probe, not worth a line.)
-					f.Reason = "peer closed the connection"
-					return &handshakeFailure{f}
-				}
-				return err
-			}
-		}
-	}
-	if t.rec == nil {
-		return io.EOF // failed before; nothing more to do
-	}
-	if t.rec.Session().Version == tlsstate.VersionTLS13 {
-		// The NewSessionTickets sealed with the handshake's last step: a
-		// TLS 1.3 client sends its request without waiting for them, so
-		// they are sent with MSG_MORE and leave in one segment with the
-		// first response (or with close_notify, or the FIN). They reach
-		// the socket before kernel TLS can take the send key: handOff
-		// comes after this, and their record number is already in the
-		// session's TX sequence number.
-		return t.send(true)
-	}
-	return t.flush()
-}
-
-// Established reports the session and hands the connection to kernel TLS
-// when the listener's policy says so (handOff).
-func (t *tlsTransport) Established() (Transport, *tlsstate.Session, error) {
-	sess := t.rec.Session()
-	next, err := t.handOff()
-	if next == Transport(t) {
-		next = nil
-	}
-	return next, sess, err
-}
-
-// handOff is called once the handshake is complete: it returns the
-// transport that carries the connection's records from now on. When the
-// listener's policy allows it, kernel TLS takes over (handOffToKernel: the
-// records that arrived with the client's Finished are opened in user space
-// and read first, the live keys go to the kernel and are zeroed here, this
-// transport's buffers go back to their pools). Otherwise records stay in
-// user space (this transport). Under ktls = "require" a session the kernel
-// refuses gets a fatal internal_error alert and an error.
-func (t *tlsTransport) handOff() (Transport, error) {
-	k, err := t.settings.kernel.tryKernel(t.fd, t.rec, t.input(), t.log)
-	if err != nil {
-		t.log.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
-		t.failed = true
-		t.setOutput(t.rec.FatalAlert(t.outputTail(), tlsstate.AlertInternalError, err.Error()))
-		t.flush()
-		return nil, err
-	}
-	if k == nil {
-		return t, nil
-	}
-	t.rec = nil // zeroed by the kernel transport
-	t.releaseInput()
-	t.releasePlain()
-	t.releaseOutput()
-	return k, nil
-}
-
 // Read returns decrypted application data. It opens records already
 // received before reading the socket, and returns io.EOF after the
 // client's close_notify (once the data before it has been read) or when the
 // client closes the TCP connection.
-func (t *tlsTransport) Read(p []byte) (int, error) {
+func (t *userRecords) Read(p []byte) (int, error) {
 	for {
 		if len(t.plain) > 0 {
 			n := copy(p, t.plain)
@@ -223,7 +118,7 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 // capacity of dst, as many as fit once the first is in (the record layer
 // grows dst only for the first), returns the plaintext and sends what the
 // record layer answers (a KeyUpdate, an alert).
-func (t *tlsTransport) open(dst []byte) ([]byte, error) {
+func (t *userRecords) open(dst []byte) ([]byte, error) {
 	consumed, plain, reply, err := t.rec.Open(t.input(), dst, t.outputTail())
 	t.consume(consumed)
 	t.setOutput(reply)
@@ -244,7 +139,7 @@ func (t *tlsTransport) open(dst []byte) ([]byte, error) {
 // Buffered reports whether Read can return something without the socket:
 // decrypted data, a whole record not yet opened, or the client's
 // close_notify.
-func (t *tlsTransport) Buffered() bool {
+func (t *userRecords) Buffered() bool {
 	return len(t.plain) > 0 || t.peerClosed || t.hasRecord()
 }
 
@@ -252,7 +147,7 @@ func (t *tlsTransport) Buffered() bool {
 // little is buffered, the records are kept to leave with it in one send
 // (response headers with the start of a file body); otherwise they are sent
 // now.
-func (t *tlsTransport) Write(p []byte, more bool) (int, error) {
+func (t *userRecords) Write(p []byte, more bool) (int, error) {
 	if t.owed > 0 {
 		return t.settle(len(p))
 	}
@@ -272,7 +167,7 @@ func (t *tlsTransport) Write(p []byte, more bool) (int, error) {
 
 // Sendfile encrypts the file in user space: it reads up to a chunk at
 // offset, seals it as records of at most 16 KiB and sends them.
-func (t *tlsTransport) Sendfile(file int, offset int64, count int) (int, error) {
+func (t *userRecords) Sendfile(file int, offset int64, count int) (int, error) {
 	if t.owed > 0 {
 		return t.settle(count)
 	}
@@ -292,11 +187,11 @@ func (t *tlsTransport) Sendfile(file int, offset int64, count int) (int, error) 
 }
 
 // Flush sends the records Write kept back and the record layer's replies.
-func (t *tlsTransport) Flush() error { return t.flush() }
+func (t *userRecords) Flush() error { return t.flush() }
 
 // makeRoom sends the output first when more than tlsHoldLimit of it waits,
 // so that it stays bounded; less is left to leave with the next records.
-func (t *tlsTransport) makeRoom() error {
+func (t *userRecords) makeRoom() error {
 	if t.unsent() > tlsHoldLimit {
 		return t.flush()
 	}
@@ -304,7 +199,7 @@ func (t *tlsTransport) makeRoom() error {
 }
 
 // unsent is how many sealed bytes the socket has not taken yet.
-func (t *tlsTransport) unsent() int {
+func (t *userRecords) unsent() int {
 	if t.out == nil {
 		return 0
 	}
@@ -312,7 +207,7 @@ func (t *tlsTransport) unsent() int {
 }
 
 // seal appends data as records to the output.
-func (t *tlsTransport) seal(data []byte) error {
+func (t *userRecords) seal(data []byte) error {
 	out, err := t.rec.Seal(t.outputTail(), data)
 	t.setOutput(out)
 	if err != nil {
@@ -324,7 +219,7 @@ func (t *tlsTransport) seal(data []byte) error {
 // settle sends the output and, once it has all left, reports the bytes
 // sealed for the caller's current call as written. asked is how many bytes
 // the caller offered this time; it cannot be less than what is owed.
-func (t *tlsTransport) settle(asked int) (int, error) {
+func (t *userRecords) settle(asked int) (int, error) {
 	if asked < t.owed {
 		return 0, errors.New("tls: write retried with fewer bytes than were sealed")
 	}
@@ -339,11 +234,7 @@ func (t *tlsTransport) settle(asked int) (int, error) {
 // Close sends close_notify unless the connection failed (best effort: a
 // socket that cannot take it now gets no more chances), wipes the keys and
 // gives the buffers back.
-func (t *tlsTransport) Close() error {
-	if t.hs != nil {
-		t.hs.Zero()
-		t.hs = nil
-	}
+func (t *userRecords) Close() error {
 	if t.rec != nil {
 		if !t.failed && !t.closeNotifySent {
 			t.closeNotifySent = true
@@ -353,21 +244,20 @@ func (t *tlsTransport) Close() error {
 		t.rec.Zero()
 		t.rec = nil
 	}
+	t.release()
+	return nil
+}
+
+// release gives the buffers back.
+func (t *userRecords) release() {
 	t.releaseInput()
 	t.releasePlain()
 	t.releaseOutput()
 	t.plain, t.owed = nil, 0
-	return nil
 }
 
-// Name is "tls": records in user space.
-func (t *tlsTransport) Name() string { return "tls" }
-
-// detach refuses: the keys are in this process, and never leave it.
-func (t *tlsTransport) detach() (handedConn, bool) { return handedConn{}, false }
-
 // fill reads more ciphertext from the socket after what the input holds.
-func (t *tlsTransport) fill() error {
+func (t *userRecords) fill() error {
 	if t.in == nil {
 		t.in = t.bufs.input.Get()
 	}
@@ -399,11 +289,11 @@ func (t *tlsTransport) fill() error {
 
 // flush sends the output the socket has not taken yet, in one send when the
 // socket takes it all.
-func (t *tlsTransport) flush() error { return t.send(false) }
+func (t *userRecords) flush() error { return t.send(false) }
 
 // send is flush, with MSG_MORE when more is set: the kernel holds a partial
 // segment back for what the next send brings.
-func (t *tlsTransport) send(more bool) error {
+func (t *userRecords) send(more bool) error {
 	if t.out == nil {
 		return nil
 	}
@@ -423,7 +313,7 @@ func (t *tlsTransport) send(more bool) error {
 }
 
 // input is the received ciphertext not yet consumed.
-func (t *tlsTransport) input() []byte {
+func (t *userRecords) input() []byte {
 	if t.in == nil {
 		return nil
 	}
@@ -432,7 +322,7 @@ func (t *tlsTransport) input() []byte {
 
 // consume drops n bytes from the front of the input, giving the buffer
 // back once it is empty.
-func (t *tlsTransport) consume(n int) {
+func (t *userRecords) consume(n int) {
 	t.inStart += n
 	if t.inStart == t.inEnd {
 		t.releaseInput()
@@ -442,7 +332,7 @@ func (t *tlsTransport) consume(n int) {
 // hasRecord reports whether the input starts with a whole record, or with
 // a header announcing more than any record may hold (which the record layer
 // refuses without waiting for the body).
-func (t *tlsTransport) hasRecord() bool {
+func (t *userRecords) hasRecord() bool {
 	in := t.input()
 	if len(in) < 5 {
 		return false
@@ -452,7 +342,7 @@ func (t *tlsTransport) hasRecord() bool {
 }
 
 // outputTail is the output buffer to append records to.
-func (t *tlsTransport) outputTail() []byte {
+func (t *userRecords) outputTail() []byte {
 	if t.out == nil {
 		t.out = t.bufs.output.Get()
 	}
@@ -461,23 +351,23 @@ func (t *tlsTransport) outputTail() []byte {
 
 // setOutput records what was appended to the output buffer (which the
 // appender may have grown).
-func (t *tlsTransport) setOutput(out []byte) { *t.out = out }
+func (t *userRecords) setOutput(out []byte) { *t.out = out }
 
-func (t *tlsTransport) releaseInput() {
+func (t *userRecords) releaseInput() {
 	if t.in != nil {
 		t.bufs.input.Put(t.in)
 		t.in, t.inStart, t.inEnd = nil, 0, 0
 	}
 }
 
-func (t *tlsTransport) releasePlain() {
+func (t *userRecords) releasePlain() {
 	if t.plainBuf != nil {
 		t.bufs.input.Put(t.plainBuf)
 		t.plainBuf, t.plain = nil, nil
 	}
 }
 
-func (t *tlsTransport) releaseOutput() {
+func (t *userRecords) releaseOutput() {
 	if t.out != nil {
 		*t.out = (*t.out)[:0]
 		t.bufs.output.Put(t.out)

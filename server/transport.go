@@ -10,8 +10,8 @@ import (
 
 // Transport moves a connection's bytes between its socket and the HTTP
 // engine. It is the one seam between HTTP and the socket: the plain
-// transport calls the kernel directly; a TLS transport (records in user
-// space, or keys handed to kernel TLS) implements the same methods.
+// transport calls the kernel directly; a TLS connection (tlsConn: records
+// in user space, or keys handed to kernel TLS) implements the same methods.
 //
 // No method blocks: one that cannot make progress returns coro.ErrWantRead
 // or coro.ErrWantWrite and is called again when the socket is ready.
@@ -20,12 +20,26 @@ type Transport interface {
 	// nil once application data may flow. The plain transport has none.
 	Handshake() error
 	// Established is called once, after Handshake has returned nil. It
-	// returns the transport that carries the connection from then on when
-	// that is another one (a TLS transport that handed its keys to kernel
-	// TLS), else nil, and the TLS session's parameters (version, suite,
-	// group, ALPN protocol; its keys are not the caller's), or nil without
-	// TLS.
-	Established() (next Transport, session *tlsstate.Session, err error)
+	// returns the TLS session's parameters (version, suite, group, ALPN
+	// protocol; its keys are not the caller's), or nil without TLS. A TLS
+	// connection may hand its keys to kernel TLS here (Name says so
+	// afterwards).
+	Established() (*tlsstate.Session, error)
+	dataPath
+	// Name names the transport in the access log: "plain", "tls", "ktls".
+	Name() string
+	// detach readies the transport to leave the process with its socket,
+	// idle between requests (a binary upgrade passes it): it returns what
+	// the new process needs to go on, having wiped whatever secret it
+	// kept, and true; or false when it cannot leave (keys or bytes in user
+	// space), and is then closed as at shutdown.
+	detach() (handedConn, bool)
+}
+
+// dataPath moves application data once a connection is established: what
+// every Transport does, and what each record backend of a TLS connection
+// (userRecords, kernelRecords) does for it.
+type dataPath interface {
 	// Read reads application data into p. It returns io.EOF when the peer
 	// has closed.
 	Read(p []byte) (int, error)
@@ -47,14 +61,6 @@ type Transport interface {
 	// Close ends the transport before its socket closes: a TLS transport
 	// sends close_notify (best effort, never blocking) and wipes its keys.
 	Close() error
-	// Name names the transport in the access log: "plain", "tls", "ktls".
-	Name() string
-	// detach readies the transport to leave the process with its socket,
-	// idle between requests (a binary upgrade passes it): it returns what
-	// the new process needs to go on, having wiped whatever secret it
-	// kept, and true; or false when it cannot leave (keys or bytes in user
-	// space), and is then closed as at shutdown.
-	detach() (handedConn, bool)
 }
 
 // NewTLS makes the TLS transport of a connection accepted on an HTTPS
@@ -66,7 +72,7 @@ type plainTransport struct{ fd int }
 
 func (p *plainTransport) Handshake() error { return nil }
 
-func (p *plainTransport) Established() (Transport, *tlsstate.Session, error) { return nil, nil, nil }
+func (p *plainTransport) Established() (*tlsstate.Session, error) { return nil, nil }
 
 func (p *plainTransport) Read(b []byte) (int, error) {
 	n, err := kernel.Read(p.fd, b)

@@ -88,14 +88,14 @@ func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 		}
 		return appendHanded(nil, handedConn{kind: handedPlain}, false, netip.AddrPort{}), true
 	}
-	if s.ex != nil || s.h2 != nil || s.proxyPending || !s.ready {
+	if s.ex != nil || s.phase != connHTTP1 && s.phase != connSniff {
 		return nil, false
 	}
 	h, ok := s.transport.detach()
 	if !ok {
 		return nil, false
 	}
-	state := appendHanded(nil, h, s.sniff, s.client)
+	state := appendHanded(nil, h, s.phase == connSniff, s.client)
 	w.release(s) // without its defers: the socket and its kernel keys live on elsewhere
 	return state, true
 }
@@ -242,7 +242,10 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		return err
 	}
 	unix.CloseOnExec(fd)
-	c := &conn{ready: true, sniff: sniff, client: client}
+	c := &conn{phase: connHTTP1, client: client}
+	if sniff {
+		c.phase = connSniff
+	}
 	switch h.kind {
 	case handedPlain:
 		c.plain.fd = fd
@@ -259,7 +262,7 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 			return fmt.Errorf("upgrade: %v", err)
 		}
 		c.tls = true
-		c.transport = t
+		c.transport = &tlsConn{phase: tlsKernelRecords, kernel: t}
 		c.defers.Defer(c.closeTransport)
 		s.adopted.count(h)
 		l.Adopt(fd, loop.TLS, c)

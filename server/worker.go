@@ -128,12 +128,12 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 		}
 		c.State = s
 	}
-	if s.proxyPending {
+	if s.phase == connProxyHeader {
 		if want := w.readProxyHeader(c, s); want != 0 {
 			return want
 		}
 	}
-	if !s.ready {
+	if s.phase == connHandshake {
 		if err := s.transport.Handshake(); err != nil {
 			if want := coro.WantOf(err); want != 0 {
 				c.Set(loop.RequestPending) // the handshake runs under the request deadline
@@ -152,20 +152,17 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 			}
 			return coro.Abort
 		}
-		s.ready = true
-		next, sess, err := s.transport.Established()
+		s.phase = connHTTP1
+		sess, err := s.transport.Established()
 		if err != nil {
 			return coro.Abort
 		}
 		if sess != nil {
 			w.metrics.handshake(sess)
 		}
-		if next != nil {
-			if next.Name() == "ktls" {
-				w.metrics.tlsOpen.add(-1)
-				w.metrics.ktlsOpen.add(1)
-			}
-			s.transport = next
+		if s.transport.Name() == "ktls" {
+			w.metrics.tlsOpen.add(-1)
+			w.metrics.ktlsOpen.add(1)
 		}
 		if sess != nil && sess.ALPN == "h2" {
 			w.beginH2(s, true)
@@ -181,7 +178,7 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 	if s.ex == nil {
 		s.ex = w.exchanges.Get()
 	}
-	if s.h2 != nil {
+	if s.phase == connHTTP2 {
 		return w.step2(c, s)
 	}
 	return w.step(c, s)
@@ -190,15 +187,14 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 // open makes the server's state for a new connection.
 func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s := w.conns.Get()
+	s.phase = w.firstPhase(c)
 	if w.proxy {
-		s.proxyPending = true
+		s.phase = connProxyHeader
 		c.Set(loop.RequestPending) // the header must arrive within the request deadline
 	}
 	if !c.Has(loop.TLS) {
 		s.plain.fd = c.Fd()
 		s.transport = &s.plain
-		s.ready = true
-		s.sniff = w.srv.cfg.H2C
 		return s
 	}
 	if w.srv.newTLS == nil {
@@ -215,6 +211,19 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s.defers.Defer(s.closeTransport)
 	w.metrics.tlsOpen.add(1)
 	return s
+}
+
+// firstPhase is a connection's first phase after the PROXY header (or
+// without one): the handshake on an HTTPS listener, else HTTP/1, after a
+// look at the first bytes on an h2c listener.
+func (w *worker) firstPhase(c *loop.Conn[conn]) connPhase {
+	switch {
+	case c.Has(loop.TLS):
+		return connHandshake
+	case w.srv.cfg.H2C:
+		return connSniff
+	}
+	return connHTTP1
 }
 
 // readProxyHeader runs the PROXY protocol phase: it takes the header from
@@ -262,7 +271,7 @@ func (w *worker) readProxyHeader(c *loop.Conn[conn], s *conn) coro.Want {
 	}
 	ex.start, ex.end = 0, 0
 	s.client = client
-	s.proxyPending = false
+	s.phase = w.firstPhase(c)
 	return 0
 }
 
@@ -285,7 +294,7 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 			}
 			return coro.Done
 		}
-		if ex.unparsed && s.sniff {
+		if ex.unparsed && s.phase == connSniff {
 			if !w.sniff(s) {
 				// The bytes so far begin the preface and a request alike
 				// ("P"): read more before deciding (returning WantRead
@@ -293,7 +302,7 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 				ex.unparsed = false
 				continue
 			}
-			if s.h2 != nil {
+			if s.phase == connHTTP2 {
 				return w.step2(c, s)
 			}
 		}
@@ -433,7 +442,7 @@ func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 		w.exchanges.Put(s.ex)
 		s.ex = nil
 	}
-	if !s.tls && s.h2 == nil && !s.sniff && !w.proxy {
+	if !s.tls && s.phase == connHTTP1 && !w.proxy {
 		// Behind a balancer the state stays: it holds the client's address.
 		w.release(s)
 		c.State = nil
@@ -450,12 +459,12 @@ func (w *worker) release(s *conn) {
 // without waiting for the socket: the loop closes it next.
 func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s := c.State
-	if s != nil && s.proxyPending {
+	if s != nil && s.phase == connProxyHeader {
 		w.metrics.proxyRejected[proxyTimeout].inc() // closed without a response
 		w.metrics.expiredProxy.inc()
 		return
 	}
-	if s != nil && !s.ready {
+	if s != nil && s.phase == connHandshake {
 		w.metrics.expiredHS.inc()
 		return // a TLS handshake: no HTTP to answer with
 	}
@@ -463,7 +472,7 @@ func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	if s == nil || s.ex == nil {
 		return // nothing started
 	}
-	if s.h2 != nil {
+	if s.phase == connHTTP2 {
 		w.expired2(s)
 		return
 	}

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+
+	"lwango/coro"
+	"lwango/tlsstate"
+)
+
+// tlsConn is a TLS connection from its first byte to its close: the one
+// Transport of every connection accepted on an HTTPS listener. Its phase
+// says where it is in its life:
+//
+//	handshaking ── Complete ──► Established ──┬─► userRecords  (the listener's
+//	    │  (tlsstate.Server over the          │    policy keeps records here,
+//	    │   user-space buffers)               │    or the kernel refused them)
+//	    │                                     └─► kernelRecords (keys handed to
+//	    │                                          kernel TLS: handOffToKernel)
+//	    └── failed, or Close in any phase ──────────────► closed
+//
+// In each established phase one of two thin backends moves the data:
+// userRecords (tls_user.go: the channel seals and opens records in this
+// process) or kernelRecords (tls_kernel.go: the kernel does, the channel
+// judges the control records it hands up). Name tells the access log which.
+type tlsConn struct {
+	phase    tlsPhase
+	settings *tlsSettings // the listener's settings when the connection was accepted
+	log      *slog.Logger // the loop's (kernel TLS notices)
+	// hs is the handshake, in phase handshaking only.
+	hs *tlsstate.Server
+	// user carries the handshake's flights, then the records in phase
+	// userRecords; kernel carries them in phase kernelRecords.
+	user   userRecords
+	kernel *kernelRecords
+}
+
+// tlsPhase is a phase of a tlsConn.
+type tlsPhase uint8
+
+const (
+	tlsHandshaking tlsPhase = iota
+	tlsUserRecords
+	tlsKernelRecords
+	tlsClosed
+)
+
+// newTLSConn starts a TLS connection on socket fd with our handshake;
+// bufs are the buffers of its loop, log its logger.
+func newTLSConn(fd int, settings *tlsSettings, bufs *tlsBuffers, log *slog.Logger) *tlsConn {
+	c := &tlsConn{settings: settings, log: log, hs: tlsstate.NewServer(settings.config)}
+	c.user.fd, c.user.bufs = fd, bufs
+	return c
+}
+
+// Handshake runs our TLS handshake over the socket. The flight the server
+// answers a ClientHello with (ServerHello through Finished) is sealed into
+// one buffer and leaves in one send. It returns nil once the handshake is
+// complete and its output written; bytes that arrived after the client's
+// Finished stay in the input for the record layer. A *handshakeFailure
+// means the handshake is over without a session (an alert went either way,
+// or the peer closed after its ClientHello); io.EOF, that the peer closed
+// before sending one. Either way the connection should close gracefully so
+// that an alert sent arrives.
+func (c *tlsConn) Handshake() error {
+	t := &c.user
+	for c.phase == tlsHandshaking {
+		consumed, out, progress := c.hs.Advance(t.input(), t.outputTail())
+		t.consume(consumed)
+		t.setOutput(out)
+		switch progress {
+		case tlsstate.Failed:
+			t.failed = true
+			t.flush() // best effort: the alert, if there is one
+			failure := &handshakeFailure{c.hs.Failure()}
+			c.hs = nil
+			c.phase = tlsClosed
+			return failure
+		case tlsstate.Complete:
+			rec, err := tlsstate.NewChannel(c.hs.Session(), c.settings.config)
+			c.hs.Zero()
+			c.hs = nil
+			if err != nil {
+				t.failed = true
+				c.phase = tlsClosed
+				return err
+			}
+			t.rec = rec
+			c.phase = tlsUserRecords
+		case tlsstate.NeedInput:
+			if t.unsent() > 0 {
+				// The client answers this flight: no use reading before
+				// it has arrived (epoll reports anything already there).
+				if err := t.flush(); err != nil {
+					return err
+				}
+				return coro.ErrWantRead
+			}
+			if err := t.fill(); err != nil {
+				if f := c.hs.Failure(); err == io.EOF && f.Version != 0 {
+					// Closed after a ClientHello: a failed handshake.
+					// (Before one, it is a probe, not worth a line.)
+					f.Reason = "peer closed the connection"
+					return &handshakeFailure{f}
+				}
+				return err
+			}
+		}
+	}
+	if c.phase != tlsUserRecords {
+		return io.EOF // failed or closed before; nothing more to do
+	}
+	if t.rec.Session().Version == tlsstate.VersionTLS13 {
+		// The NewSessionTickets sealed with the handshake's last step: a
+		// TLS 1.3 client sends its request without waiting for them, so
+		// they are sent with MSG_MORE and leave in one segment with the
+		// first response (or with close_notify, or the FIN). They reach
+		// the socket before kernel TLS can take the send key: Established
+		// comes after this, and their record number is already in the
+		// session's TX sequence number.
+		return t.send(true)
+	}
+	return t.flush()
+}
+
+// Established reports the session and, when the listener's policy says
+// so, moves the connection to phase kernelRecords: the records that
+// arrived with the client's Finished are opened in user space and read
+// first, the live keys go to the kernel and are zeroed here, and the
+// user-space buffers go back to their pools (handOffToKernel). Otherwise
+// the records stay in user space. Under ktls = "require" a session the
+// kernel refuses gets a fatal internal_error alert and an error.
+func (c *tlsConn) Established() (*tlsstate.Session, error) {
+	t := &c.user
+	sess := t.rec.Session()
+	k, err := c.settings.kernel.tryKernel(t.fd, t.rec, t.input(), c.log)
+	if err != nil {
+		c.log.Warn("TLS connection closed: ktls = \"require\" and the kernel refused its keys", "err", err)
+		t.failed = true
+		t.setOutput(t.rec.FatalAlert(t.outputTail(), tlsstate.AlertInternalError, err.Error()))
+		t.flush()
+		return sess, err
+	}
+	if k != nil {
+		t.rec = nil // zeroed by the kernel backend
+		t.release()
+		c.kernel, c.phase = k, tlsKernelRecords
+	}
+	return sess, nil
+}
+
+// Read, Buffered, Write, Sendfile and Flush move application data through
+// the backend of the phase: kernel once the connection is in phase
+// kernelRecords, else user. (Direct calls: these run for every request.)
+
+func (c *tlsConn) Read(p []byte) (int, error) {
+	if c.kernel != nil {
+		return c.kernel.Read(p)
+	}
+	return c.user.Read(p)
+}
+
+func (c *tlsConn) Buffered() bool {
+	if c.kernel != nil {
+		return c.kernel.Buffered()
+	}
+	return c.user.Buffered()
+}
+
+func (c *tlsConn) Write(p []byte, more bool) (int, error) {
+	if c.kernel != nil {
+		return c.kernel.Write(p, more)
+	}
+	return c.user.Write(p, more)
+}
+
+func (c *tlsConn) Sendfile(file int, offset int64, count int) (int, error) {
+	if c.kernel != nil {
+		return c.kernel.Sendfile(file, offset, count)
+	}
+	return c.user.Sendfile(file, offset, count)
+}
+
+func (c *tlsConn) Flush() error {
+	if c.kernel != nil {
+		return c.kernel.Flush()
+	}
+	return c.user.Flush()
+}
+
+// Close ends the connection in any phase: a handshake's state is wiped; an
+// established connection sends close_notify unless it failed (best effort)
+// and wipes its keys. The buffers go back to their pools.
+func (c *tlsConn) Close() error {
+	if c.hs != nil {
+		c.hs.Zero()
+		c.hs = nil
+	}
+	var err error
+	if c.kernel != nil {
+		err = c.kernel.Close()
+	} else {
+		err = c.user.Close()
+	}
+	c.phase = tlsClosed
+	return err
+}
+
+// Name is "ktls" once the kernel carries the records, else "tls".
+func (c *tlsConn) Name() string {
+	if c.kernel != nil {
+		return "ktls"
+	}
+	return "tls"
+}
+
+// detach lets the connection leave the process once its records are all
+// in the kernel's hands (kernelRecords.detach); a handshake or user-space
+// records hold keys here, and never leave.
+func (c *tlsConn) detach() (handedConn, bool) {
+	if c.phase != tlsKernelRecords {
+		return handedConn{}, false
+	}
+	return c.kernel.detach()
+}
