@@ -5,6 +5,9 @@
 // runs test.sh), so there a missing requirement fails the test: a test that
 // did not run must never be counted as passed. Anywhere else the test is
 // skipped with a message that says what is missing and why it is needed.
+//
+// Main is the TestMain of packages whose tests start helper processes from
+// their own test binary.
 package testenv
 
 import (
@@ -38,4 +41,24 @@ func Missing(t testing.TB, format string, args ...any) {
 		t.Fatalf("CI=true and this test cannot run: %s", why)
 	}
 	t.Skipf("skipped, cannot run here: %s (under CI=true this fails)", why)
+}
+
+// Main is a test binary's TestMain for a package whose tests start helper
+// processes from the test binary itself (a client holding thousands of
+// connections, a process that installs a seccomp filter for good). Each
+// helper is chosen by its environment variable: when one is set, Main runs
+// that helper with the variable's value instead of the tests and exits 0,
+// or 1 with its error. A helper is not a test, so a run of the tests never
+// counts it as one that passed.
+func Main(m *testing.M, helpers map[string]func(arg string) error) {
+	for env, run := range helpers {
+		if arg := os.Getenv(env); arg != "" {
+			if err := run(arg); err != nil {
+				fmt.Fprintf(os.Stderr, "%s=%s: %v\n", env, arg, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+	}
+	os.Exit(m.Run())
 }
