@@ -160,8 +160,12 @@ func findKeyLogSecret(keyLog []byte, label string) ([]byte, error) {
 
 // runKeyReadback runs keyReadbackProcess in a new process (a seccomp
 // filter, once installed, cannot be removed) and returns its output.
+// tlsLines must not be empty: an empty variable chooses no helper.
 func runKeyReadback(t *testing.T, tlsLines string) string {
 	t.Helper()
+	if tlsLines == "" {
+		t.Fatal("runKeyReadback: empty [tls_listener] lines choose no helper process")
+	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), keyReadbackEnv+"="+tlsLines)
 	out, err := cmd.CombinedOutput()
@@ -203,7 +207,7 @@ func TestKTLSGuestKeysCannotBeReadBack(t *testing.T) {
 	}
 	t.Logf("threat: with protect_keys = false the server process reads back its TX key %s and RX key %s", serverKey, clientKey)
 
-	guarded := runKeyReadback(t, "")
+	guarded := runKeyReadback(t, "# protect_keys: the default (on)")
 	key := derived(guarded, "SERVER_TRAFFIC_SECRET_0")
 	if strings.Contains(guarded, " bytes ") || strings.Count(guarded, key) != 1 {
 		t.Fatalf("with protect_keys on, getsockopt still returned key bytes:\n%s", guarded)
