@@ -137,5 +137,6 @@ func (c *recordCipher12) wipe() {
 	clear(c.fixedIV[:])
 	clear(c.nonce[:])
 	clear(c.aad[:])
+	wipeObject(c.aead)
 	c.aead = nil
 }

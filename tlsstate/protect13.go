@@ -89,5 +89,6 @@ func (c *recordCipher) open(dst []byte, rec record) (contentType, []byte, *Alert
 func (c *recordCipher) wipe() {
 	clear(c.iv[:])
 	clear(c.nonce[:])
+	wipeObject(c.aead)
 	c.aead = nil
 }

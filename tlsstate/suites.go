@@ -62,7 +62,11 @@ func newAESGCM(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCM(block)
+	aead, err := cipher.NewGCM(block)
+	if err == nil && holdsNoPointer(aead) {
+		wipeObject(block) // the GCM keeps its own copy of the key schedule
+	}
+	return aead, err
 }
 
 // suiteByID returns the table entry of a TLS 1.3 suite, or nil.
