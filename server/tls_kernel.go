@@ -426,8 +426,48 @@ func (t *kernelRecords) Sendfile(file int, offset int64, count int) (int, error)
 		count = t.rekey.sendBudget(count)
 	}
 	n, err := kernel.Sendfile(t.fd, file, &offset, count)
-	if err == kernel.EAGAIN {
+	switch {
+	case err == kernel.EAGAIN:
 		return 0, coro.ErrWantWrite
+	case n == 0 && err == nil && count > 0:
+		return t.sendfileTookNothing(file, offset, count)
+	}
+	t.sent(n)
+	return n, err
+}
+
+// minKernelSend is a record's worth of plaintext.
+const minKernelSend = 16 << 10
+
+// sendfileTookNothing handles a sendfile that took nothing although the
+// file goes on: Linux 7.2 returns 0, not EAGAIN, from sendfile on a kernel
+// TLS socket now and then, whether the socket is full or not (seen in the
+// guest: the server took it for the end of a shorter file and cut the
+// response). On a full socket, the step waits for epoll to report it
+// writable; on a writable one, the next record's worth of the file goes
+// through the process (pread, then send: the kernel encrypts it all the
+// same). At the end of the file, (0, nil) says so.
+func (t *ktlsTransport) sendfileTookNothing(file int, offset int64, count int) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(file, &st); err != nil || offset >= st.Size {
+		return 0, err
+	}
+	pfd := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLOUT}}
+	if n, err := unix.Poll(pfd, 0); err == nil && (n == 0 || pfd[0].Revents&unix.POLLOUT == 0) {
+		return 0, coro.ErrWantWrite
+	}
+	buf := make([]byte, min(int64(count), minKernelSend, st.Size-offset))
+	m, err := unix.Pread(file, buf, offset)
+	if m <= 0 {
+		return 0, err
+	}
+	n, err := kernel.Send(t.fd, buf[:m], false)
+	t.log.Debug("tls: kernel TLS sendfile took nothing from a writable socket; a record's worth sent from user space", "sent", n, "err", err)
+	switch {
+	case err == kernel.EAGAIN:
+		return 0, coro.ErrWantWrite
+	case n == 0 && err == nil:
+		return 0, io.ErrUnexpectedEOF // never a busy loop on a socket that takes nothing
 	}
 	t.sent(n)
 	return n, err
