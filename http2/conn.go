@@ -35,17 +35,19 @@ const (
 )
 
 // Conn is one HTTP/2 connection's state: the settings both ends announced,
-// flow-control windows, HPACK tables and the live streams. Between requests
-// it holds no stream and no buffer, only its HPACK tables.
+// flow-control windows, its HPACK decoder and the live streams. Between
+// requests it holds no stream and no buffer, only the decoder's table
+// (responses are encoded by the engine's encoder, which keeps no table).
 type Conn struct {
 	e       *Engine
 	https   bool
 	phase   phase
 	started bool // our SETTINGS are queued
 
-	dec    *hpack.Decoder
-	enc    *hpack.Encoder
-	encOut appendWriter
+	dec *hpack.Decoder
+	// tableSized: the first response's header block told the client our
+	// encoder's dynamic table has size 0 (RFC 7541 §6.3).
+	tableSized bool
 
 	peerMaxFrame   int   // the client's SETTINGS_MAX_FRAME_SIZE
 	peerInitWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
@@ -531,8 +533,6 @@ func (c *Conn) onSettings(h frameHeader, p []byte, out *http1.Output) {
 	for ; len(p) > 0; p = p[6:] {
 		id, v := binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		switch id {
-		case settingHeaderTableSize:
-			c.enc.SetMaxDynamicTableSize(min(v, encoderTableSize))
 		case settingEnablePush:
 			if v > 1 {
 				c.connError(out, ProtocolError)
@@ -559,9 +559,10 @@ func (c *Conn) onSettings(h frameHeader, p []byte, out *http1.Output) {
 			}
 			c.peerMaxFrame = int(v)
 		}
-		// SETTINGS_MAX_CONCURRENT_STREAMS limits pushes, which we never
-		// make; SETTINGS_MAX_HEADER_LIST_SIZE is advisory; unknown
-		// settings are ignored (§6.5.2).
+		// SETTINGS_HEADER_TABLE_SIZE bounds a dynamic table our encoder
+		// does not use; SETTINGS_MAX_CONCURRENT_STREAMS limits pushes,
+		// which we never make; SETTINGS_MAX_HEADER_LIST_SIZE is advisory;
+		// unknown settings are ignored (§6.5.2).
 	}
 	c.queue(out, FrameSettings, FlagAck, 0, nil)
 }

@@ -18,14 +18,13 @@ const DefaultMaxConcurrentStreams = 100
 // above the default, RFC 9113 §4.2).
 const InputSize = FrameHeaderLen + minMaxFrameSize
 
-// Table sizes of the HPACK dynamic tables (RFC 7541 §4.2). The decoder's is
-// the protocol's default, which a client may use before it has seen our
-// settings; the encoder's is kept small: it holds the response fields that
-// repeat (server, content-type, date) and lives as long as the connection.
-const (
-	decoderTableSize = 4096
-	encoderTableSize = 1024
-)
+// decoderTableSize is the size of a connection's HPACK decoder table (RFC
+// 7541 §4.2): the protocol's default, which a client may use before it has
+// seen our settings. Responses are encoded without a dynamic table (as
+// nginx does): the encoder holds nothing between header blocks, so one
+// serves every connection of a loop and an idle connection keeps only its
+// decoder's table.
+const decoderTableSize = 4096
 
 // Engine answers HTTP/2 streams for one event loop. It shares its handler,
 // limits and configured headers with the loop's HTTP/1 engine, and keeps
@@ -44,10 +43,13 @@ type Engine struct {
 	// sent; nil means syscall.Close.
 	CloseFile func(fd int)
 
-	resp    http1.Response
-	scratch []byte      // a header block being encoded
-	free    []*stream   // streams to reuse
-	lists   [][]*stream // connections' stream lists to reuse
+	resp http1.Response
+	// enc encodes every connection's response header blocks into encOut,
+	// with a dynamic table of size 0: static table indexes and literals.
+	enc    *hpack.Encoder
+	encOut appendWriter
+	free   []*stream   // streams to reuse
+	lists  [][]*stream // connections' stream lists to reuse
 	// interned holds the response field strings (names, values, numbers)
 	// the HPACK encoder was given: one seen before is given again without
 	// allocating. It is emptied when it reaches maxInterned.
@@ -108,8 +110,10 @@ func (e *Engine) NewConn(https bool) *Conn {
 	}
 	c.dec = hpack.NewDecoder(decoderTableSize, c.field)
 	c.dec.SetMaxStringLength(2 * c.maxFieldSection)
-	c.enc = hpack.NewEncoder(&c.encOut)
-	c.enc.SetMaxDynamicTableSizeLimit(encoderTableSize)
+	if e.enc == nil {
+		e.enc = hpack.NewEncoder(&e.encOut)
+		e.enc.SetMaxDynamicTableSizeLimit(0)
+	}
 	return c
 }
 

@@ -41,7 +41,13 @@ func (c *Conn) respond(s *stream, resp *http1.Response, out *http1.Output) {
 	if resp.File >= 0 {
 		length = resp.FileLength
 	}
-	c.encOut.b = c.e.scratch[:0]
+	c.e.encOut.b = c.e.encOut.b[:0]
+	if !c.tableSized {
+		// The client's decoder starts with a 4096-byte table: the
+		// connection's first block says ours is empty.
+		c.e.enc.SetMaxDynamicTableSize(0)
+		c.tableSized = true
+	}
 	c.writeField(":status", c.e.internInt(int64(status)))
 	if len(e.Date) > 0 {
 		c.writeField("date", c.e.intern(e.Date))
@@ -60,8 +66,7 @@ func (c *Conn) respond(s *stream, resp *http1.Response, out *http1.Output) {
 		c.writeLines(e.HTTPSHeaders)
 	}
 	c.writeLines(resp.Extra)
-	block := c.encOut.b
-	c.e.scratch = block[:0]
+	block := c.e.encOut.b
 
 	if sendBody && resp.File >= 0 && length > 0 {
 		s.file, s.fileOff, s.fileLeft, s.owner = resp.File, resp.FileOffset, length, resp.FileOwner
@@ -105,7 +110,7 @@ func (c *Conn) queueHeaders(s *stream, block []byte, endStream bool, out *http1.
 }
 
 func (c *Conn) writeField(name, value string) {
-	c.enc.WriteField(hpack.HeaderField{Name: name, Value: value})
+	c.e.enc.WriteField(hpack.HeaderField{Name: name, Value: value})
 }
 
 // writeLines encodes header lines "Name: value\r\n" with lowercase names
