@@ -490,19 +490,7 @@ func TestH2ShutdownGoAway(t *testing.T) {
 // follows the frames just sent: no RST_STREAM, no GOAWAY.
 func (r *h2Raw) ignored() {
 	r.t.Helper()
-	data := [8]byte{'i', 'g', 'n', 'o', 'r', 'e', 'd', '?'}
-	r.fr.WritePing(false, data)
-	r.until(func(f http2.Frame) bool {
-		switch f := f.(type) {
-		case *http2.PingFrame:
-			return f.IsAck() && f.Data == data
-		case *http2.GoAwayFrame:
-			r.t.Fatalf("GOAWAY %v, want the frames ignored", f.ErrCode)
-		case *http2.RSTStreamFrame:
-			r.t.Fatalf("RST_STREAM %v on stream %d, want the frames ignored", f.ErrCode, f.StreamID)
-		}
-		return false
-	})
+	r.pingBack(true)
 }
 
 // Frames on a closed stream are answered as the way it closed asks (RFC

@@ -243,6 +243,13 @@ func (r *h2Raw) response(id uint32) (string, []byte) {
 // alive checks that the connection still answers: a PING comes back.
 func (r *h2Raw) alive() {
 	r.t.Helper()
+	r.pingBack(false)
+}
+
+// pingBack sends a PING and reads until its ACK, failing on a GOAWAY, and
+// on an RST_STREAM too when strict (nothing else was to be answered).
+func (r *h2Raw) pingBack(strict bool) {
+	r.t.Helper()
 	data := [8]byte{'a', 'l', 'i', 'v', 'e', '?', '!', 1}
 	r.fr.WritePing(false, data)
 	r.until(func(f http2.Frame) bool {
@@ -251,6 +258,10 @@ func (r *h2Raw) alive() {
 			return f.IsAck() && f.Data == data
 		case *http2.GoAwayFrame:
 			r.t.Fatalf("GOAWAY %v, want the connection alive", f.ErrCode)
+		case *http2.RSTStreamFrame:
+			if strict {
+				r.t.Fatalf("RST_STREAM %v on stream %d, want the frames ignored", f.ErrCode, f.StreamID)
+			}
 		}
 		return false
 	})
