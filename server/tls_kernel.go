@@ -447,7 +447,7 @@ const minKernelSend = 16 << 10
 // writable; on a writable one, the next record's worth of the file goes
 // through the process (pread, then send: the kernel encrypts it all the
 // same). At the end of the file, (0, nil) says so.
-func (t *ktlsTransport) sendfileTookNothing(file int, offset int64, count int) (int, error) {
+func (t *kernelRecords) sendfileTookNothing(file int, offset int64, count int) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(file, &st); err != nil || offset >= st.Size {
 		return 0, err
