@@ -3,6 +3,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -48,6 +49,11 @@ type Config struct {
 	MaxConnections int
 	// NoPinning leaves the loops' threads free to run on any CPU.
 	NoPinning bool
+	// Log receives the loops' own lines (out of descriptors, a listener
+	// that cannot resume, a thread that cannot be pinned); nil:
+	// slog.Default(). A loop writes to it from its thread: a server whose
+	// log may stall gives one that queues instead of writing.
+	Log *slog.Logger
 }
 
 // Group is a set of loops sharing one connection table, each with its own
@@ -119,6 +125,10 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 			tick:    cfg.Tick,
 			clock:   newClock(start),
 			scratch: make([]byte, 4096),
+			log:     cfg.Log,
+		}
+		if l.log == nil {
+			l.log = slog.Default()
 		}
 		if !cfg.NoPinning {
 			l.cpu = cpus[i%len(cpus)]

@@ -39,7 +39,8 @@ type Loop[S any] struct {
 	listenEvents []uint32 // the epoll events each listener is registered with
 	paused       bool     // listeners out of epoll after EMFILE, until the next tick
 	shortage     shortage
-	mailbox      mailbox[S] // functions Group.Post and Adopt ask the loop to run
+	mailbox      mailbox[S]   // functions Group.Post and Adopt ask the loop to run
+	log          *slog.Logger // Config.Log
 
 	events  []kernel.Event
 	idle    timeoutQueue // keep-alive and response writing: pushed back on activity
@@ -95,7 +96,7 @@ func (l *Loop[S]) run() {
 	runtime.LockOSThread() // never unlocked: a pinned thread dies with its goroutine
 	if l.cpu >= 0 {
 		if err := kernel.PinThread(l.cpu); err != nil {
-			slog.Warn("cannot pin event loop to its CPU", "loop", l.id, "cpu", l.cpu, "err", err)
+			l.log.Warn("cannot pin event loop to its CPU", "loop", l.id, "cpu", l.cpu, "err", err)
 		}
 	}
 	defer l.closeLoop()

@@ -1,9 +1,6 @@
 package loop
 
-import (
-	"log/slog"
-	"time"
-)
+import "time"
 
 // reclaimBatch is how many idle connections an accept that ran out of
 // descriptors closes at most before it tries again (nginx's
@@ -44,7 +41,7 @@ func (l *Loop[S]) logShortage(err error, reclaimed int, paused bool) {
 	if !l.shortage.logged.IsZero() && now.Sub(l.shortage.logged) < shortageLogEvery {
 		return
 	}
-	slog.Warn("accept: out of resources; closing the oldest idle connections, else pausing listeners for a tick (logged at most once a minute)",
+	l.log.Warn("accept: out of resources; closing the oldest idle connections, else pausing listeners for a tick (logged at most once a minute)",
 		"loop", l.id, "err", err, "idle_closed", l.shortage.reclaimed, "pauses", l.shortage.pauses)
 	l.shortage = shortage{logged: now}
 }

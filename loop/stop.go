@@ -1,8 +1,6 @@
 package loop
 
 import (
-	"log/slog"
-
 	"lwango/kernel"
 )
 
@@ -82,7 +80,7 @@ func (l *Loop[S]) resumeListeners() {
 	for i, fd := range l.listeners {
 		if fd >= 0 {
 			if err := kernel.EpollAdd(l.epfd, fd, l.listenEvents[i]); err != nil {
-				slog.Error("cannot resume listener", "loop", l.id, "err", err)
+				l.log.Error("cannot resume listener", "loop", l.id, "err", err)
 			}
 		}
 	}

@@ -81,7 +81,8 @@ type Server struct {
 
 	accessLog *logWriter // nil when quiet
 	// loopLog passes the loops' own log records (failed handshakes, kernel
-	// TLS notices) to Options.Log without a loop ever waiting on it.
+	// TLS notices, the loop package's out-of-descriptors line) to
+	// Options.Log without a loop ever waiting on it.
 	loopLog *slogWriter
 	// logHandshakes says failed handshakes are logged (not quiet).
 	logHandshakes bool
@@ -168,6 +169,7 @@ func New(cfg *site.Config, opts Options) (*Server, error) {
 		RequestTimeout:   s.requestTimeout,
 		Tick:             opts.Tick,
 		NoPinning:        opts.NoPinning,
+		Log:              s.loopLog.forLoop(), // one share for the loop package's rare lines
 	}
 	group, err := loop.New(lcfg, func(l *loop.Loop[conn]) loop.Handler[conn] {
 		w := newWorker(s, l)
