@@ -6,10 +6,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,47 +98,25 @@ func alpnIdleClientProcess(arg string) error {
 		{"user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
 		{"accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
 		{"accept-encoding", "gzip, deflate, br, zstd"}, {"accept-language", "en-GB,en;q=0.9"}}
-	conns := make([]*tls.Conn, idleH2Clients)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cfg := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{proto}}
-			for i := w; i < idleH2Clients; i += 8 {
-				c, err := tls.Dial("tcp", addr, cfg)
-				if err == nil && c.ConnectionState().NegotiatedProtocol != proto {
-					err = fmt.Errorf("ALPN %q, want %q", c.ConnectionState().NegotiatedProtocol, proto)
-				}
-				if err == nil {
-					conns[i] = c
-					if proto == "h2" {
-						err = h2Request(c, fields)
-					} else {
-						err = h1Request(c, fields)
-					}
-				}
-				if err != nil {
-					errs <- fmt.Errorf("connection %d: %v", i, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		return err
-	}
-	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin)
-	return nil
+	cfg := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{proto}}
+	return holdIdleClients(idleH2Clients, func(int) (net.Conn, error) {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if got := c.ConnectionState().NegotiatedProtocol; got != proto {
+			return c, fmt.Errorf("ALPN %q, want %q", got, proto)
+		}
+		if proto == "h2" {
+			return c, h2Request(c, fields)
+		}
+		return c, h1Request(c, fields)
+	})
 }
 
 // h2Request sends the preface, SETTINGS and one request with the fields,
 // acknowledges the server's SETTINGS and reads the response whole.
-func h2Request(c *tls.Conn, fields [][2]string) error {
+func h2Request(c net.Conn, fields [][2]string) error {
 	var blk bytes.Buffer
 	enc := hpack.NewEncoder(&blk)
 	for _, f := range fields {
@@ -170,20 +148,13 @@ func h2Request(c *tls.Conn, fields [][2]string) error {
 
 // h1Request sends one HTTP/1.1 request with the same fields and reads the
 // response whole.
-func h1Request(c *tls.Conn, fields [][2]string) error {
+func h1Request(c net.Conn, fields [][2]string) error {
 	req := "GET /hello HTTP/1.1\r\nHost: example.com\r\n"
 	for _, f := range fields[4:] {
 		req += f[0] + ": " + f[1] + "\r\n"
 	}
-	io.WriteString(c, req+"\r\n")
-	buf := make([]byte, 4096)
-	got := 0
-	for !bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
-		n, err := c.Read(buf[got:])
-		if err != nil {
-			return err
-		}
-		got += n
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		return err
 	}
-	return nil
+	return readHello(c)
 }

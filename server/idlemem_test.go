@@ -84,32 +84,33 @@ func init() { helperProcesses["LWANGO_IDLE_CLIENT"] = idleClientProcess }
 // request on each, says "ready" and holds them until its standard input
 // closes.
 func idleClientProcess(addr string) error {
-	conns := make([]net.Conn, idleClients)
+	return holdIdleClients(idleClients, func(int) (net.Conn, error) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return c, requestHello(c)
+	})
+}
+
+// holdIdleClients is the body of the idle-memory tests' client processes:
+// it opens n connections with open, eight at a time, says "ready" and
+// holds them until its standard input closes.
+func holdIdleClients(n int, open func(i int) (net.Conn, error)) error {
+	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 4096)
-			req := []byte("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-			for i := w; i < idleClients; i += 8 {
-				c, err := net.Dial("tcp", addr)
+			for i := w; i < n; i += 8 {
+				c, err := open(i)
 				if err != nil {
-					errs <- err
+					errs <- fmt.Errorf("connection %d: %v", i, err)
 					return
 				}
 				conns[i] = c
-				c.Write(req)
-				got := 0
-				for !bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
-					n, err := c.Read(buf[got:])
-					if err != nil {
-						errs <- fmt.Errorf("connection %d: %v", i, err)
-						return
-					}
-					got += n
-				}
 			}
 		}()
 	}
@@ -120,6 +121,29 @@ func idleClientProcess(addr string) error {
 	}
 	fmt.Println("ready")
 	io.Copy(io.Discard, os.Stdin)
+	runtime.KeepAlive(conns)
+	return nil
+}
+
+// requestHello sends GET /hello on c and reads the response whole.
+func requestHello(c net.Conn) error {
+	if _, err := io.WriteString(c, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
+		return err
+	}
+	return readHello(c)
+}
+
+// readHello reads a response until its "Hello, World!" body has arrived.
+func readHello(c net.Conn) error {
+	buf := make([]byte, 4096)
+	got := 0
+	for !bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
+		n, err := c.Read(buf[got:])
+		if err != nil {
+			return err
+		}
+		got += n
+	}
 	return nil
 }
 

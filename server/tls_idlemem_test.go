@@ -2,14 +2,12 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
-	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 )
@@ -75,41 +73,12 @@ func init() { helperProcesses["LWANGO_IDLE_TLS_CLIENT"] = tlsIdleClientProcess }
 // tlsIdleClientProcess is the client half of
 // TestTLSIdleConnectionMemory, a child process (helperProcesses).
 func tlsIdleClientProcess(addr string) error {
-	conns := make([]*tls.Conn, idleTLSClients)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 4096)
-			cfg := &tls.Config{InsecureSkipVerify: true, ClientSessionCache: nil}
-			for i := w; i < idleTLSClients; i += 8 {
-				c, err := tls.Dial("tcp", addr, cfg)
-				if err != nil {
-					errs <- err
-					return
-				}
-				conns[i] = c
-				c.Write([]byte("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
-				got := 0
-				for !bytes.HasSuffix(buf[:got], []byte("Hello, World!")) {
-					n, err := c.Read(buf[got:])
-					if err != nil {
-						errs <- fmt.Errorf("connection %d: %v", i, err)
-						return
-					}
-					got += n
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		return err
-	}
-	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin)
-	return nil
+	cfg := &tls.Config{InsecureSkipVerify: true}
+	return holdIdleClients(idleTLSClients, func(int) (net.Conn, error) {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return c, requestHello(c)
+	})
 }
