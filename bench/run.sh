@@ -225,6 +225,9 @@ write_lwango_config() {
 		echo "path = \"$www\""
 		echo '[[site.hello]]'
 		echo 'prefix = "/hello"'
+		# Configured as an operator would (issue 16: it must not slow hello).
+		echo '[[site.metrics]]'
+		echo 'prefix = "/metrics"'
 	} >"$file"
 	echo "$file"
 }
