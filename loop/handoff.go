@@ -69,27 +69,11 @@ func (l *Loop[S]) Adopt(fd int, flags Flags, state *S) {
 
 // adopt makes fd one of the loop's connections, on its thread.
 func (l *Loop[S]) adopt(fd int, flags Flags, state *S) {
-	if fd >= len(l.table) {
-		kernel.Close(fd)
-		l.stats.Refused.Add(1)
+	c := l.register(fd, flags)
+	if c == nil {
 		return
 	}
-	c := &l.table[fd]
-	if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
-		kernel.Close(fd) // cannot happen: the descriptor is new to this process
-		return
-	}
-	c.fd = int32(fd)
-	c.flags = flags | EventsRead | watchHangup
-	c.prev, c.next = -1, -1
 	c.State = state
-	if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn|kernel.EventRDHup); err != nil {
-		c.owner.Store(0)
-		c.State = nil
-		kernel.Close(fd)
-		return
-	}
-	l.live++
 	l.stats.Adopted.Add(1)
 	if l.stopping {
 		l.retire(c) // idle: passed on when this process hands off in turn

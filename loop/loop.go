@@ -210,25 +210,39 @@ func (l *Loop[S]) accept(listener *Conn[S]) {
 		default: // ECONNABORTED and the errors accept(2) passes on from the new socket
 			continue
 		}
-		if fd >= len(l.table) {
-			kernel.Close(fd)
-			l.stats.Refused.Add(1)
+		c := l.register(fd, clientFlags)
+		if c == nil {
 			continue
 		}
-		c := &l.table[fd]
-		if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
-			panic(fmt.Sprintf("loop %d: accepted descriptor %d is still owned by loop %d", l.id, fd, c.owner.Load()-1))
-		}
-		c.fd = int32(fd)
-		c.flags = clientFlags | EventsRead | watchHangup
-		c.prev, c.next = -1, -1
-		if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn|kernel.EventRDHup); err != nil {
-			panic(fmt.Sprintf("loop %d: epoll add %d: %v", l.id, fd, err))
-		}
-		l.live++
 		l.stats.Accepted.Add(1)
 		l.resume(c)
 	}
+}
+
+// register makes fd, a descriptor new to this process (accepted or
+// adopted), one of the loop's connections with flags, watched for
+// reading. When the table cannot hold it or epoll refuses it, fd is closed
+// and register returns nil.
+func (l *Loop[S]) register(fd int, flags Flags) *Conn[S] {
+	if fd >= len(l.table) {
+		kernel.Close(fd)
+		l.stats.Refused.Add(1)
+		return nil
+	}
+	c := &l.table[fd]
+	if !c.owner.CompareAndSwap(0, int32(l.id+1)) {
+		panic(fmt.Sprintf("loop %d: new descriptor %d is still owned by loop %d", l.id, fd, c.owner.Load()-1))
+	}
+	c.fd = int32(fd)
+	c.flags = flags | EventsRead | watchHangup
+	c.prev, c.next = -1, -1
+	if err := kernel.EpollAdd(l.epfd, fd, kernel.EventIn|kernel.EventRDHup); err != nil {
+		c.owner.Store(0)
+		kernel.Close(fd)
+		return nil
+	}
+	l.live++
+	return c
 }
 
 // resume runs one step of the handler and applies what it wants.
