@@ -24,16 +24,7 @@ func (h detachingHandler) Detach(l *Loop[lineState], c *Conn[lineState]) ([]byte
 func TestHandOffPassesConnectionsAdoptServesThem(t *testing.T) {
 	from := startGroupWith(t, Config{Threads: 2}, func(h lineHandler) Handler[lineState] { return detachingHandler{h} })
 	to := startGroup(t, Config{Threads: 1})
-	idle := dial(t, from.addr)
-	if got := roundTrip(t, idle, "one"); got != "ONE\n" {
-		t.Fatalf("got %q", got)
-	}
-	busy := dialSmallWindow(t, from.addr)
-	io.WriteString(busy, "big\n")
-	head := make([]byte, 1000)
-	if _, err := io.ReadFull(busy, head); err != nil {
-		t.Fatal(err)
-	}
+	idle, busy := idleAndBusy(t, from.addr, "one")
 
 	var passed atomic.Int64
 	adopter := to.Loops()[0]
@@ -51,7 +42,7 @@ func TestHandOffPassesConnectionsAdoptServesThem(t *testing.T) {
 	if n := passed.Load(); n != 1 {
 		t.Fatalf("passed %d connections while one still had its answer to write", n)
 	}
-	if _, err := io.ReadFull(busy, make([]byte, bigAnswer-len(head))); err != nil {
+	if _, err := io.ReadFull(busy, make([]byte, bigAnswer-busyHeadRead)); err != nil {
 		t.Fatalf("the busy connection's answer: %v", err)
 	}
 	if got := roundTrip(t, busy, "three"); got != "THREE\n" {

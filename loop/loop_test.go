@@ -403,19 +403,30 @@ func TestRequestDeadlineCutsOffTrickle(t *testing.T) {
 	}
 }
 
+// idleAndBusy opens two connections to addr: idle, after one round trip
+// with word, and busy, whose large answer is under way (its first
+// busyHeadRead bytes read) behind a small receive window.
+func idleAndBusy(t *testing.T, addr, word string) (idle, busy net.Conn) {
+	t.Helper()
+	idle = dial(t, addr)
+	if got := roundTrip(t, idle, word); got != strings.ToUpper(word)+"\n" {
+		t.Fatalf("got %q", got)
+	}
+	busy = dialSmallWindow(t, addr)
+	io.WriteString(busy, "big\n")
+	if _, err := io.ReadFull(busy, make([]byte, busyHeadRead)); err != nil {
+		t.Fatal(err)
+	}
+	return idle, busy
+}
+
+// busyHeadRead is how much of the busy connection's answer idleAndBusy reads.
+const busyHeadRead = 1000
+
 // Stop closes idle connections at once and lets a large answer finish.
 func TestStopFinishesInFlightAndClosesIdle(t *testing.T) {
 	g := startGroup(t, Config{Threads: 2})
-	idle := dial(t, g.addr)
-	if got := roundTrip(t, idle, "idle"); got != "IDLE\n" {
-		t.Fatalf("got %q", got)
-	}
-	busy := dialSmallWindow(t, g.addr)
-	io.WriteString(busy, "big\n")
-	head := make([]byte, 1000)
-	if _, err := io.ReadFull(busy, head); err != nil {
-		t.Fatal(err)
-	}
+	idle, busy := idleAndBusy(t, g.addr, "idle")
 	g.Stop()
 	if rest := expectEOF(t, idle); rest != "" {
 		t.Fatalf("idle connection got %q", rest)
@@ -430,8 +441,8 @@ func TestStopFinishesInFlightAndClosesIdle(t *testing.T) {
 		t.Fatal("Stop closed the busy connection")
 	}
 	rest, err := io.ReadAll(busy)
-	if err != nil || len(head)+len(rest) != bigAnswer {
-		t.Fatalf("busy connection got %d bytes, %v; want all of %d", len(head)+len(rest), err, bigAnswer)
+	if err != nil || busyHeadRead+len(rest) != bigAnswer {
+		t.Fatalf("busy connection got %d bytes, %v; want all of %d", busyHeadRead+len(rest), err, bigAnswer)
 	}
 	busy.Close() // ends the server's lingering close
 	g.Wait()
