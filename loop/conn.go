@@ -3,7 +3,8 @@ package loop
 import "sync/atomic"
 
 // Flags describe a connection, after Lwan's connection flags. The handler
-// may set and clear RequestPending and KeepAlive; the loop owns the rest.
+// may set and clear RequestPending, KeepAlive and KernelTLS; the loop owns
+// the rest.
 type Flags uint32
 
 const (
@@ -22,6 +23,11 @@ const (
 	RequestPending
 	// PeerClosed says the peer shut down its side (EPOLLRDHUP).
 	PeerClosed
+	// KernelTLS marks a TLS connection whose records the kernel protects
+	// (kTLS); the handler sets it when it hands the keys over. Closing such
+	// a socket drops the records the kernel has not yet passed to TCP, so
+	// the loop closes it only once its send queue is empty (see flush.go).
+	KernelTLS
 
 	// EventsRead and EventsWrite mirror the connection's epoll interest
 	// (EPOLLIN or EPOLLOUT, with EPOLLRDHUP), so that EPOLL_CTL_MOD is issued
@@ -34,12 +40,13 @@ const (
 	inIdleQueue    // in the keep-alive timeout queue
 	inRequestQueue // in the request-deadline queue
 	inLingerQueue  // in the lingering-close queue
+	flushing       // closing; waiting for its send queue to empty before Closed
 )
 
 const listenerFlags = ListenerHTTP | ListenerHTTPS
 
 // handlerFlags are the flags a handler may change.
-const handlerFlags = RequestPending | KeepAlive
+const handlerFlags = RequestPending | KeepAlive | KernelTLS
 
 // Conn is one entry of the connection table, indexed by file descriptor.
 // It is deliberately small (32 bytes on 64-bit machines): everything a busy
@@ -69,8 +76,8 @@ func (c *Conn[S]) Flags() Flags { return c.flags }
 // Has reports whether all of f are set.
 func (c *Conn[S]) Has(f Flags) bool { return c.flags&f == f }
 
-// Set sets handler-owned flags (RequestPending, KeepAlive); others are ignored.
+// Set sets handler-owned flags (RequestPending, KeepAlive, KernelTLS); others are ignored.
 func (c *Conn[S]) Set(f Flags) { c.flags |= f & handlerFlags }
 
-// Clear clears handler-owned flags (RequestPending, KeepAlive).
+// Clear clears handler-owned flags (RequestPending, KeepAlive, KernelTLS).
 func (c *Conn[S]) Clear(f Flags) { c.flags &^= f & handlerFlags }

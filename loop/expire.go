@@ -27,6 +27,9 @@ func (l *Loop[S]) expire() {
 			break
 		}
 		l.stats.Expired.Add(1)
-		l.close(c, false)
+		// No progress for a keep-alive timeout: a kernel TLS send queue
+		// that did not move is not waited for again (see flush.go).
+		l.unschedule(c)
+		l.closeNow(c, false)
 	}
 }

@@ -126,6 +126,8 @@ func New[S any](cfg Config, newHandler func(*Loop[S]) Handler[S]) (g *Group[S], 
 			clock:   newClock(start),
 			scratch: make([]byte, 4096),
 			log:     cfg.Log,
+
+			stallTimeout: cfg.KeepAliveTimeout,
 		}
 		if l.log == nil {
 			l.log = slog.Default()

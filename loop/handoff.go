@@ -59,12 +59,12 @@ func (l *Loop[S]) retire(c *Conn[S]) {
 // Adopt gives the loop an established connection that another process
 // passed over (a binary upgrade): the loop serves it from now on as one of
 // its own, idle between requests, with a fresh keep-alive timeout. flags
-// may carry TLS; state is the handler's State for it (nil when the handler
-// keeps none for an idle connection). Adopt may be called from any
+// may carry TLS and KernelTLS; state is the handler's State for it
+// (nil when the handler keeps none for an idle connection). Adopt may be called from any
 // goroutine; the loop takes the connection after its current batch of
 // events, as a function Group.Post runs.
 func (l *Loop[S]) Adopt(fd int, flags Flags, state *S) {
-	l.post(func(l *Loop[S]) { l.adopt(fd, flags&TLS, state) })
+	l.post(func(l *Loop[S]) { l.adopt(fd, flags&(TLS|KernelTLS), state) })
 }
 
 // adopt makes fd one of the loop's connections, on its thread.

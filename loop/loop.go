@@ -51,6 +51,11 @@ type Loop[S any] struct {
 	now     uint32 // ticks since start
 	clock   clock
 	scratch []byte // where lingering connections' input is discarded
+	// flushing are the kernel TLS connections being closed that wait for
+	// their send queues to empty (flush.go); stallTimeout bounds how long
+	// a queue may stand still.
+	flushing     []flushingConn
+	stallTimeout time.Duration
 
 	live     int // open client connections, lingering ones included
 	stopping bool
@@ -127,6 +132,7 @@ func (l *Loop[S]) run() {
 			l.runPosted()
 		}
 		l.expire()
+		l.checkFlushing()
 		if l.stopping && l.live == 0 {
 			return
 		}
@@ -140,14 +146,22 @@ func (l *Loop[S]) run() {
 const holdMillis = 1
 
 // waitMillis is how long epoll_wait may sleep: until the next tick while
-// any timeout is pending, forever otherwise.
+// any timeout is pending, forever otherwise; at most flushPoll while a
+// kernel TLS connection waits for its send queue to empty.
 func (l *Loop[S]) waitMillis() int {
+	poll := -1
+	if len(l.flushing) > 0 {
+		poll = int(flushPoll / time.Millisecond)
+	}
 	if l.idle.empty() && l.request.empty() && l.linger.empty() && !l.paused {
-		return -1
+		return poll
 	}
 	next := l.start.Add(time.Duration(l.now+1) * l.tick)
-	ms := (time.Until(next) + time.Millisecond - 1) / time.Millisecond
-	return max(int(ms), 0)
+	ms := max(int((time.Until(next)+time.Millisecond-1)/time.Millisecond), 0)
+	if poll >= 0 {
+		return min(ms, poll)
+	}
+	return ms
 }
 
 func (l *Loop[S]) advanceClock() {
@@ -169,6 +183,10 @@ func (l *Loop[S]) dispatch(fd int, events uint32) {
 		l.accept(c)
 	case c.flags&lingering != 0:
 		l.drain(c)
+	case c.flags&flushing != 0:
+		if events&(kernel.EventErr|kernel.EventHup) != 0 {
+			l.dropFlushing(c)
+		}
 	case events&(kernel.EventErr|kernel.EventHup) != 0:
 		l.close(c, false)
 	default:
@@ -326,9 +344,17 @@ func (l *Loop[S]) unschedule(c *Conn[S]) {
 // reset the connection and destroy the response in flight.
 func (l *Loop[S]) close(c *Conn[S], graceful bool) {
 	l.unschedule(c)
+	if l.flushFirst(c, graceful) {
+		return
+	}
+	l.closeNow(c, graceful)
+}
+
+// closeNow is close without waiting for a kernel TLS send queue.
+func (l *Loop[S]) closeNow(c *Conn[S], graceful bool) {
+	c.flags &^= RequestPending | KeepAlive
 	l.handler.Closed(l, c)
 	c.State = nil
-	c.flags &^= RequestPending | KeepAlive
 	if graceful && kernel.ShutdownWrite(int(c.fd)) == nil {
 		c.flags |= lingering
 		// A peer that has not hung up yet cannot have answered the FIN

@@ -31,10 +31,14 @@ type lineState struct {
 
 // lineHandler answers each line with the line upper-cased; "quit" gets "bye"
 // and a graceful close, "abort" an abortive one, "big" a large answer,
-// "stopping?" what Loop.Stopping says.
+// "fill" as much as the socket takes and a graceful close, "stopping?" what
+// Loop.Stopping says, "ktls" "OK" after setting KernelTLS.
 type lineHandler struct {
 	opened, closed, expired *atomic.Int64
 	bigSize                 int
+	// unsentAtClose is the socket's send queue (SIOCOUTQ) when Closed
+	// was last called.
+	unsentAtClose *atomic.Int64
 }
 
 func (h lineHandler) Serve(l *Loop[lineState], c *Conn[lineState]) coro.Want {
@@ -70,8 +74,20 @@ func (h lineHandler) Serve(l *Loop[lineState], c *Conn[lineState]) coro.Want {
 				return coro.Abort
 			case "big":
 				s.out = bytes.Repeat([]byte("x"), h.bigSize)
+			case "fill":
+				// As much as the socket takes now, then a graceful close.
+				chunk := bytes.Repeat([]byte("x"), 64<<10)
+				for {
+					if _, err := unix.Write(c.Fd(), chunk); err != nil {
+						break
+					}
+				}
+				return coro.Done
 			case "stopping?":
 				s.out = []byte(fmt.Sprintln(l.Stopping()))
+			case "ktls":
+				c.Set(KernelTLS)
+				s.out = []byte("OK\n")
 			default:
 				s.out = []byte(strings.ToUpper(line) + "\n")
 			}
@@ -101,6 +117,8 @@ func (h lineHandler) Expired(l *Loop[lineState], c *Conn[lineState]) {
 
 func (h lineHandler) Closed(l *Loop[lineState], c *Conn[lineState]) {
 	if c.State != nil {
+		unsent, _ := kernel.Unsent(c.Fd())
+		h.unsentAtClose.Store(int64(unsent))
 		h.closed.Add(1)
 	}
 }
@@ -154,6 +172,7 @@ type testGroup struct {
 	*Group[lineState]
 	addr                    string
 	opened, closed, expired atomic.Int64
+	unsentAtClose           atomic.Int64
 }
 
 func startGroup(t *testing.T, cfg Config) *testGroup {
@@ -178,7 +197,7 @@ func startGroupWith(t *testing.T, cfg Config, wrap func(lineHandler) Handler[lin
 	}
 	tg := &testGroup{}
 	g, err := New(cfg, func(*Loop[lineState]) Handler[lineState] {
-		return wrap(lineHandler{opened: &tg.opened, closed: &tg.closed, expired: &tg.expired, bigSize: bigAnswer})
+		return wrap(lineHandler{opened: &tg.opened, closed: &tg.closed, expired: &tg.expired, bigSize: bigAnswer, unsentAtClose: &tg.unsentAtClose})
 	})
 	if err != nil {
 		t.Fatal(err)
