@@ -265,7 +265,7 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		c.transport = &tlsConn{phase: tlsKernelRecords, kernel: t}
 		c.defers.Defer(c.closeTransport)
 		s.adopted.count(h)
-		l.Adopt(fd, loop.TLS, c)
+		l.Adopt(fd, loop.TLS|loop.KernelTLS, c)
 	default:
 		return fmt.Errorf("upgrade: unknown connection kind %d", h.kind)
 	}

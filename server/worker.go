@@ -163,6 +163,7 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 		if s.transport.Name() == "ktls" {
 			w.metrics.tlsOpen.add(-1)
 			w.metrics.ktlsOpen.add(1)
+			c.Set(loop.KernelTLS) // its close waits for the send queue (loop/flush.go)
 		}
 		if sess != nil && sess.ALPN == "h2" {
 			w.beginH2(s, true)
