@@ -85,14 +85,74 @@ type exchange struct {
 	// read resumes it instead of parsing it again.
 	progress http1.Progress
 
-	unparsed  bool // in[start:end] holds bytes the engine has not seen
-	serveMore bool // the engine stopped to let its output be written first
-	closing   bool // close once the output is written
-	// clientClose: the client asked for the close and sent nothing more;
-	// the connection closes without lingering.
-	clientClose bool
-	unflushed   bool // output was taken but the transport's Flush has not succeeded
-	answered    bool // a response was completed in this step
+	// phase is where the exchange's step is; then, in phase exWriting,
+	// the phase it goes back to once the output is on the wire.
+	phase, then exPhase
+}
+
+// exPhase is a phase of an exchange: what its step (worker.step for
+// HTTP/1, step2 for HTTP/2) does next. For HTTP/1, the engine's answer
+// (http1.Engine.Serve's Result.Next) chooses the phase after parsing:
+//
+//	             bytes arrived
+//	reading ───────────────────► parsing ──┬── KeepAlive, ReadMore ──► reading
+//	   │                            ▲      ├── ServeMore ──► serving ──┐
+//	   │                            └──────┼───── Serve again ─────────┘
+//	   │                                   ├── Close ──► closing: close, lingering
+//	   └─ nothing pending: idle            └── Close the client asked for
+//	                                              ──► clientClosing: close at once
+//
+// Output leaves before the step goes on: a phase that queued some passes
+// through writing first, and comes back to the same phase once it is all
+// on the wire (so a response is written before the next request is read,
+// and before the connection closes):
+//
+//	any phase ──output queued──► writing ──written and flushed──► that phase
+//
+// An HTTP/2 connection uses reading, parsing (bytes its frames were not yet
+// received from) and writing; its streams have their states in package
+// http2. How far the engine is into a request is not a phase of the
+// exchange but the engine's own memory (progress), and whether a response
+// was completed in this step is the step's (it decides whether a read is
+// worth trying before idling).
+type exPhase uint8
+
+const (
+	// exReading: the engine needs more bytes (the rest of a request, or
+	// the next one): read them, or go idle when nothing is pending.
+	exReading exPhase = iota
+	// exParsing: in[start:end] holds bytes the engine has not seen.
+	exParsing
+	// exServing: the engine stopped in the middle of its answers so that
+	// the output is written first (http1.ServeMore); it goes on with the
+	// same input.
+	exServing
+	// exWriting: output is queued, or taken by the transport and not yet
+	// flushed; the exchange goes back to phase then once it has all left.
+	exWriting
+	// exClosing: the server closes the connection (an error, a stop, the
+	// response said so), lingering for the client's last bytes so that a
+	// client still sending gets no reset over its response.
+	exClosing
+	// exClientClosing: the client asked for the close and sent nothing
+	// after that request; the connection closes at once (coro.Finished),
+	// unless more input turned up after all.
+	exClientClosing
+	// (The two phases that close come last: see closes.)
+)
+
+// unwritten reports whether the exchange has output to write before its
+// phase goes on: queued, or still in exWriting (the transport took it all
+// but has not flushed it yet).
+func (ex *exchange) unwritten() bool { return ex.phase == exWriting || ex.out.Pending() }
+
+// closes reports whether the exchange ends with the output being written.
+func (ex *exchange) closes() bool {
+	p := ex.phase
+	if p == exWriting {
+		p = ex.then
+	}
+	return p >= exClosing // exClosing or exClientClosing
 }
 
 func newExchange(bufferSize int) *exchange {
@@ -110,7 +170,7 @@ func (ex *exchange) reset(bufferSize int) {
 	}
 	ex.start, ex.end, ex.need = 0, 0, 0
 	ex.progress.Reset()
-	ex.unparsed, ex.serveMore, ex.closing, ex.clientClose, ex.answered, ex.unflushed = false, false, false, false, false, false
+	ex.phase, ex.then = exReading, exReading
 }
 
 // compact moves the unanswered input to the front of the buffer.

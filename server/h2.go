@@ -66,12 +66,10 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 	h.Start(&ex.out)
 	budget := writeBudget
 	for {
-		if ex.out.Pending() || ex.unflushed {
-			ex.unflushed = true
-			if want := w.flush(s, &budget); want != 0 {
+		if ex.unwritten() {
+			if want := w.write(s, &budget); want != 0 {
 				return want
 			}
-			ex.unflushed = false
 		}
 		if h.Done() {
 			return coro.Done
@@ -83,8 +81,8 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 			}
 		}
 		w.current = c
-		if ex.unparsed {
-			ex.unparsed = false
+		if ex.phase == exParsing {
+			ex.phase = exReading
 			ex.start += h.Receive(ex.in[ex.start:ex.end], &ex.out)
 			ex.compact()
 		} else if !h.Produce(&ex.out, produceBudget) {
@@ -123,5 +121,5 @@ func (w *worker) expired2(s *conn) {
 	}
 	s.h2.Shutdown(&s.ex.out)
 	budget := writeBudget
-	w.flush(s, &budget)
+	w.write(s, &budget)
 }

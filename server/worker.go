@@ -276,71 +276,75 @@ func (w *worker) readProxyHeader(c *loop.Conn[conn], s *conn) coro.Want {
 	return 0
 }
 
-// step runs the exchange until it must wait or close.
+// step runs the exchange until it must wait or close, acting on its
+// phase (see exPhase).
 func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 	ex := s.ex
-	ex.answered = false
+	answered := false // a response was completed in this step
 	budget := writeBudget
 	for {
-		if ex.out.Pending() || ex.unflushed {
-			ex.unflushed = true
-			if want := w.flush(s, &budget); want != 0 {
+		if ex.unwritten() {
+			if want := w.write(s, &budget); want != 0 {
 				return want
 			}
-			ex.unflushed = false
 		}
-		if ex.closing {
-			if ex.clientClose && ex.start == ex.end && !s.transport.Buffered() {
+		switch ex.phase {
+		case exClosing:
+			return coro.Done
+		case exClientClosing:
+			if ex.start == ex.end && !s.transport.Buffered() {
 				return coro.Finished
 			}
 			return coro.Done
-		}
-		if ex.unparsed && s.phase == connSniff {
-			if !w.sniff(s) {
-				// The bytes so far begin the preface and a request alike
-				// ("P"): read more before deciding (returning WantRead
-				// here, with the bytes unread, spun the loop).
-				ex.unparsed = false
-				continue
+		case exParsing:
+			if s.phase == connSniff {
+				if !w.sniff(s) {
+					// The bytes so far begin the preface and a request
+					// alike ("P"): read more before deciding (returning
+					// WantRead here, with the bytes unread, spun the loop).
+					ex.phase = exReading
+					continue
+				}
+				if s.phase == connHTTP2 {
+					return w.step2(c, s)
+				}
 			}
-			if s.phase == connHTTP2 {
-				return w.step2(c, s)
-			}
-		}
-		if ex.unparsed || ex.serveMore {
-			w.serve(c, s)
-			continue
-		}
-		if ex.answered && ex.start == ex.end && !s.transport.Buffered() {
-			// All answered: sleep instead of trying a read that would
-			// most likely block; epoll reports the next request.
-			w.idle(c, s)
-			return coro.WantRead
-		}
-		if want := w.fill(s); want != 0 {
-			if want != coro.WantRead {
-				return want
-			}
-			if ex.start == ex.end {
+			answered = w.serve(c, s) || answered
+		case exServing:
+			answered = w.serve(c, s) || answered
+		case exReading:
+			if answered && ex.start == ex.end && !s.transport.Buffered() {
+				// All answered: sleep instead of trying a read that would
+				// most likely block; epoll reports the next request.
 				w.idle(c, s)
-			} else {
-				c.Set(loop.RequestPending)
+				return coro.WantRead
 			}
-			return coro.WantRead
+			if want := w.fill(s); want != 0 {
+				if want != coro.WantRead {
+					return want
+				}
+				if ex.start == ex.end {
+					w.idle(c, s)
+				} else {
+					c.Set(loop.RequestPending)
+				}
+				return coro.WantRead
+			}
 		}
 	}
 }
 
-// serve lets the engine answer the requests at the front of the input.
-func (w *worker) serve(c *loop.Conn[conn], s *conn) {
+// serve lets the engine answer the requests at the front of the input and
+// moves the exchange to the phase its result calls for. It reports whether
+// a response was completed.
+func (w *worker) serve(c *loop.Conn[conn], s *conn) (answered bool) {
 	ex := s.ex
-	ex.unparsed, ex.serveMore = false, false
 	w.current = c
 	w.engine.Closing = w.loop.Stopping()
 	res := w.engine.Serve(ex.in[ex.start:ex.end], c.Has(loop.TLS), &ex.out, &ex.progress)
 	if res.Consumed > 0 {
 		ex.start += res.Consumed
-		ex.answered = true
+		answered = true
 		c.Clear(loop.RequestPending)
 		w.loop.RestartDeadline(c)
 	}
@@ -348,17 +352,22 @@ func (w *worker) serve(c *loop.Conn[conn], s *conn) {
 	case http1.KeepAlive:
 		ex.start, ex.end = 0, 0
 		c.Set(loop.KeepAlive)
+		ex.phase = exReading
 	case http1.ReadMore:
 		ex.end = ex.start + res.Keep // a chunked body was decoded in place: its framing is gone
 		ex.compact()
 		ex.need = res.Need
+		ex.phase = exReading
 	case http1.ServeMore:
-		ex.serveMore = true
+		ex.phase = exServing
 	case http1.Close:
-		ex.closing = true
-		ex.clientClose = res.ClientClose
+		ex.phase = exClosing
+		if res.ClientClose {
+			ex.phase = exClientClosing
+		}
 		c.Clear(loop.KeepAlive)
 	}
+	return answered
 }
 
 // fill reads more input after what the buffer holds. It returns 0 when
@@ -384,15 +393,22 @@ func (w *worker) fill(s *conn) coro.Want {
 		return coro.Abort
 	}
 	ex.end += n
-	ex.unparsed = true
+	ex.phase = exParsing
 	return 0
 }
 
-// flush writes the pending output: bytes with one send each run, files with
-// sendfile, resuming exactly where a short write stopped. It returns 0 when
-// everything is written, or what the connection waits for.
-func (w *worker) flush(s *conn, budget *int) coro.Want {
-	out := &s.ex.out
+// write puts the exchange's output on the wire before its phase goes on:
+// bytes with one send each run, files with sendfile, resuming exactly where
+// a short write stopped, then the transport's Flush. Meanwhile the exchange
+// is in exWriting; it goes back to the phase it was in once everything is
+// on the wire, and write returns 0; otherwise it returns what the
+// connection waits for.
+func (w *worker) write(s *conn, budget *int) coro.Want {
+	ex := s.ex
+	if ex.phase != exWriting {
+		ex.phase, ex.then = exWriting, ex.phase
+	}
+	out := &ex.out
 	for out.Pending() {
 		if *budget <= 0 {
 			return coro.WantWrite
@@ -410,7 +426,7 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 			// A plain connection that closes after this output: MSG_MORE
 			// lets the FIN that follows leave in the last segment. (Not
 			// for TLS: kernel TLS would hold the record open for more.)
-			more := int64(len(seg.Bytes)) < out.Len() || s.ex.closing && !s.tls
+			more := int64(len(seg.Bytes)) < out.Len() || ex.closes() && !s.tls
 			n, err = s.transport.Write(seg.Bytes, more)
 			w.metrics.bytesWrite.add(uint64(max(n, 0)))
 		}
@@ -431,6 +447,7 @@ func (w *worker) flush(s *conn, budget *int) coro.Want {
 		}
 		return coro.Abort
 	}
+	ex.phase = ex.then
 	return 0
 }
 
@@ -480,7 +497,7 @@ func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s.ex.out.Discard()
 	w.engine.AppendError(&s.ex.out, 408, c.Has(loop.TLS))
 	budget := writeBudget
-	w.flush(s, &budget)
+	w.write(s, &budget)
 	if w.log != nil {
 		w.log.expired(c, l.CommonLogTime())
 	}
