@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,14 +87,23 @@ func fewestSegments(t *testing.T, addr string) (serverToClient, clientToServer i
 // returns the data-carrying segments each way. tcpdump prints each packet
 // as it sees it; a probe connection made first, and seen, proves the
 // capture has started. Only the test connection's packets are counted.
+//
+// The capture keeps only the headers (-s 128): with the default snapshot
+// length of 256 KiB each slot of the kernel's capture ring is that large,
+// the default 2 MiB ring holds a handful of packets, and a tcpdump the
+// machine's load kept from reading lost some (2 to 34 "dropped by kernel"
+// on a second run; the count then missed the response or waited for the
+// marker until its keep-alive probe 15 s later). tcpdump's own count of
+// drops, read when it is stopped, must be 0: a capture with holes fails.
 func countSegments(t *testing.T, addr string) (serverToClient, clientToServer int) {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dump := exec.CommandContext(ctx, "tcpdump", "-i", "lo", "-nn", "-l", "--immediate-mode", "tcp port "+port)
+	dump := exec.CommandContext(ctx, "tcpdump", "-i", "lo", "-nn", "-l", "--immediate-mode", "-s", "128", "-B", "8192", "tcp port "+port)
 	stdout, _ := dump.StdoutPipe()
-	dump.Stderr = io.Discard
+	var stderr syncBuffer
+	dump.Stderr = &stderr
 	if err := dump.Start(); err != nil {
 		t.Fatalf("tcpdump: %v", err)
 	}
@@ -114,16 +125,14 @@ func countSegments(t *testing.T, addr string) (serverToClient, clientToServer in
 		select {
 		case _, ok := <-lines: // the capture has started
 			if !ok {
-				t.Fatalf("tcpdump stopped before capturing anything")
+				t.Fatalf("tcpdump stopped before capturing anything: %s", stderr.String())
 			}
 			probed = true
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	for len(lines) > 0 {
-		<-lines // the rest of the probes
-	}
+	// The probes' packets still to come are not counted: only the test
+	// connection's ports are.
 
 	c := tlsDial(t, addr, &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13})
 	client := "127.0.0.1." + portOf(c.LocalAddr())
@@ -131,12 +140,11 @@ func countSegments(t *testing.T, addr string) (serverToClient, clientToServer in
 	if resp, body := get(t, c, bufio.NewReader(c), "/hello"); resp.StatusCode != 200 || string(body) != "Hello, World!" {
 		t.Fatalf("%s: %d %q", addr, resp.StatusCode, body)
 	}
-	time.Sleep(200 * time.Millisecond) // anything else the server sends unasked
 	// A marker connection ends the count: tcpdump prints packets in the
 	// order it captured them, so once the marker's SYN is printed, every
-	// segment of the test connection sent before it has been (waiting for a
-	// quiet spell instead undercounted when a loaded machine delayed
-	// tcpdump's output). The close_notify exchange comes after the marker.
+	// segment of the test connection sent before it has been. The count is
+	// the handshake and the exchange up to the response the client has
+	// read; the close_notify exchange comes after the marker.
 	marker, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +154,7 @@ func countSegments(t *testing.T, addr string) (serverToClient, clientToServer in
 	for seen := false; !seen; {
 		l, ok := <-lines
 		if !ok {
-			t.Fatalf("tcpdump stopped before the capture was complete")
+			t.Fatalf("tcpdump stopped before the capture was complete: %s", stderr.String())
 		}
 		switch {
 		case strings.Contains(l, markerFrom):
@@ -159,6 +167,13 @@ func countSegments(t *testing.T, addr string) (serverToClient, clientToServer in
 		}
 	}
 	c.Close()
+	dump.Process.Signal(syscall.SIGINT) // tcpdump prints its counts and exits
+	for range lines {
+	}
+	dump.Wait()
+	if m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(stderr.String()); m == nil || m[1] != "0" {
+		t.Fatalf("the capture is incomplete (tcpdump dropped packets, or did not say): %s", stderr.String())
+	}
 	if serverToClient == 0 || clientToServer == 0 {
 		t.Fatalf("captured no data on port %s", port)
 	}
