@@ -97,7 +97,7 @@ type haproxyRoute struct {
 // HTTP/2).
 func TestProxyProtocolHAProxy(t *testing.T) {
 	curl := testenv.Program(t, "curl")
-	srv, addr, log := proxyServer(t, "[tls_listener]\naddress = \"127.0.0.1:0\"\n"+certLines(t, "ecdsa-p256")+clientAddressRoute)
+	srv, addr, log := proxyServer(t, "[tls_listener]\naddress = \"127.0.0.1:0\"\n"+certLines(t, "ecdsa-p256")+clientAddressRoute, patientDeadline)
 	tlsAddr, _ := srv.TLSAddr()
 	routes := []haproxyRoute{
 		{"http", addr, "send-proxy"},

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"lwango/loop"
 	"lwango/site"
 )
 
@@ -171,6 +172,22 @@ func waitFor(t testing.TB, cond func() bool, what string) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// settle waits until every loop of srv has finished the batch of events it
+// was in: what a loop does in the same step as a response the client has
+// read (going idle after it, say) is then done.
+func settle(t testing.TB, srv *Server) {
+	t.Helper()
+	done := make(chan struct{}, len(srv.workers))
+	srv.group.Post(func(*loop.Loop[conn]) { done <- struct{}{} })
+	for range srv.workers {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a loop did not run posted work within 10 s")
+		}
+	}
 }
 
 // bufioReaderFrom returns a reader that yields head, then the rest of c.
