@@ -1,7 +1,18 @@
 package loop
 
+import (
+	"time"
+
+	"lwango/kernel"
+)
+
 // expire closes every connection whose timeout has passed. A pending
-// request's deadline first lets the handler answer (HTTP 408).
+// request's deadline first lets the handler answer (HTTP 408). The
+// keep-alive timeout counts from the connection's last activity, or from
+// the last byte its kernel sent: a response that the kernel still delivers
+// to a peer that reads, however slowly, is not idle (a loop learns that its
+// socket is writable again only once a third of its send buffer, possibly
+// megabytes, has drained, or not at all once the response is handed over).
 func (l *Loop[S]) expire() {
 	for !l.request.empty() {
 		c := &l.table[l.request.head]
@@ -25,6 +36,11 @@ func (l *Loop[S]) expire() {
 		c := &l.table[l.idle.head]
 		if int32(c.expires-l.now) > 0 {
 			break
+		}
+		if kernel.Delivering(int(c.fd), time.Duration(l.idle.ticks)*l.tick) {
+			remove(l.table, &l.idle, c)
+			pushBack(l.table, &l.idle, c, l.now)
+			continue
 		}
 		l.stats.Expired.Add(1)
 		// No progress for a keep-alive timeout: a kernel TLS send queue

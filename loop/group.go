@@ -33,7 +33,10 @@ type Config struct {
 	Listeners []Listener
 	// Threads is the number of loops; 0 means one per CPU the process may use.
 	Threads int
-	// KeepAliveTimeout closes a connection idle (or stuck writing) this long.
+	// KeepAliveTimeout closes a connection idle this long: no request, and
+	// nothing written or delivered (a response its kernel still sends to a
+	// peer that reads is not idle; one stuck behind a peer that stopped
+	// reading is).
 	KeepAliveTimeout time.Duration
 	// RequestTimeout is the request-read deadline: a request (or TLS
 	// handshake) started and not complete after it is expired.
