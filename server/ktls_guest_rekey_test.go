@@ -8,12 +8,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/binary"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -219,33 +222,126 @@ func TestKTLSGuestDownloadSpansRekeys(t *testing.T) {
 	}
 }
 
-// TestKTLSGuestTLS12RecordLimit: TLS 1.2 has no KeyUpdate, so a kernel TLS
-// 1.2 connection near the record limit of its key (160 records here,
-// counted conservatively; 100 KiB responses cost 7 or more) takes no new
-// request: each response in flight is finished byte for byte, then the
-// connection ends with close_notify and the reason is logged.
-func TestKTLSGuestTLS12RecordLimit(t *testing.T) {
-	g := startGuestServerOptions(t, guestCases[3].tlsLines, Options{RekeyAfterRecords: 160})
-	conn := dialGuest(t, g.tlsAddr, tls.VersionTLS12, nil)
-	r := bufio.NewReader(conn)
-	near := func() bool { return strings.Contains(g.log.String(), "near the record limit") }
-	for i := 0; ; i++ {
-		if i == 160/7+1 {
-			t.Fatalf("%d responses of 100 KiB and the server did not end the connection", i)
-		}
-		if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Peek(1); err == io.EOF && i > 0 { // close_notify before this request's answer: the limit was near
+// TestKTLSGuestRecordLimitWithoutKeyUpdate: a kernel TLS connection that
+// cannot move to a next key (TLS 1.2 has no KeyUpdate; under
+// ktls_key_update = "close", the default, the process keeps no TLS 1.3
+// secret) and nears the record limit of its key (160 records here, counted
+// conservatively; 100 KiB responses cost 7 or more) takes no new request:
+// each response in flight is finished byte for byte, then the connection
+// ends with close_notify and the reason is logged. The records the server
+// sent under its application key (TLS 1.3's session tickets and TLS 1.2's
+// Finished included), counted on the wire, stay within the limit.
+func TestKTLSGuestRecordLimitWithoutKeyUpdate(t *testing.T) {
+	const limit = 160
+	for _, c := range []struct {
+		name, tlsLines string
+		version        uint16
+	}{
+		{"TLS 1.2", guestCases[3].tlsLines, tls.VersionTLS12},
+		{"TLS 1.3 close", guestCases[0].tlsLines, tls.VersionTLS13},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := startGuestServerOptions(t, c.tlsLines, Options{RekeyAfterRecords: limit})
+			raw, err := net.Dial("tcp", g.tlsAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire := &recordCounter{Conn: raw}
+			conn := tls.Client(wire, &tls.Config{InsecureSkipVerify: true, MinVersion: c.version, MaxVersion: c.version})
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(2 * time.Minute))
+			r := bufio.NewReader(conn)
+			near := func() bool { return strings.Contains(g.log.String(), "near the record limit") }
+			responses := 0
+			for ; ; responses++ {
+				if responses == limit/7+1 {
+					t.Fatalf("%d responses of 100 KiB and the server did not end the connection", responses)
+				}
+				if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := r.Peek(1); err == io.EOF && responses > 0 { // the end before this request's answer: the limit was near
+					break
+				}
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", responses, err)
+				}
+				if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, g.site.medium) {
+					t.Fatalf("response %d: %d bytes, %v; not the file", responses, len(body), err)
+				}
+			}
 			waitFor(t, near, "the reason in the server log")
-			return
-		}
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatalf("response %d: %v", i, err)
-		}
-		if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, g.site.medium) {
-			t.Fatalf("response %d: %d bytes, %v; not the file", i, len(body), err)
+			t.Logf("%d responses, then the end; %d records under the server's key, limit %d", responses, wire.records, limit)
+			if wire.records > limit || wire.records < limit/2 {
+				t.Errorf("the server sent %d records under its key; want at most the limit, %d, and at least half of it", wire.records, limit)
+			}
+			// The last record is close_notify: an alert record in TLS 1.2; in
+			// TLS 1.3 a protected record of 2 bytes of alert, its type and
+			// AES-GCM's 16-byte tag.
+			if c.version == tls.VersionTLS12 && wire.lastType != recordTypeAlert || c.version == tls.VersionTLS13 && wire.lastLen != 2+1+16 {
+				t.Errorf("the last record (type %d, %d bytes) is not close_notify", wire.lastType, wire.lastLen)
+			}
+		})
+	}
+}
+
+// TLS record content types (RFC 8446 §5.1) a recordCounter tells apart.
+const (
+	recordTypeChangeCipherSpec = 20
+	recordTypeAlert            = 21
+	recordTypeApplicationData  = 23
+)
+
+// recordCounter is a TLS client's connection that counts the records the
+// server sends under its application traffic key: every protected record
+// whose header arrives after the client's Finished has been written (which
+// the client does only once it has read the server's whole handshake
+// flight), ChangeCipherSpec aside. The client's Finished is the first
+// record it writes after its ChangeCipherSpec, or its first protected
+// record. Go's client writes whole records, which the count relies on.
+type recordCounter struct {
+	net.Conn
+	counting, clientCCS bool
+	header              [5]byte
+	headerLen, bodyLeft int
+	records             int  // the server's records counted
+	lastType            byte // the last record's content type
+	lastLen             int  // and length
+}
+
+func (w *recordCounter) Write(p []byte) (int, error) {
+	for rec := p; !w.counting && len(rec) >= 5; rec = rec[min(len(rec), 5+int(binary.BigEndian.Uint16(rec[3:5]))):] {
+		switch {
+		case rec[0] == recordTypeChangeCipherSpec:
+			w.clientCCS = true
+		case w.clientCCS || rec[0] == recordTypeApplicationData:
+			w.counting = true
 		}
 	}
+	return w.Conn.Write(p)
+}
+
+func (w *recordCounter) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	for b := p[:n]; len(b) > 0; {
+		if w.bodyLeft > 0 {
+			k := min(w.bodyLeft, len(b))
+			w.bodyLeft -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(w.header[w.headerLen:], b)
+		w.headerLen += k
+		b = b[k:]
+		if w.headerLen == len(w.header) {
+			w.headerLen = 0
+			w.bodyLeft = int(binary.BigEndian.Uint16(w.header[3:5]))
+			w.lastType, w.lastLen = w.header[0], w.bodyLeft
+			if w.counting && w.header[0] != recordTypeChangeCipherSpec {
+				w.records++
+			}
+		}
+	}
+	return n, err
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -62,10 +61,10 @@ type kernelRecords struct {
 	plain []byte
 
 	// rekey is the state of a TLS 1.3 connection that follows KeyUpdates
-	// (ktls_key_update = "rekey" on a kernel that can); nil: a KeyUpdate
-	// closes the connection. A TLS 1.2 connection whose cipher has a
-	// record limit only counts its records in it (no secret kept), to
-	// close before the limit.
+	// (ktls_key_update = "rekey" on a kernel that can). A connection that
+	// cannot (TLS 1.2; TLS 1.3 without the secrets: a KeyUpdate closes it)
+	// only counts its records in it, no secret kept, to close before its
+	// key's record limit; nil for a cipher whose limit is out of reach.
 	rekey *rekeyState
 	// rxNoPad sets TLS_RX_EXPECT_NO_PAD on a TLS 1.3 connection once its
 	// receive keys are in the kernel.
@@ -105,15 +104,17 @@ func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSP
 	}
 	sess := ch.Session()
 	var rekey *rekeyState
-	switch {
-	case p.rekey && sess.Version == tlsstate.VersionTLS13:
+	if p.rekey && sess.Version == tlsstate.VersionTLS13 {
 		// Before HandOff, which zeroes the session's copy of the secrets.
 		var err error
 		if rekey, err = keepSecrets(sess, p.rekeyAfter); err != nil {
 			// The connection still works; a KeyUpdate will close it.
 			log.Warn("tls: kernel TLS connection cannot keep its traffic secrets; a KeyUpdate will close it", "reason", err)
 		}
-	case sess.Version == tlsstate.VersionTLS12:
+	}
+	if rekey == nil {
+		// No next key (TLS 1.2; TLS 1.3 under ktls_key_update = "close"):
+		// the connection ends cleanly before its key's record limit.
 		rekey = countRecordsOnly(sess.CipherSuite, p.rekeyAfter)
 	}
 	err := ch.HandOff(tlsstate.Transmit, func(sess *tlsstate.Session, keys *tlsstate.TrafficKeys) error {
@@ -135,6 +136,11 @@ func handOffToKernel(fd int, ch *tlsstate.Channel, leftover []byte, p kernelTLSP
 			rekey.release()
 		}
 		return nil, fmt.Errorf("%w: %v", errKernelRefused, err)
+	}
+	if rekey != nil {
+		// The records sent under this key in user space (the handshake's
+		// last flight under TLS 1.2, TLS 1.3's session tickets) count too.
+		rekey.txRecords = sess.TX.Seq
 	}
 	t := &kernelRecords{fd: fd, log: log, ch: ch, rekey: rekey, rxNoPad: p.rxNoPad}
 	if rekey != nil && rekey.slot != nil {
@@ -474,8 +480,8 @@ func (t *kernelRecords) sendfileTookNothing(file int, offset int64, count int) (
 }
 
 // beforeSend sends the KeyUpdate that is due, if any, before application
-// data. A TLS 1.2 connection at its record limit cannot go on: the send
-// fails and the connection is closed (with close_notify).
+// data. A connection without a next key, at its record limit, cannot go
+// on: the send fails and the connection is closed (with close_notify).
 func (t *kernelRecords) beforeSend() error {
 	if t.err != nil {
 		return t.err
@@ -484,22 +490,28 @@ func (t *kernelRecords) beforeSend() error {
 	case !t.rekey.sendUpdate:
 		return nil
 	case t.rekey.slot == nil:
-		t.closeBecause("record limit of the key reached, and no KeyUpdate to send (TLS 1.2 has none; a connection passed by an upgrade has no secret)")
+		t.closeBecause("record limit of the key reached, and no KeyUpdate to send (" + noKeyUpdate + ")")
 		return io.EOF
 	}
 	return t.sendKeyUpdate()
 }
 
+// noKeyUpdate says why a kernel TLS connection that counts its records
+// only cannot move to a next key.
+const noKeyUpdate = `TLS 1.2 has none; under ktls_key_update = "close", or when a connection was passed by an upgrade, the process keeps no secret`
+
 // sent counts the records that n bytes of application data may have cost.
-// A TLS 1.2 connection past seven eighths of its record limit takes no
-// new request: it ends cleanly after the response in flight.
+// A connection that cannot move to a next key, past seven eighths of its
+// record limit, takes no new request: it ends cleanly after the response
+// in flight (one response of more than an eighth of the limit, 2^20
+// records of AES-GCM, is cut at the limit instead of passing it).
 func (t *kernelRecords) sent(n int) {
 	if t.rekey == nil || n <= 0 {
 		return
 	}
 	t.rekey.countRecords(n)
 	if r := t.rekey; r.slot == nil && r.txRecords >= r.limit-r.limit/8 && !t.peerClosed {
-		t.closeBecause("connection near the record limit of its key, and no KeyUpdate to send (TLS 1.2 has none; a connection passed by an upgrade has no secret): closing after the response in flight")
+		t.closeBecause("connection near the record limit of its key, and no KeyUpdate to send (" + noKeyUpdate + "): closing after the response in flight")
 	}
 }
 
@@ -566,11 +578,7 @@ func adoptKernelTLS(fd int, h handedConn, rekeyAfter uint64, log *slog.Logger) (
 		return nil, err
 	}
 	t := &kernelRecords{fd: fd, ch: ch, rxInKernel: true, log: log}
-	if h.version == tlsstate.VersionTLS13 {
-		t.rekey = &rekeyState{suite: h.suite, limit: cmp.Or(rekeyAfter, tlsstate.RecordLimit(h.suite))}
-	} else {
-		t.rekey = countRecordsOnly(h.suite, rekeyAfter)
-	}
+	t.rekey = countRecordsOnly(h.suite, rekeyAfter)
 	if t.rekey != nil {
 		t.rekey.txRecords = h.txRecords
 		t.rekey.sendUpdate = h.txRecords >= t.rekey.limit

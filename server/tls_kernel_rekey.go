@@ -70,8 +70,8 @@ func (v *secretVault) give(slot []byte) {
 // rekeyState is what a kernel TLS 1.3 connection that follows KeyUpdates
 // keeps: the current traffic secrets (in a vault slot: RX first, then TX),
 // the suite to derive the next ones, and a conservative count of the
-// records sent under the current transmit key. A TLS 1.2 connection keeps
-// only the count (slot nil; see countRecordsOnly).
+// records sent under the current transmit key. A connection that cannot
+// move to a next key keeps only the count (slot nil; see countRecordsOnly).
 type rekeyState struct {
 	slot      []byte
 	secretLen int
@@ -103,10 +103,13 @@ func keepSecrets(sess *tlsstate.Session, limit uint64) (*rekeyState, error) {
 	return &rekeyState{slot: slot, secretLen: n, suite: sess.CipherSuite, limit: limit}, nil
 }
 
-// countRecordsOnly is the record count of a TLS 1.2 connection, which has
-// no KeyUpdate and must end before its key has protected too many records:
-// the limit of the TLS 1.3 suite with the same AEAD (AES-GCM; nil for
-// ChaCha20-Poly1305, whose limit is out of reach), or limit when set.
+// countRecordsOnly is the record count of a connection that cannot move to
+// a next key and must end before its key has protected too many records: a
+// TLS 1.2 connection (no KeyUpdate), a TLS 1.3 one whose process keeps no
+// secret (ktls_key_update = "close", secrets that could not be kept, a
+// connection passed by an upgrade). The limit is limit when set, else that
+// of the TLS 1.3 suite with the same AEAD (AES-GCM; nil for
+// ChaCha20-Poly1305, whose limit is out of reach).
 func countRecordsOnly(suite tlsstate.CipherSuite, limit uint64) *rekeyState {
 	if limit == 0 {
 		cipher, _ := kernelCipher(suite)

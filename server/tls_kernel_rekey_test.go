@@ -85,6 +85,35 @@ func TestRekeyRecordBudget(t *testing.T) {
 	}
 }
 
+// TestCountRecordsOnly: a kernel TLS connection that cannot move to a next
+// key counts its records against the limit of its AEAD, whatever its
+// version (an AES-GCM key's, 2^23 records), or the configured one; a
+// ChaCha20-Poly1305 key's is out of reach, unless configured.
+func TestCountRecordsOnly(t *testing.T) {
+	for _, c := range []struct {
+		suite tlsstate.CipherSuite
+		set   uint64
+		want  uint64 // 0: no count
+	}{
+		{tlsstate.AES128GCMSHA256, 0, 1 << 23},
+		{tlsstate.AES256GCMSHA384, 0, 1 << 23},
+		{tlsstate.ECDHEECDSAWithAES128GCMSHA256, 0, 1 << 23},
+		{tlsstate.ECDHERSAWithAES256GCMSHA384, 0, 1 << 23},
+		{tlsstate.ChaCha20Poly1305SHA256, 0, 0},
+		{tlsstate.ECDHEECDSAWithChaCha20Poly1305SHA256, 0, 0},
+		{tlsstate.AES128GCMSHA256, 160, 160},
+		{tlsstate.ChaCha20Poly1305SHA256, 160, 160},
+	} {
+		r := countRecordsOnly(c.suite, c.set)
+		switch {
+		case c.want == 0 && r != nil:
+			t.Errorf("%v: counts against a limit of %d", c.suite, r.limit)
+		case c.want != 0 && (r == nil || r.limit != c.want || r.slot != nil):
+			t.Errorf("%v, limit %d set: %+v, want a count against %d", c.suite, c.set, r, c.want)
+		}
+	}
+}
+
 // TestKernelKeyUpdateRekeyMode: with the traffic secrets kept, a KeyUpdate
 // is parsed (also split across records) and checked: a wrong length is a
 // decode_error, a request_update other than 0 or 1 an illegal_parameter.
