@@ -21,13 +21,43 @@ import (
 )
 
 // recordWatch is a client's socket that follows the TLS record framing of
-// what it reads: whether the stream ended inside a record, and the length
-// of the last whole record.
+// what it reads: whether the stream ended inside a record, the type and
+// length of the last whole record, and how many records the server sent
+// under its application traffic key: every one, ChangeCipherSpec aside,
+// whose header arrives after the client's Finished has been written
+// (which the client does only once it has read the server's whole
+// handshake flight). The client's Finished is the first record it writes
+// after its ChangeCipherSpec, or its first protected one; Go's client
+// writes whole records, which this relies on.
 type recordWatch struct {
 	net.Conn
-	header  []byte // a record header being read
-	rest    int    // bytes of the current record's body still to come
-	lastLen int    // body length of the last whole record
+	header   []byte // a record header being read
+	rest     int    // bytes of the current record's body still to come
+	lastType byte   // content type of the last record
+	lastLen  int    // body length of the last whole record
+	// counting: the client's Finished is written; clientCCS: its
+	// ChangeCipherSpec is.
+	counting, clientCCS bool
+	records             int // the server's records under its application key
+}
+
+// TLS record content types (RFC 8446 §5.1) a recordWatch tells apart.
+const (
+	recordTypeChangeCipherSpec = 20
+	recordTypeAlert            = 21
+	recordTypeApplicationData  = 23
+)
+
+func (w *recordWatch) Write(p []byte) (int, error) {
+	for rec := p; !w.counting && len(rec) >= 5; rec = rec[min(len(rec), 5+(int(rec[3])<<8|int(rec[4]))):] {
+		switch {
+		case rec[0] == recordTypeChangeCipherSpec:
+			w.clientCCS = true
+		case w.clientCCS || rec[0] == recordTypeApplicationData:
+			w.counting = true
+		}
+	}
+	return w.Conn.Write(p)
 }
 
 func (w *recordWatch) Read(p []byte) (int, error) {
@@ -43,9 +73,12 @@ func (w *recordWatch) Read(p []byte) (int, error) {
 		w.header = append(w.header, b[:k]...)
 		b = b[k:]
 		if len(w.header) == 5 {
-			w.lastLen = int(w.header[3])<<8 | int(w.header[4])
+			w.lastType, w.lastLen = w.header[0], int(w.header[3])<<8|int(w.header[4])
 			w.rest = w.lastLen
 			w.header = w.header[:0]
+			if w.counting && w.lastType != recordTypeChangeCipherSpec {
+				w.records++
+			}
 		}
 	}
 	return n, err

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -246,7 +245,7 @@ func TestKTLSGuestRecordLimitWithoutKeyUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wire := &recordCounter{Conn: raw}
+			wire := &recordWatch{Conn: raw}
 			conn := tls.Client(wire, &tls.Config{InsecureSkipVerify: true, MinVersion: c.version, MaxVersion: c.version})
 			defer conn.Close()
 			conn.SetDeadline(time.Now().Add(2 * time.Minute))
@@ -276,72 +275,11 @@ func TestKTLSGuestRecordLimitWithoutKeyUpdate(t *testing.T) {
 			if wire.records > limit || wire.records < limit/2 {
 				t.Errorf("the server sent %d records under its key; want at most the limit, %d, and at least half of it", wire.records, limit)
 			}
-			// The last record is close_notify: an alert record in TLS 1.2; in
-			// TLS 1.3 a protected record of 2 bytes of alert, its type and
-			// AES-GCM's 16-byte tag.
-			if c.version == tls.VersionTLS12 && wire.lastType != recordTypeAlert || c.version == tls.VersionTLS13 && wire.lastLen != 2+1+16 {
+			// The last record is close_notify: an alert record in TLS 1.2, a
+			// protected record of its length in TLS 1.3.
+			if c.version == tls.VersionTLS12 && wire.lastType != recordTypeAlert || c.version == tls.VersionTLS13 && wire.lastLen != closeNotifyRecord {
 				t.Errorf("the last record (type %d, %d bytes) is not close_notify", wire.lastType, wire.lastLen)
 			}
 		})
 	}
-}
-
-// TLS record content types (RFC 8446 §5.1) a recordCounter tells apart.
-const (
-	recordTypeChangeCipherSpec = 20
-	recordTypeAlert            = 21
-	recordTypeApplicationData  = 23
-)
-
-// recordCounter is a TLS client's connection that counts the records the
-// server sends under its application traffic key: every protected record
-// whose header arrives after the client's Finished has been written (which
-// the client does only once it has read the server's whole handshake
-// flight), ChangeCipherSpec aside. The client's Finished is the first
-// record it writes after its ChangeCipherSpec, or its first protected
-// record. Go's client writes whole records, which the count relies on.
-type recordCounter struct {
-	net.Conn
-	counting, clientCCS bool
-	header              [5]byte
-	headerLen, bodyLeft int
-	records             int  // the server's records counted
-	lastType            byte // the last record's content type
-	lastLen             int  // and length
-}
-
-func (w *recordCounter) Write(p []byte) (int, error) {
-	for rec := p; !w.counting && len(rec) >= 5; rec = rec[min(len(rec), 5+int(binary.BigEndian.Uint16(rec[3:5]))):] {
-		switch {
-		case rec[0] == recordTypeChangeCipherSpec:
-			w.clientCCS = true
-		case w.clientCCS || rec[0] == recordTypeApplicationData:
-			w.counting = true
-		}
-	}
-	return w.Conn.Write(p)
-}
-
-func (w *recordCounter) Read(p []byte) (int, error) {
-	n, err := w.Conn.Read(p)
-	for b := p[:n]; len(b) > 0; {
-		if w.bodyLeft > 0 {
-			k := min(w.bodyLeft, len(b))
-			w.bodyLeft -= k
-			b = b[k:]
-			continue
-		}
-		k := copy(w.header[w.headerLen:], b)
-		w.headerLen += k
-		b = b[k:]
-		if w.headerLen == len(w.header) {
-			w.headerLen = 0
-			w.bodyLeft = int(binary.BigEndian.Uint16(w.header[3:5]))
-			w.lastType, w.lastLen = w.header[0], w.bodyLeft
-			if w.counting && w.header[0] != recordTypeChangeCipherSpec {
-				w.records++
-			}
-		}
-	}
-	return n, err
 }
