@@ -61,13 +61,14 @@ var slowEndings = []struct{ name, header string }{
 // slowDownload asks for path on c (a fresh connection from dialSmallWindow,
 // wrapped in TLS or not) and reads the response through a slowReader
 // pausing pause per 16 KiB: the body must be want, byte for byte, and the
-// server must then end the connection cleanly (with close_notify on TLS,
-// which Go's client reports as io.EOF only at a record boundary).
+// server must then end the connection cleanly (Go's TLS client reports
+// io.EOF after close_notify, or when TCP ends at a record boundary; an end
+// inside a record is an error).
 func slowDownload(t *testing.T, c net.Conn, path, header string, want []byte, pause time.Duration) {
 	t.Helper()
 	// Generous: the download takes len(want)/16 KiB pauses, and the
 	// machine may be loaded.
-	c.SetDeadline(time.Now().Add(3 * time.Minute))
+	c.SetDeadline(time.Now().Add(5 * time.Minute))
 	start := time.Now()
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", path, header)
 	r := bufio.NewReader(slowReader{c, pause})
@@ -81,7 +82,8 @@ func slowDownload(t *testing.T, c net.Conn, path, header string, want []byte, pa
 	got := make([]byte, 0, len(want))
 	buf := make([]byte, 64<<10)
 	for len(got) < len(want) {
-		n, err := resp.Body.Read(buf)
+		var n int
+		n, err = resp.Body.Read(buf)
 		got = append(got, buf[:n]...)
 		if err != nil {
 			break
@@ -92,8 +94,8 @@ func slowDownload(t *testing.T, c net.Conn, path, header string, want []byte, pa
 		for i < len(got) && got[i] == want[i] {
 			i++
 		}
-		t.Fatalf("received %d of %d bytes in %v, equal to the file for the first %d: the download was cut",
-			len(got), len(want), time.Since(start).Round(time.Millisecond), i)
+		t.Fatalf("received %d of %d bytes in %v (%v), equal to the file for the first %d: the download was cut",
+			len(got), len(want), time.Since(start).Round(time.Millisecond), err, i)
 	}
 	if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
 		t.Fatalf("after the response: %d more bytes, %v; want the end of the stream", len(rest), err)
@@ -101,25 +103,27 @@ func slowDownload(t *testing.T, c net.Conn, path, header string, want []byte, pa
 	t.Logf("%d bytes in %v, then the end of the stream", len(got), time.Since(start).Round(time.Millisecond))
 }
 
-// slowKeepAlive and slowPause are the keep-alive timeout and the reader's
-// pause per 16 KiB of the slow download tests: about 640 KiB/s, at which a
-// third of a send buffer of 2.5 to 4 MiB (what Linux autotunes a loopback
-// connection's to, the guest's and the host's) drains in 1.3 to 2 s. The
-// client never pauses for as long as the timeout, unless the machine
-// stalls it for a second.
-const (
-	slowKeepAlive = time.Second
-	slowPause     = 25 * time.Millisecond
-)
+// slowPace is how a slow download test goes: the server's keep-alive
+// timeout, and the reader's pause per 16 KiB. The pause makes a third of
+// the server's send buffer (megabytes: what the server waits for to be
+// told that its socket is writable again) take well over the timeout to
+// drain, while the reader never pauses for anywhere near the timeout,
+// unless the machine stalls it that long.
+type slowPace struct{ keepAlive, pause time.Duration }
+
+// hostPace: about 400 KiB/s, at which a third of a 4 MiB send buffer (what
+// Linux autotunes a loopback connection's to, with the default tcp_wmem)
+// drains in 3.4 s.
+var hostPace = slowPace{keepAlive: 2 * time.Second, pause: 40 * time.Millisecond}
 
 // slowDownloads downloads path (whose content is want) through a
 // connection from dial with each of slowEndings, in parallel, and checks
 // each byte for byte (slowDownload).
-func slowDownloads(t *testing.T, dial func(t *testing.T) net.Conn, path string, want []byte) {
+func slowDownloads(t *testing.T, dial func(t *testing.T) net.Conn, path string, want []byte, pace slowPace) {
 	for _, end := range slowEndings {
 		t.Run(end.name, func(t *testing.T) {
 			t.Parallel()
-			slowDownload(t, dial(t), path, end.header, want, slowPause)
+			slowDownload(t, dial(t), path, end.header, want, pace.pause)
 		})
 	}
 }
@@ -151,15 +155,15 @@ func TestSlowReaderDownloadIsNotCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: a slow download takes seconds")
 	}
-	s := startTLS(t, certLines(t, "ecdsa-p256"), Options{KeepAliveTimeout: slowKeepAlive})
+	s := startTLS(t, certLines(t, "ecdsa-p256"), Options{KeepAliveTimeout: hostPace.keepAlive})
 	t.Run("plain", func(t *testing.T) {
 		t.Parallel()
-		slowDownloads(t, func(t *testing.T) net.Conn { return dialSmallWindow(t, s.plainAddr) }, "/big.bin", s.site.big)
+		slowDownloads(t, func(t *testing.T) net.Conn { return dialSmallWindow(t, s.plainAddr) }, "/big.bin", s.site.big, hostPace)
 	})
 	t.Run("tls", func(t *testing.T) {
 		t.Parallel()
 		slowDownloads(t, func(t *testing.T) net.Conn {
 			return tlsSmallWindow(t, s.tlsAddr, &tls.Config{InsecureSkipVerify: true})
-		}, "/big.bin", s.site.big)
+		}, "/big.bin", s.site.big, hostPace)
 	})
 }
