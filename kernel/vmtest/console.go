@@ -20,13 +20,15 @@ type consoleParser struct {
 	last         []string
 	setupFailure string
 	done         bool
+	// ready is closed when the guest's /init says READY.
+	ready chan struct{}
 }
 
 // tailLines is how many console lines an error message quotes.
 const tailLines = 30
 
 func newConsoleParser(marker string, out io.Writer) *consoleParser {
-	return &consoleParser{marker: marker, out: out, results: make(map[string]*Result)}
+	return &consoleParser{marker: marker, out: out, results: make(map[string]*Result), ready: make(chan struct{})}
 }
 
 // read consumes the console until EOF.
@@ -58,6 +60,12 @@ func (p *consoleParser) line(l string) {
 	f := strings.Fields(rest)
 	switch {
 	case len(f) == 0:
+	case f[0] == "READY":
+		select {
+		case <-p.ready:
+		default:
+			close(p.ready)
+		}
 	case f[0] == "SETUP-FAILED":
 		p.setupFailure = rest
 	case f[0] == "DONE":

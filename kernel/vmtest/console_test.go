@@ -24,6 +24,11 @@ func TestConsoleParserPicksOutMarkers(t *testing.T) {
 	if !p.done || p.setupFailure != "" {
 		t.Fatalf("done %v, setup failure %q", p.done, p.setupFailure)
 	}
+	select {
+	case <-p.ready:
+	default:
+		t.Error("READY not seen")
+	}
 	if r := p.results["a.test"]; r == nil || r.ExitCode != 0 || r.Output != "=== RUN   TestX\n" {
 		t.Errorf("a.test: %+v", r)
 	}
@@ -32,6 +37,14 @@ func TestConsoleParserPicksOutMarkers(t *testing.T) {
 	}
 	if r, ok := p.results["c.test"]; ok {
 		t.Errorf("c.test never exited but has result %+v", r)
+	}
+
+	p = newConsoleParser("M", io.Discard)
+	p.read(strings.NewReader("[    0.2] a boot that stops here\n"))
+	select {
+	case <-p.ready:
+		t.Error("READY seen in a boot that never said it")
+	default:
 	}
 
 	p = newConsoleParser("M", io.Discard)

@@ -33,6 +33,11 @@ type Job struct {
 type Options struct {
 	// Timeout bounds the whole run, boot to poweroff; default 5 minutes.
 	Timeout time.Duration
+	// BootTimeout bounds the boot, until the guest's /init says it is
+	// ready (a boot takes seconds even under emulation on a loaded host):
+	// a guest that hangs before is killed then, and the error quotes the
+	// console's last lines; default 3 minutes.
+	BootTimeout time.Duration
 	// Memory is qemu's -m; default 512M. CPUs is -smp; default 2.
 	Memory string
 	CPUs   int
@@ -68,6 +73,9 @@ func (img *Image) Run(ctx context.Context, jobs []Job, opt Options) ([]Result, e
 	if opt.Timeout == 0 {
 		opt.Timeout = 5 * time.Minute
 	}
+	if opt.BootTimeout == 0 {
+		opt.BootTimeout = 3 * time.Minute
+	}
 	if opt.Console == nil {
 		opt.Console = io.Discard
 	}
@@ -91,12 +99,14 @@ func (img *Image) Run(ctx context.Context, jobs []Job, opt Options) ([]Result, e
 		"-m", cmp(opt.Memory, "512M"), "-smp", strconv.Itoa(cmp(opt.CPUs, 2)),
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-kernel", img.Vmlinux, "-initrd", initrd,
-		// quiet: kernel messages would interleave with test output; panic=-1 with
-		// -no-reboot ends qemu on a panic; cryptomgr.notests saves ~1 s under TCG;
-		// no_timer_check: on a loaded host, emulated time is too irregular for
-		// the IO-APIC timer check, which then panics ("IO-APIC + timer doesn't
-		// work", seen with Linux 7.2).
-		"-append", "console=ttyS0 quiet panic=-1 cryptomgr.notests no_timer_check")
+		// The boot's kernel messages go to the console (no quiet), so that a
+		// boot that hangs shows where (/init quietens the kernel before the
+		// jobs, whose output its messages would interleave with); panic=-1
+		// with -no-reboot ends qemu on a panic; cryptomgr.notests saves ~1 s
+		// under TCG; no_timer_check: on a loaded host, emulated time is too
+		// irregular for the IO-APIC timer check, which then panics ("IO-APIC +
+		// timer doesn't work", seen with Linux 7.2).
+		"-append", "console=ttyS0 panic=-1 cryptomgr.notests no_timer_check")
 	cmd := exec.CommandContext(ctx, qemu, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -111,12 +121,27 @@ func (img *Image) Run(ctx context.Context, jobs []Job, opt Options) ([]Result, e
 		return nil, fmt.Errorf("vmtest: start qemu: %w", err)
 	}
 	console := newConsoleParser(marker, opt.Console)
+	bootHung := make(chan bool, 1)
+	go func() {
+		boot := time.NewTimer(opt.BootTimeout)
+		defer boot.Stop()
+		select {
+		case <-console.ready:
+		case <-ctx.Done():
+		case <-boot.C:
+			bootHung <- true
+			cancel() // kills qemu: the console ends
+		}
+	}()
 	console.read(stdout)
 	waitErr := cmd.Wait()
 	elapsed := time.Since(start).Round(10 * time.Millisecond)
 	fmt.Fprintf(opt.Console, "vmtest: guest ran %v\n", elapsed)
 
 	switch {
+	case len(bootHung) > 0:
+		return nil, fmt.Errorf("vmtest: guest killed after %v: its /init did not say READY within the boot timeout of %v%s",
+			elapsed, opt.BootTimeout, console.tail())
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("vmtest: guest killed after %v (%v)%s", elapsed, ctx.Err(), console.tail())
 	case console.setupFailure != "":
@@ -166,15 +191,18 @@ func accelerator(override string) string {
 	return "tcg -cpu max"
 }
 
-// guestInit is the guest's /init. It loads tls.ko and the accelerated crypto
-// modules udev would load, brings up lo, runs /run/jobs and powers off.
-// MARKER is replaced by the run's console marker.
+// guestInit is the guest's /init. It lets only the kernel's errors reach the
+// console from then on (the quiet of the kernel command line, but after the
+// boot's messages), loads tls.ko and the accelerated crypto modules udev
+// would load, brings up lo, runs /run/jobs and powers off. MARKER is
+// replaced by the run's console marker.
 const guestInit = `#!/bin/busybox sh
 /bin/busybox --install -s
 mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+dmesg -n 4
 ip link set lo up || echo "MARKER SETUP-FAILED ip link set lo up"
 modprobe tls || echo "MARKER SETUP-FAILED modprobe tls"
 for mod in aesni-intel ghash-clmulni-intel chacha-x86_64 poly1305-x86_64; do modprobe -q $mod; done

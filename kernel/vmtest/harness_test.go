@@ -73,3 +73,24 @@ func TestRunKillsAHungGuest(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestRunFailsFastWhenBootHangs: a guest that has not reached its /init
+// by the boot timeout (here far shorter than any boot) is killed then, not
+// at the run's timeout, and the error says so with the console's last
+// lines (the kernel's boot messages: where it stopped).
+func TestRunFailsFastWhenBootHangs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	img := preparedImage(t, ctx)
+	bin := guestProg(t, ctx)
+	start := time.Now()
+	_, err := img.Run(ctx, []Job{{Name: "ok", Binary: bin, Args: []string{"exit", "0"}}},
+		Options{Timeout: 2 * time.Minute, BootTimeout: 300 * time.Millisecond, Console: testLog{t}})
+	if err == nil || !strings.Contains(err.Error(), "did not say READY within the boot timeout of 300ms") {
+		t.Fatalf("Run of a guest that cannot boot in time: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > time.Minute {
+		t.Errorf("Run returned after %v with a boot timeout of 300 ms", elapsed)
+	}
+	t.Log(err)
+}
