@@ -138,7 +138,9 @@ path = %q
 			}
 			defer cmd.Process.Kill()
 			var c *tls.Conn
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			// A server under strace in an emulated guest starts in seconds;
+			// the deadline is a margin for a loaded host.
+			for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 				if c, err = tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}); err == nil || time.Now().After(deadline) {
 					break
 				}
