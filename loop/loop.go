@@ -105,17 +105,18 @@ func (l *Loop[S]) run() {
 		}
 	}
 	defer l.closeLoop()
-	hold := 0 // how long the next wait holds the P: only right after work
+	var busy time.Time // when the loop last had events
+	hold := 0          // how long the next wait holds the P
 	for {
 		n, err := kernel.EpollWait(l.epfd, l.events, l.waitMillis(), hold)
 		if err != nil {
 			panic(fmt.Sprintf("loop %d: epoll_wait: %v", l.id, err))
 		}
-		hold = 0
+		now := l.advanceClock()
 		if n > 0 {
-			hold = holdMillis
+			busy = now
 		}
-		l.advanceClock()
+		hold = holdMillis(now.Sub(busy))
 		wake := false
 		for _, ev := range l.events[:n] {
 			if int(ev.Fd) == l.wakefd {
@@ -139,11 +140,30 @@ func (l *Loop[S]) run() {
 	}
 }
 
-// holdMillis is how long a loop that has just had events waits for more
-// holding its P (see kernel.EpollWait; Start leaves a P to spare): the gaps
-// of a busy loop are shorter, and an idle loop, whose waits then give the P
-// up, does not keep the runtime's monitor polling.
-const holdMillis = 1
+// holdTime is how long after its last events a loop goes on waiting for
+// more while holding its P (see kernel.EpollWait; Start leaves a P to
+// spare). The runtime sees a loop as one goroutine that never yields: every
+// 10 ms sysmon either preempts it (a signal, then the locked thread hands
+// its P to another thread and back: ~100 µs on the bench VM) or, when it
+// finds it in a syscall through the runtime's path, takes its P, and then
+// polls every 20 µs for a millisecond or more and sleeps deeply when all Ps
+// are idle, to be woken and poll again when the loop comes back (~600 µs
+// per return, 50 context switches). Holding the P costs a preemption every
+// 10 ms; giving it up costs the polling once: holding for 50 ms, near where
+// the two meet, bounds the waste either way (bench/README.md, "Idle gaps").
+const holdTime = 50 * time.Millisecond
+
+// holdMillis is the rest of holdTime, in whole milliseconds, idle after
+// the loop's last events: counted from those events, not from the last
+// wait, because a signal (the runtime preempting the loop every 10 ms)
+// ends a raw wait early with no events, and the loop must not give its P
+// up for that.
+func holdMillis(idle time.Duration) int {
+	if idle >= holdTime {
+		return 0
+	}
+	return int((holdTime - idle + time.Millisecond - 1) / time.Millisecond)
+}
 
 // waitMillis is how long epoll_wait may sleep: until the next tick while
 // any timeout is pending, forever otherwise; at most flushPoll while a
@@ -164,7 +184,9 @@ func (l *Loop[S]) waitMillis() int {
 	return ms
 }
 
-func (l *Loop[S]) advanceClock() {
+// advanceClock reads the time once per wake-up, for the loop's clock and
+// ticks, and returns it.
+func (l *Loop[S]) advanceClock() time.Time {
 	now := time.Now()
 	l.clock.update(now)
 	tick := uint32(now.Sub(l.start) / l.tick)
@@ -174,6 +196,7 @@ func (l *Loop[S]) advanceClock() {
 			l.resumeListeners()
 		}
 	}
+	return now
 }
 
 func (l *Loop[S]) dispatch(fd int, events uint32) {

@@ -634,3 +634,23 @@ func TestLingerTimeout(t *testing.T) {
 		t.Fatalf("released after %v, before the linger timeout", el)
 	}
 }
+
+// TestHoldMillisCountsFromTheLastEvents: the P is held for what is left of
+// holdTime since the loop's last events, in whole milliseconds rounded up,
+// and given up once holdTime has passed (also when there never were any).
+func TestHoldMillisCountsFromTheLastEvents(t *testing.T) {
+	for _, tc := range []struct {
+		idle time.Duration
+		want int
+	}{
+		{0, int(holdTime / time.Millisecond)},
+		{time.Millisecond, int(holdTime/time.Millisecond) - 1},
+		{holdTime - time.Microsecond, 1},
+		{holdTime, 0},
+		{time.Since(time.Time{}), 0}, // no events yet
+	} {
+		if got := holdMillis(tc.idle); got != tc.want {
+			t.Errorf("holdMillis(%v) = %d, want %d", tc.idle, got, tc.want)
+		}
+	}
+}
