@@ -12,7 +12,11 @@ import (
 const EAGAIN = unix.EAGAIN
 
 // Read reads from the non-blocking socket fd into p, retrying EINTR. It
-// returns (0, nil) at end of stream and EAGAIN when nothing is ready.
+// returns (0, nil) at end of stream and EAGAIN when nothing is ready. It is
+// recvfrom(2) with no flags and no address, as nginx and Lwan read: the
+// socket's own entry, without read(2)'s file layer (vfs_read,
+// sock_read_iter, the position lock's check), which perf showed at ~0.2 µs
+// of a keep-alive request's ~11 µs of kernel time.
 //
 // Read and Send are raw system calls: they do not tell the Go runtime they
 // may block, so the calling thread keeps its P (see EpollWait). That is only
@@ -24,7 +28,7 @@ func Read(fd int, p []byte) (int, error) {
 		base = unsafe.Pointer(&p[0])
 	}
 	for {
-		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(base), uintptr(len(p)))
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(base), uintptr(len(p)), 0, 0, 0)
 		switch errno {
 		case 0:
 			return int(n), nil
