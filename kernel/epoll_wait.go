@@ -12,13 +12,15 @@ import (
 // It first waits up to holdMsec milliseconds (0: only asks what is pending)
 // in a raw syscall, which keeps the thread's P (processor), and only then
 // goes on sleeping through the Go runtime's syscall path. A P in the
-// runtime's syscall path can be taken by sysmon after 20 µs and handed to
-// another thread, and getting it back costs futex wake-ups and context
-// switches on the loop's own CPU, besides keeping sysmon polling every
-// 20 µs. Holding the P is only right when the program keeps a P to spare
-// for its other goroutines (loop.Group does): one that needs this thread's
-// P meanwhile (a stop-the-world) preempts it with a signal, which ends the
-// raw wait early with 0 events. Long waits still give the P up, so an idle
+// runtime's syscall path can be taken by sysmon (after 20 µs when no P is
+// idle, after 10 ms otherwise, or at once when the goroutine has run for
+// 10 ms without passing through the scheduler, as a loop always has), and
+// getting it back costs futex wake-ups and context switches on the loop's
+// own CPU, besides sending sysmon back to polling every 20 µs. Holding the
+// P is only right when the program keeps a P to spare for its other
+// goroutines (loop.Group does): one that needs this thread's P meanwhile (a
+// stop-the-world, the 10 ms preemption) sends a signal, which ends the raw
+// wait early with 0 events. Long waits still give the P up, so an idle
 // program does not keep its threads waking.
 func EpollWait(epfd int, events []Event, msec, holdMsec int) (int, error) {
 	hold := holdMsec
