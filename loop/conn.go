@@ -41,6 +41,9 @@ const (
 	inRequestQueue // in the request-deadline queue
 	inLingerQueue  // in the lingering-close queue
 	flushing       // closing; waiting for its send queue to empty before Closed
+
+	// tagShift places the handler's tag (SetTag) in the top 16 bits.
+	tagShift = 16
 )
 
 const listenerFlags = ListenerHTTP | ListenerHTTPS
@@ -81,3 +84,13 @@ func (c *Conn[S]) Set(f Flags) { c.flags |= f & handlerFlags }
 
 // Clear clears handler-owned flags (RequestPending, KeepAlive, KernelTLS).
 func (c *Conn[S]) Clear(f Flags) { c.flags &^= f & handlerFlags }
+
+// Tag is the 16 bits the handler keeps in the connection's table entry
+// (SetTag); 0 until it sets them.
+func (c *Conn[S]) Tag() uint16 { return uint16(c.flags >> tagShift) }
+
+// SetTag keeps tag in the connection's table entry, beside its flags: what
+// a handler that drops an idle connection's State needs to take it up
+// again costs no memory beyond the entry. The loop zeroes it when the
+// connection closes or leaves.
+func (c *Conn[S]) SetTag(tag uint16) { c.flags = c.flags&^(0xffff<<tagShift) | Flags(tag)<<tagShift }

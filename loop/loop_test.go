@@ -32,7 +32,9 @@ type lineState struct {
 // lineHandler answers each line with the line upper-cased; "quit" gets "bye"
 // and a graceful close, "abort" an abortive one, "big" a large answer,
 // "fill" as much as the socket takes and a graceful close, "stopping?" what
-// Loop.Stopping says, "ktls" "OK" after setting KernelTLS.
+// Loop.Stopping says, "ktls" "OK" after setting KernelTLS, "tag" "OK" after
+// setting the tag 0xa5c3, "tag?" the tag, the descriptor and whether the
+// loop's EventsRead flag is set.
 type lineHandler struct {
 	opened, closed, expired *atomic.Int64
 	bigSize                 int
@@ -83,6 +85,11 @@ func (h lineHandler) Serve(l *Loop[lineState], c *Conn[lineState]) coro.Want {
 					}
 				}
 				return coro.Done
+			case "tag":
+				c.SetTag(0xa5c3)
+				s.out = []byte("OK\n")
+			case "tag?":
+				s.out = fmt.Appendf(nil, "%d %d %v\n", c.Tag(), c.Fd(), c.Has(EventsRead))
 			case "stopping?":
 				s.out = []byte(fmt.Sprintln(l.Stopping()))
 			case "ktls":
