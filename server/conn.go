@@ -65,6 +65,14 @@ const (
 	connHTTP2
 )
 
+// takeKernelTLS makes t, a kernel TLS connection that another process
+// passed or that dropped its state while idle, the connection's transport.
+func (s *conn) takeKernelTLS(t *kernelRecords) {
+	s.tls = true
+	s.transport = &tlsConn{phase: tlsKernelRecords, kernel: t}
+	s.defers.Defer(s.closeTransport)
+}
+
 // closeTransport ends the connection's current transport (after a kernel
 // TLS hand-off, the one it was handed to).
 func (s *conn) closeTransport() { s.transport.Close() }

@@ -223,3 +223,13 @@ func (c *tlsConn) detach() (handedConn, bool) {
 	}
 	return c.kernel.detach()
 }
+
+// dropIdle lets an idle connection in phase kernelRecords drop its state
+// when its suite and record count are all there is to it
+// (kernelRecords.dropIdle); user-space records hold keys, and stay.
+func (c *tlsConn) dropIdle() (uint16, bool) {
+	if c.phase != tlsKernelRecords {
+		return 0, false
+	}
+	return c.kernel.dropIdle()
+}

@@ -565,9 +565,10 @@ func (t *kernelRecords) detachable() bool {
 }
 
 // adoptKernelTLS is the transport of a kernel TLS connection another
-// process passed (a binary upgrade, see detach): its keys and sequence
-// numbers are in the socket, and this process gets no secret. A TLS 1.3
-// KeyUpdate from the client therefore ends it cleanly, as with
+// process passed (a binary upgrade, see detach), or of one of this
+// process's own that dropped its state while idle (dropIdle): its keys and
+// sequence numbers are in the socket, and this process keeps no secret. A
+// TLS 1.3 KeyUpdate from the client therefore ends it cleanly, as with
 // ktls_key_update = "close", whatever mode it had; and as this process
 // cannot send a KeyUpdate of its own, its records are counted on from the
 // count passed and it ends cleanly near its key's record limit (rekeyAfter,
@@ -584,4 +585,68 @@ func adoptKernelTLS(fd int, h handedConn, rekeyAfter uint64, log *slog.Logger) (
 		t.rekey.sendUpdate = h.txRecords >= t.rekey.limit
 	}
 	return t, nil
+}
+
+// dropIdle: an idle connection that is all in the kernel's hands
+// (detachable) and keeps no traffic secret is its cipher suite and the
+// count of records sent under its key, and nothing more. When the count is
+// below maxIdleRecords, both fit in the tag (the suite's number in
+// kernelSuites in the low 4 bits, the count above), which adoptKernelTLS
+// rebuilds the transport from; the channel, which holds no key, is wiped
+// all the same. A connection that sent more keeps its state.
+func (t *kernelRecords) dropIdle() (uint16, bool) {
+	suite := kernelSuiteTag(t.ch.Session().CipherSuite)
+	var records uint64
+	if r := t.rekey; r != nil {
+		if r.slot != nil || r.sendUpdate {
+			return 0, false
+		}
+		records = r.txRecords
+	}
+	if suite == 0 || records >= maxIdleRecords || !t.detachable() {
+		return 0, false
+	}
+	t.ch.Zero()
+	return uint16(records)<<4 | uint16(suite), true
+}
+
+// maxIdleRecords bounds the record count an idle kernel TLS connection
+// keeps in its tag: 12 bits (a keep-alive connection that sent 4 096
+// records or more, 64 MiB and up, keeps its state).
+const maxIdleRecords = 1 << 12
+
+// idleKernelTLS is what the tag of an idle kernel TLS connection that
+// dropped its state (dropIdle) says: its version, suite and record count.
+func idleKernelTLS(tag uint16) handedConn {
+	k := kernelSuites[tag&0xf]
+	return handedConn{kind: handedKTLS, version: k.version, suite: k.suite, txRecords: uint64(tag >> 4)}
+}
+
+// kernelSuites number the cipher suites of kernel TLS connections from 1
+// to 9, for the tag an idle connection that dropped its state keeps in its
+// loop entry (loop.Conn.SetTag; see dropIdle).
+var kernelSuites = [...]struct {
+	version uint16
+	suite   tlsstate.CipherSuite
+}{
+	{}, // 0: none
+	{tlsstate.VersionTLS13, tlsstate.AES128GCMSHA256},
+	{tlsstate.VersionTLS13, tlsstate.AES256GCMSHA384},
+	{tlsstate.VersionTLS13, tlsstate.ChaCha20Poly1305SHA256},
+	{tlsstate.VersionTLS12, tlsstate.ECDHEECDSAWithAES128GCMSHA256},
+	{tlsstate.VersionTLS12, tlsstate.ECDHEECDSAWithAES256GCMSHA384},
+	{tlsstate.VersionTLS12, tlsstate.ECDHERSAWithAES128GCMSHA256},
+	{tlsstate.VersionTLS12, tlsstate.ECDHERSAWithAES256GCMSHA384},
+	{tlsstate.VersionTLS12, tlsstate.ECDHERSAWithChaCha20Poly1305SHA256},
+	{tlsstate.VersionTLS12, tlsstate.ECDHEECDSAWithChaCha20Poly1305SHA256},
+}
+
+// kernelSuiteTag is suite's tag, or 0 for a suite kernel TLS never carries.
+func kernelSuiteTag(suite tlsstate.CipherSuite) uint8 {
+	for i, k := range kernelSuites {
+		if i > 0 && k.suite == suite {
+			return uint8(i)
+		}
+	}
+	return 0
 }

@@ -34,6 +34,14 @@ type Transport interface {
 	// kept, and true; or false when it cannot leave (keys or bytes in user
 	// space), and is then closed as at shutdown.
 	detach() (handedConn, bool)
+	// dropIdle is called when the connection goes idle between requests.
+	// When the transport keeps nothing then but its socket and what fits
+	// in 16 bits (no key, no buffered byte, no half-read record; a kernel
+	// TLS connection's suite and record count), it wipes what it held and
+	// returns those bits, which the caller keeps in the loop entry
+	// (loop.Conn.SetTag), and true; the caller drops the transport and
+	// rebuilds it from the tag. Otherwise it returns false and is kept.
+	dropIdle() (tag uint16, ok bool)
 }
 
 // dataPath moves application data once a connection is established: what
@@ -110,3 +118,5 @@ func (p *plainTransport) Close() error { return nil }
 func (p *plainTransport) Name() string { return "plain" }
 
 func (p *plainTransport) detach() (handedConn, bool) { return handedConn{kind: handedPlain}, true }
+
+func (p *plainTransport) dropIdle() (uint16, bool) { return 0, true }

@@ -59,6 +59,8 @@ func (g *greetingTransport) Name() string { return "greeting" }
 
 func (g *greetingTransport) detach() (handedConn, bool) { return handedConn{}, false }
 
+func (g *greetingTransport) dropIdle() (uint16, bool) { return 0, false }
+
 // greetingServer is a server whose TLS listener runs greetingTransport.
 type greetingServer struct {
 	srv                *Server
@@ -227,6 +229,8 @@ func (h *holdingTransport) Flush() error {
 func (h *holdingTransport) Name() string { return "holding" }
 
 func (h *holdingTransport) detach() (handedConn, bool) { return handedConn{}, false }
+
+func (h *holdingTransport) dropIdle() (uint16, bool) { return 0, false }
 
 func TestStepFlushesTheTransport(t *testing.T) {
 	ts := newTestSite(t)

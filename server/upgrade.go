@@ -82,6 +82,13 @@ func parseHanded(b []byte) (h handedConn, sniff bool, client netip.AddrPort, err
 // flight and a GOAWAY (see loop.Loop.Draining).
 func (w *worker) Detach(l *loop.Loop[conn], c *loop.Conn[conn]) ([]byte, bool) {
 	s := c.State
+	if s == nil && c.Tag() != 0 {
+		// An idle kernel TLS connection that dropped its state.
+		if s = w.wake(c); s == nil {
+			return nil, false
+		}
+		c.State = s
+	}
 	if s == nil {
 		if c.Has(loop.TLS) {
 			return nil, false
@@ -261,9 +268,7 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		if err != nil {
 			return fmt.Errorf("upgrade: %v", err)
 		}
-		c.tls = true
-		c.transport = &tlsConn{phase: tlsKernelRecords, kernel: t}
-		c.defers.Defer(c.closeTransport)
+		c.takeKernelTLS(t)
 		s.adopted.count(h)
 		l.Adopt(fd, loop.TLS|loop.KernelTLS, c)
 	default:

@@ -185,8 +185,12 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 	return w.step(c, s)
 }
 
-// open makes the server's state for a new connection.
+// open makes the server's state for a new connection, or for an idle one
+// that dropped it (wake).
 func (w *worker) open(c *loop.Conn[conn]) *conn {
+	if c.Tag() != 0 {
+		return w.wake(c)
+	}
 	s := w.conns.Get()
 	s.phase = w.firstPhase(c)
 	if w.proxy {
@@ -211,6 +215,27 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s.tls = true
 	s.defers.Defer(s.closeTransport)
 	w.metrics.tlsOpen.add(1)
+	return s
+}
+
+// wake rebuilds the state of an idle kernel TLS connection that dropped
+// it (idle): its transport, from the suite and record count its loop
+// entry's tag keeps (see kernelRecords.dropIdle). It returns nil if that
+// fails.
+func (w *worker) wake(c *loop.Conn[conn]) *conn {
+	h := idleKernelTLS(c.Tag())
+	c.SetTag(0)
+	var rekeyAfter uint64
+	if w.srv.tls != nil {
+		rekeyAfter = w.srv.tls.settings.Load().kernel.rekeyAfter
+	}
+	t, err := adoptKernelTLS(c.Fd(), h, rekeyAfter, w.slog)
+	if err != nil {
+		return nil
+	}
+	s := w.conns.Get()
+	s.phase = connHTTP1
+	s.takeKernelTLS(t)
 	return s
 }
 
@@ -452,7 +477,12 @@ func (w *worker) write(s *conn, budget *int) coro.Want {
 }
 
 // idle returns the exchange's buffers to the pool: the connection waits for
-// its next request holding nothing but, for TLS, its transport.
+// its next request holding nothing but what its transport keeps. An HTTP/1
+// connection whose transport keeps nothing (plain, or kernel TLS that
+// holds no record count or secret; see Transport's dropIdle) drops its
+// state altogether: a kernel TLS one keeps its cipher suite's tag in its
+// loop entry, and wake rebuilds it at its next request, at its close (for
+// its close_notify) or at an upgrade.
 func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 	c.Clear(loop.RequestPending)
 	if s.ex != nil {
@@ -460,9 +490,14 @@ func (w *worker) idle(c *loop.Conn[conn], s *conn) {
 		w.exchanges.Put(s.ex)
 		s.ex = nil
 	}
-	if !s.tls && s.phase == connHTTP1 && !w.proxy {
-		// Behind a balancer the state stays: it holds the client's address.
-		w.release(s)
+	if s.phase != connHTTP1 || w.proxy {
+		// HTTP/2 keeps its HPACK state, h2c's sniffing its first bytes;
+		// behind a balancer the state holds the client's address.
+		return
+	}
+	if tag, ok := s.transport.dropIdle(); ok {
+		c.SetTag(tag)
+		w.release(s) // without its defers: nothing is left to close or wipe
 		c.State = nil
 	}
 }
@@ -507,6 +542,9 @@ func (w *worker) Expired(l *loop.Loop[conn], c *loop.Conn[conn]) {
 // responses not fully sent.
 func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	s := c.State
+	if s == nil && c.Tag() != 0 {
+		s = w.wake(c) // an idle kernel TLS connection: its close_notify is due
+	}
 	if s == nil {
 		return
 	}
