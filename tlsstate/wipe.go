@@ -2,6 +2,7 @@ package tlsstate
 
 import (
 	"reflect"
+	"sync"
 	"unsafe"
 )
 
@@ -14,7 +15,7 @@ import (
 // must not be used afterwards. Anything else is left alone.
 func wipeObject(p any) {
 	v := reflect.ValueOf(p)
-	if v.Kind() != reflect.Pointer || v.IsNil() || !pointerFree(v.Type().Elem()) {
+	if v.Kind() != reflect.Pointer || v.IsNil() || !pointerFreeCached(v.Type().Elem()) {
 		return
 	}
 	clear(unsafe.Slice((*byte)(v.UnsafePointer()), v.Type().Elem().Size()))
@@ -24,7 +25,22 @@ func wipeObject(p any) {
 // (so it refers to nothing else).
 func holdsNoPointer(p any) bool {
 	v := reflect.ValueOf(p)
-	return v.Kind() == reflect.Pointer && !v.IsNil() && pointerFree(v.Type().Elem())
+	return v.Kind() == reflect.Pointer && !v.IsNil() && pointerFreeCached(v.Type().Elem())
+}
+
+// pointerFreeTypes remembers pointerFree's answer per type: a handshake
+// wipes five or six objects of the same two or three types, and walking a
+// type's fields with reflect cost more than the key schedules it wiped.
+var pointerFreeTypes sync.Map // reflect.Type → bool
+
+// pointerFreeCached is pointerFree, computed once per type.
+func pointerFreeCached(t reflect.Type) bool {
+	if free, ok := pointerFreeTypes.Load(t); ok {
+		return free.(bool)
+	}
+	free := pointerFree(t)
+	pointerFreeTypes.Store(t, free)
+	return free
 }
 
 // pointerFree reports whether values of t hold no pointer.
