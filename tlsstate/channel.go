@@ -114,9 +114,13 @@ func NewChannel(sess *Session, cfg *Config) (*Channel, error) {
 		if err != nil {
 			return nil, err
 		}
-		tx, err := newRecordCipher(suite, sess.TX.Key, sess.TX.IV)
-		if err != nil {
-			return nil, err
+		tx := sess.txCipher
+		sess.txCipher = nil
+		if tx == nil {
+			if tx, err = newRecordCipher(suite, sess.TX.Key, sess.TX.IV); err != nil {
+				rx.wipe()
+				return nil, err
+			}
 		}
 		rx.seq, tx.seq = sess.RX.Seq, sess.TX.Seq
 		c.rx, c.tx = rx, tx

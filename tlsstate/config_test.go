@@ -145,7 +145,12 @@ func TestSecretsZeroed(t *testing.T) {
 		t.Fatal("not TLS 1.3")
 	}
 	exposed := [][]byte{sess.RX.Secret, sess.RX.Key, sess.RX.IV, sess.TX.Secret, sess.TX.Key, sess.TX.IV}
+	if sess.txCipher == nil {
+		t.Fatal("the Session does not carry the handshake's TX cipher")
+	}
+	txAEAD := objectBytes(sess.txCipher.aead)
 	sess.Zero()
+	exposed = append(exposed, txAEAD)
 	for i, b := range exposed {
 		if !bytes.Equal(b, make([]byte, len(b))) || len(b) == 0 {
 			t.Errorf("secret %d not wiped: %x", i, b)
@@ -154,16 +159,29 @@ func TestSecretsZeroed(t *testing.T) {
 
 	srv, c := handshakeToFinished(t, testConfig("ecdsa-p256"), nil)
 	h := srv.hs.(*handshake13)
-	secrets := [][]byte{h.expectedFinished, h.clientAppSecret, h.serverAppSecret}
+	secrets := [][]byte{h.expectedFinished, h.clientAppSecret, h.serverApp.Secret, h.serverApp.Key}
+	tx := h.tx
 	srv.Advance(c.protect(typeHandshake, c.finished), nil)
 	sess = srv.Session()
-	if srv.hs != nil || h.expectedFinished != nil || h.transcript != nil || h.rx != nil || h.tx != nil {
+	if srv.hs != nil || h.expectedFinished != nil || h.transcript != nil || h.rx != nil || h.tx != nil || h.serverApp.Secret != nil {
 		t.Error("server still holds handshake state after Complete")
 	}
 	if !bytes.Equal(secrets[0], make([]byte, len(secrets[0]))) {
 		t.Error("expected Finished not wiped")
 	}
-	if !bytes.Equal(secrets[1], sess.RX.Secret) {
-		t.Error("application secret was copied instead of handed over")
+	if !bytes.Equal(secrets[1], sess.RX.Secret) || !bytes.Equal(secrets[2], sess.TX.Secret) || !bytes.Equal(secrets[3], sess.TX.Key) {
+		t.Error("application secrets were copied instead of handed over")
 	}
+	if sess.txCipher != tx {
+		t.Error("the TX cipher that sealed after the server's Finished was not handed over")
+	}
+	// The channel takes it over: the Session no longer holds it.
+	ch, err := NewChannel(sess, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.txCipher != nil || ch.tx != tx {
+		t.Error("NewChannel built a second TX cipher instead of taking the handshake's")
+	}
+	ch.Zero()
 }

@@ -66,11 +66,13 @@ type handshake13 struct {
 	retryGroup  Group
 	retryPrefix []byte
 	// expectedFinished is the client's verify_data, computed with the
-	// server's flight; clientAppSecret and serverAppSecret become the
-	// Session once it checks out.
-	expectedFinished                 []byte
-	clientAppSecret, serverAppSecret []byte
-	alpn, serverName                 string
+	// server's flight; clientAppSecret and serverApp (the server
+	// application traffic secret with its key and IV, which tx was built
+	// from) become the Session once it checks out.
+	expectedFinished []byte
+	clientAppSecret  []byte
+	serverApp        TrafficKeys
+	alpn, serverName string
 	// resumptionSecret is resumption_master_secret, derived with the
 	// server's flight when tickets will be issued; resumed says a PSK was
 	// accepted; authenticated is when the full handshake this session
@@ -83,9 +85,9 @@ type handshake13 struct {
 func (h *handshake13) zero() {
 	clear(h.expectedFinished)
 	clear(h.clientAppSecret)
-	clear(h.serverAppSecret)
+	h.serverApp.Zero()
 	clear(h.resumptionSecret)
-	h.expectedFinished, h.clientAppSecret, h.serverAppSecret, h.resumptionSecret = nil, nil, nil, nil
+	h.expectedFinished, h.clientAppSecret, h.resumptionSecret = nil, nil, nil
 	h.transcript = nil
 	h.firstHello = nil
 	if h.rx != nil {
@@ -220,11 +222,13 @@ func (h *handshake13) expectFinished(msg []byte, out []byte) ([]byte, *Session, 
 		ServerName:  h.serverName,
 		Resumed:     h.resumed,
 		RX:          newTrafficKeys(h.suite, h.clientAppSecret),
-		TX:          newTrafficKeys(h.suite, h.serverAppSecret),
+		TX:          h.serverApp,
 	}
 	out = h.appendTickets13(out, sess)
-	// The secrets now belong to the Session.
-	h.clientAppSecret, h.serverAppSecret = nil, nil
+	// The secrets, and the cipher that sealed the tickets under TX, now
+	// belong to the Session.
+	sess.txCipher = h.tx
+	h.clientAppSecret, h.serverApp, h.tx = nil, TrafficKeys{}, nil
 	h.zero()
 	return out, sess, nil
 }
@@ -438,22 +442,25 @@ func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share 
 	fromHandshake := suite.labels(handshakeSecret)
 	clientHS := fromHandshake.derive("c hs traffic", helloHash)
 	serverHS := fromHandshake.derive("s hs traffic", helloHash)
-	defer clear(clientHS)
-	defer clear(serverHS)
-	rx, err := cipherFromSecret(suite, clientHS)
+	// Each handshake traffic secret gives its key, IV and finished key
+	// through one keyed HMAC.
+	fromClientHS, fromServerHS := suite.labels(clientHS), suite.labels(serverHS)
+	clear(clientHS)
+	clear(serverHS)
+	rx, err := cipherFromLabels(&fromClientHS)
 	if err != nil {
 		clear(handshakeSecret)
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	h.rx = rx // from here on Zero wipes it, whatever happens next
-	tx, err := cipherFromSecret(suite, serverHS)
+	tx, err := cipherFromLabels(&fromServerHS)
 	if err != nil {
 		clear(handshakeSecret)
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	defer tx.wipe()
 
-	flight, ferr := h.buildProtectedFlight(neg, psk != nil, serverHS, t)
+	flight, ferr := h.buildProtectedFlight(neg, psk != nil, &fromServerHS, t)
 	if ferr != nil {
 		clear(handshakeSecret)
 		return out, ferr
@@ -463,8 +470,8 @@ func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share 
 	flightHash := t.Sum(nil)
 	fromMaster := suite.labels(master)
 	h.clientAppSecret = fromMaster.derive("c ap traffic", flightHash)
-	h.serverAppSecret = fromMaster.derive("s ap traffic", flightHash)
-	h.expectedFinished = suite.finishedVerifyData(clientHS, flightHash)
+	h.serverApp = newTrafficKeys(suite, fromMaster.derive("s ap traffic", flightHash))
+	h.expectedFinished = fromClientHS.finishedVerifyData(flightHash)
 	if h.cfg.TicketKeys != nil {
 		// §4.6.1: resumption_master_secret covers the client's Finished,
 		// which is known now: no client certificate can come before it.
@@ -489,8 +496,9 @@ func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share 
 	}
 	// RFC 8446 §4.4.4, Appendix A.2: once its Finished is out, the server
 	// sends under its application traffic key: an alert while waiting
-	// for the client's Finished, then the NewSessionTickets.
-	if h.tx, err = cipherFromSecret(suite, h.serverAppSecret); err != nil {
+	// for the client's Finished, then the NewSessionTickets, then (the
+	// Session takes the cipher) the application data.
+	if h.tx, err = newRecordCipher(suite, h.serverApp.Key, h.serverApp.IV); err != nil {
 		return out, fatal(AlertInternalError, "cannot build the record cipher")
 	}
 	return out, nil
@@ -499,7 +507,7 @@ func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share 
 // buildProtectedFlight marshals EncryptedExtensions, Certificate and
 // CertificateVerify (unless resumed: the PSK authenticates the server) and
 // Finished, adding each to the transcript.
-func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, serverHS []byte, t hash.Hash) ([]byte, error) {
+func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, fromServerHS *labels, t hash.Hash) ([]byte, error) {
 	ee, err := marshalEncryptedExtensions(neg.alpn)
 	if err != nil {
 		return nil, fatal(AlertInternalError, "cannot encode EncryptedExtensions")
@@ -523,16 +531,16 @@ func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, serve
 		t.Write(cv)
 		flight = append(append(flight, cert...), cv...)
 	}
-	fin := finishedMessage(neg.suite.finishedVerifyData(serverHS, t.Sum(nil)))
+	fin := finishedMessage(fromServerHS.finishedVerifyData(t.Sum(nil)))
 	t.Write(fin)
 	return append(flight, fin...), nil
 }
 
-// cipherFromSecret builds a record cipher from a traffic secret, wiping the
-// derived key and IV copies.
-func cipherFromSecret(suite *suiteInfo, secret []byte) (*recordCipher, error) {
-	key, iv := suite.trafficKey(secret)
+// cipherFromLabels builds a record cipher from the traffic secret the labels
+// are keyed by, wiping the derived key and IV copies.
+func cipherFromLabels(l *labels) (*recordCipher, error) {
+	key, iv := l.trafficKey()
 	defer clear(key)
 	defer clear(iv)
-	return newRecordCipher(suite, key, iv)
+	return newRecordCipher(l.suite, key, iv)
 }

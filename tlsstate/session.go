@@ -55,12 +55,21 @@ type Session struct {
 	Resumed bool
 	// RX protects client-to-server records, TX server-to-client records.
 	RX, TX TrafficKeys
+
+	// txCipher is the TLS 1.3 handshake's cipher for TX, already keyed
+	// (it sealed anything the server sent after its Finished): NewChannel
+	// takes it instead of expanding the same key again.
+	txCipher *recordCipher
 }
 
 // Zero wipes both directions' key material.
 func (s *Session) Zero() {
 	s.RX.Zero()
 	s.TX.Zero()
+	if s.txCipher != nil {
+		s.txCipher.wipe()
+		s.txCipher = nil
+	}
 }
 
 // newTrafficKeys derives key and IV from an application traffic secret; the

@@ -285,3 +285,10 @@ func (c *testClient) alertIn(out []byte) Alert {
 	}
 	return Alert(content[1])
 }
+
+// cipherFromSecret builds a record cipher from a traffic secret, as the
+// server does (cipherFromLabels).
+func cipherFromSecret(suite *suiteInfo, secret []byte) (*recordCipher, error) {
+	l := suite.labels(secret)
+	return cipherFromLabels(&l)
+}
