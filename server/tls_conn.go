@@ -188,6 +188,14 @@ func (c *tlsConn) Flush() error {
 	return c.user.Flush()
 }
 
+// EndOutput has close_notify sealed behind the last output in phase
+// userRecords; under kernel TLS, Close sends it.
+func (c *tlsConn) EndOutput() {
+	if c.phase == tlsUserRecords {
+		c.user.lastOutput = true
+	}
+}
+
 // Close ends the connection in any phase: a handshake's state is wiped; an
 // established connection sends close_notify unless it failed (best effort)
 // and wipes its keys. The buffers go back to their pools.

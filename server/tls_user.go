@@ -60,6 +60,9 @@ type userRecords struct {
 	peerClosed      bool // the client's close_notify was read
 	failed          bool // a fatal alert went either way: no close_notify
 	closeNotifySent bool
+	// lastOutput: the output still to come is the connection's last
+	// (EndOutput); close_notify is sealed behind it.
+	lastOutput bool
 }
 
 // Read returns decrypted application data. It opens records already
@@ -161,6 +164,9 @@ func (t *userRecords) Write(p []byte, more bool) (int, error) {
 	if more && t.unsent() <= tlsHoldLimit {
 		return len(chunk), nil
 	}
+	if !more && t.lastOutput && len(chunk) == len(p) {
+		t.endOutput() // leaves in the same send
+	}
 	t.owed = len(chunk)
 	return t.settle(len(p))
 }
@@ -186,8 +192,14 @@ func (t *userRecords) Sendfile(file int, offset int64, count int) (int, error) {
 	return t.settle(count)
 }
 
-// Flush sends the records Write kept back and the record layer's replies.
-func (t *userRecords) Flush() error { return t.flush() }
+// Flush sends the records Write kept back and the record layer's replies
+// (and close_notify, after the last output).
+func (t *userRecords) Flush() error {
+	if t.lastOutput {
+		t.endOutput()
+	}
+	return t.flush()
+}
 
 // makeRoom sends the output first when more than tlsHoldLimit of it waits,
 // so that it stays bounded; less is left to leave with the next records.
@@ -231,14 +243,22 @@ func (t *userRecords) settle(asked int) (int, error) {
 	return n, nil
 }
 
-// Close sends close_notify unless the connection failed (best effort: a
-// socket that cannot take it now gets no more chances), wipes the keys and
-// gives the buffers back.
+// endOutput seals close_notify behind the output, unless the connection
+// failed or sealed it already, for the next send to carry with the rest.
+func (t *userRecords) endOutput() {
+	if t.rec != nil && !t.failed && !t.closeNotifySent {
+		t.closeNotifySent = true
+		t.setOutput(t.rec.CloseNotify(t.outputTail()))
+	}
+}
+
+// Close sends close_notify unless the connection failed or sent it already
+// (best effort: a socket that cannot take it now gets no more chances),
+// wipes the keys and gives the buffers back.
 func (t *userRecords) Close() error {
 	if t.rec != nil {
-		if !t.failed && !t.closeNotifySent {
-			t.closeNotifySent = true
-			t.setOutput(t.rec.CloseNotify(t.outputTail()))
+		if !t.failed {
+			t.endOutput()
 			t.flush()
 		}
 		t.rec.Zero()

@@ -26,6 +26,12 @@ type Transport interface {
 	// afterwards).
 	Established() (*tlsstate.Session, error)
 	dataPath
+	// EndOutput says that the output still to come (the rest of the
+	// response being written) is the connection's last: only its close
+	// follows. A TLS connection with records in user space then seals its
+	// close_notify behind the last of it, so that both leave in one send
+	// (Close has none left to send). The others do nothing.
+	EndOutput()
 	// Name names the transport in the access log: "plain", "tls", "ktls".
 	Name() string
 	// detach readies the transport to leave the process with its socket,
@@ -114,6 +120,8 @@ func (p *plainTransport) Sendfile(file int, offset int64, count int) (int, error
 func (p *plainTransport) Flush() error { return nil }
 
 func (p *plainTransport) Close() error { return nil }
+
+func (p *plainTransport) EndOutput() {}
 
 func (p *plainTransport) Name() string { return "plain" }
 

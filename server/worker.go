@@ -434,6 +434,9 @@ func (w *worker) write(s *conn, budget *int) coro.Want {
 		ex.phase, ex.then = exWriting, ex.phase
 	}
 	out := &ex.out
+	if ex.closes() {
+		s.transport.EndOutput() // a TLS close_notify leaves with the last response
+	}
 	for out.Pending() {
 		if *budget <= 0 {
 			return coro.WantWrite
