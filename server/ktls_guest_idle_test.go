@@ -50,7 +50,11 @@ func idleServerProcess(conf string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := New(cfg, Options{})
+	// A minute for each handshake, not the default ten seconds: an
+	// emulated guest on a loaded host can stall that long (a handshake
+	// cut by its deadline was seen as the client's request failing with
+	// a broken pipe).
+	srv, err := New(cfg, Options{RequestTimeout: time.Minute})
 	if err != nil {
 		return err
 	}
