@@ -85,6 +85,15 @@ func TestOpenSSLClient(t *testing.T) {
 			t.Fatalf("%d ClientHellos, want 2 (a HelloRetryRequest between them):\n%s", n, out)
 		}
 	})
+	// secp521r1 is last in the default order: with no key share the server
+	// takes, it asks for the first default group the client supports.
+	t.Run("HRR P-521 last", func(t *testing.T) {
+		out := sClient(t, "-groups", "ffdhe2048:P-521:P-384")
+		checkHello(t, out, "Server Temp Key: ECDH, secp384r1")
+		if n := strings.Count(out, "ClientHello"); n != 2 {
+			t.Fatalf("%d ClientHellos, want 2 (a HelloRetryRequest between them):\n%s", n, out)
+		}
+	})
 	t.Run("TLS1.2", func(t *testing.T) {
 		out := runClient(t, helloRequest, "openssl", "s_client", "-connect", s.tlsAddr, "-tls1_2", "-ign_eof")
 		checkHello(t, out, "Protocol  : TLSv1.2")

@@ -109,6 +109,26 @@ func TestInterop12Matrix(t *testing.T) {
 	}
 }
 
+// secp521r1 comes last in the default groups: Go's TLS 1.2 client that
+// lists it first gets the first default group it also supports.
+func TestInterop12DefaultGroupsP521Last(t *testing.T) {
+	for _, tc := range []struct {
+		offer []tls.CurveID
+		want  tls.CurveID
+	}{
+		{[]tls.CurveID{tls.CurveP521, tls.CurveP384, tls.CurveP256}, tls.CurveP256},
+		{[]tls.CurveID{tls.CurveP521, tls.CurveP384}, tls.CurveP384},
+		{[]tls.CurveID{tls.CurveP521}, tls.CurveP521},
+	} {
+		cfg := testConfig("rsa-2048") // the default groups
+		ccfg := clientConfig12(cfg.Certificates[0], io.Discard, ECDHERSAWithAES128GCMSHA256, P521)
+		ccfg.CurvePreferences = tc.offer
+		if cs := handshake12WithGoClient(t, cfg, ccfg).cs; cs.CurveID != tc.want {
+			t.Errorf("client offering %v: %v, want %v", tc.offer, cs.CurveID, tc.want)
+		}
+	}
+}
+
 // checkSessionAgainstKeyLog re-derives the key block from the client's
 // logged master secret and the randoms and compares it with the Session.
 func checkSessionAgainstKeyLog(t *testing.T, g goClient12, master []byte) {
