@@ -38,11 +38,15 @@ func failureLines(log *syncBuffer) []string {
 	return lines
 }
 
-// oneFailureLine waits for exactly one failure line with every field in
-// want, and checks that no second one follows the connection's end.
-func oneFailureLine(t *testing.T, log *syncBuffer, want ...string) {
+// oneFailureLine waits for a failure line, shuts the server down (which
+// has the log's writer write everything queued) and checks that it was
+// the only one, with every field in want. The client must have closed.
+func oneFailureLine(t *testing.T, s *tlsServer, log *syncBuffer, want ...string) {
 	t.Helper()
 	waitFor(t, func() bool { return len(failureLines(log)) > 0 }, "the handshake failure line")
+	if err := s.srv.Shutdown(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	lines := failureLines(log)
 	if len(lines) != 1 {
 		t.Fatalf("%d failure lines, want 1:\n%s", len(lines), strings.Join(lines, "\n"))
@@ -69,7 +73,8 @@ func TestHandshakeFailureLoggedGoClient(t *testing.T) {
 	if err := c.Handshake(); err == nil || !strings.Contains(err.Error(), "handshake failure") {
 		t.Fatalf("client: %v, want the server's handshake_failure alert", err)
 	}
-	oneFailureLine(t, log, "peer=127.0.0.1 ", "alert=handshake_failure", "direction=sent",
+	raw.Close()
+	oneFailureLine(t, s, log, "peer=127.0.0.1 ", "alert=handshake_failure", "direction=sent",
 		`reason="no TLS 1.2 cipher suite`, `version="TLS 1.2"`, "sni=example.test")
 }
 
@@ -82,7 +87,7 @@ func TestHandshakeFailureLoggedOpenSSL(t *testing.T) {
 	if !strings.Contains(string(out), "handshake failure") {
 		t.Fatalf("openssl did not report the alert:\n%s", out)
 	}
-	oneFailureLine(t, log, "alert=handshake_failure", "direction=sent", `reason="no cipher suite in common"`,
+	oneFailureLine(t, s, log, "alert=handshake_failure", "direction=sent", `reason="no cipher suite in common"`,
 		`version="TLS 1.3"`, "sni=openssl.test")
 }
 
@@ -99,7 +104,8 @@ func TestHandshakeFailureLoggedReceived(t *testing.T) {
 	if err := c.Handshake(); err == nil {
 		t.Fatal("client trusted a self-signed certificate")
 	}
-	oneFailureLine(t, log, "alert=bad_certificate", "direction=received", `version="TLS 1.3"`, "sni=localhost")
+	raw.Close()
+	oneFailureLine(t, s, log, "alert=bad_certificate", "direction=received", `version="TLS 1.3"`, "sni=localhost")
 }
 
 // quiet silences the handshake-failure lines like the access log.
@@ -111,9 +117,14 @@ func TestHandshakeFailureQuiet(t *testing.T) {
 	}
 	defer c.Close()
 	c.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
-	// The server's unexpected_message, then its close: the line, had it
-	// been written, was written before the close.
+	// The server's unexpected_message, then its close: a line, had there
+	// been one, was queued before the close; the shutdown has the log's
+	// writer write everything queued.
 	readAlert(t, c)
+	c.Close()
+	if err := s.srv.Shutdown(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if lines := failureLines(log); len(lines) != 0 {
 		t.Fatalf("quiet server logged %q", lines)
 	}
