@@ -42,7 +42,7 @@ func init() { helperProcesses[keyReadbackEnv] = keyReadbackProcess }
 // what each getsockopt gave; the server logs to stderr.
 func keyReadbackProcess(lines string) error {
 	slog.SetDefault(testLogger(os.Stderr))
-	cfg, err := site.Parse("keyreadback.conf", []byte(`listener = "127.0.0.1:0"
+	srv, err := startHelperServer(site.Parse("keyreadback.conf", []byte(`listener = "127.0.0.1:0"
 threads = 1
 [tls_listener]
 address = "127.0.0.1:0"
@@ -51,15 +51,10 @@ ciphers = ["TLS_AES_128_GCM_SHA256"]
 `+lines+`
 [[site.hello]]
 prefix = "/hello"
-`))
+`)))
 	if err != nil {
 		return err
 	}
-	srv, err := New(cfg, Options{})
-	if err != nil {
-		return err
-	}
-	srv.Start()
 	defer srv.Shutdown(10 * time.Second)
 	addr, ok := srv.TLSAddr()
 	if !ok {

@@ -36,21 +36,30 @@ func init() { helperProcesses[helperConfEnv] = helperServerProcess }
 func helperServerProcess(conf string) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM)
-	cfg, err := site.Load(conf)
+	srv, err := startHelperServer(site.Load(conf))
 	if err != nil {
 		return err
 	}
-	srv, err := New(cfg, Options{})
-	if err != nil {
-		return err
-	}
-	srv.Start()
 	if err := os.WriteFile(conf+".pid", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
 	<-stop
 	srv.Shutdown(5 * time.Second)
 	return nil
+}
+
+// startHelperServer starts, in a helper process, the server of cfg, the
+// configuration just loaded or parsed (or err, if that failed).
+func startHelperServer(cfg *site.Config, err error) (*Server, error) {
+	if err != nil {
+		return nil, err
+	}
+	srv, err := New(cfg, Options{})
+	if err != nil {
+		return nil, err
+	}
+	srv.Start()
+	return srv, nil
 }
 
 // syscallTotals sums the results of each system call in an strace -f log.
