@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"lwango/internal/testenv"
 )
 
@@ -98,9 +96,7 @@ func TestBinarySystemdUpgrade(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte(body), 0o644)
 	conf := filepath.Join(dir, "lwan.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("listener = \"systemd:web\"\nquiet = true\nkeep_alive_timeout = 30\n\n[[site.serve_files]]\nprefix = \"/\"\npath = %q\n", dir)), 0o644)
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err) // the new process is the test's to reap once the old one exits
-	}
+	reapGenerations(t) // the new process is the test's to reap once the old one exits
 	notify := listenNotify(t)
 	cmd, addrs, stderr := startActivated(t, activate, []string{"web"}, notify, bin, "-c", conf)
 	addr := addrs[0]

@@ -38,9 +38,7 @@ type upgradeServer struct {
 // subreaper for the generations to come.
 func startUpgradeServer(t *testing.T, bin string, args ...string) *upgradeServer {
 	t.Helper()
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
+	reapGenerations(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = io.Discard
 	s := &upgradeServer{bin: bin, log: captureLog(t, cmd)}
@@ -61,6 +59,16 @@ func startUpgradeServer(t *testing.T, bin string, args ...string) *upgradeServer
 	}
 	s.addr = m[1]
 	return s
+}
+
+// reapGenerations makes the test process a child subreaper: a generation
+// whose parent (the old generation) exits is reparented to the test, which
+// reaps it and reads its exit status.
+func reapGenerations(t *testing.T) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
 }
 
 // reap waits (up to 30 s) for process pid, a child of the test, to exit and
@@ -214,6 +222,8 @@ func TestBinaryUpgradeUnderLoad(t *testing.T) {
 					return
 				}
 				requests.Add(1)
+				// Load, not a wait: 200 clients unpaced would take the
+				// machine from the upgrades they are there to witness.
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
