@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,6 +195,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	tlsAddr, _ := srv.TLSAddr()
 	stop := make(chan struct{})
 	errs := make(chan error, 4)
+	var answered atomic.Int64
 	client := func(dial func() (net.Conn, error)) {
 		for {
 			select {
@@ -223,6 +225,7 @@ func TestReloadUnderLoad(t *testing.T) {
 					errs <- err
 					return
 				}
+				answered.Add(1)
 			}
 			c.Close()
 		}
@@ -238,7 +241,18 @@ func TestReloadUnderLoad(t *testing.T) {
 		if err := srv.Reload(testConfig(t, ts, fmt.Sprintf("[headers]\nX-Reload = \"%d\"\n", i)+text)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		// The clients go on between reloads: a few requests each, on
+		// average, under this configuration before the next.
+		for want, deadline := answered.Load()+8, time.Now().Add(20*time.Second); answered.Load() < want; time.Sleep(time.Millisecond) {
+			select {
+			case err := <-errs:
+				t.Fatalf("a client failed during the reloads: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the clients made %d requests in 20 s after reload %d", answered.Load()-want+8, i)
+			}
+		}
 	}
 	close(stop)
 	for range 4 {
