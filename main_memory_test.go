@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,28 @@ import (
 	"testing"
 	"time"
 )
+
+// readAllInput counts the established IPv4 TCP sockets on local port (a
+// decimal string) with nothing in their receive queue: the connections a
+// server on that port has read everything from (/proc/net/tcp).
+func readAllInput(t *testing.T, port string) int {
+	t.Helper()
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	local := fmt.Sprintf(":%04X", n)
+	count := 0
+	for line := range strings.SplitSeq(string(table), "\n") {
+		// sl local_address rem_address st tx_queue:rx_queue ...
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasSuffix(f[1], local) && f[3] == "01" && strings.HasSuffix(f[4], ":00000000") {
+			count++
+		}
+	}
+	return count
+}
 
 // residentKiB is the process's resident memory (VmRSS) in KiB.
 func residentKiB(t *testing.T, pid int) int {
@@ -75,7 +98,15 @@ prefix = "/hello"
 		}
 		peak = residentKiB(t, pid)
 	}
-	time.Sleep(time.Second)
+	// The peak is read once the server has read every slow client's bytes
+	// (a second's pause before undercounted it whenever load kept the
+	// server from reading them all in that second).
+	_, port, _ := net.SplitHostPort(p.http)
+	for deadline := time.Now().Add(60 * time.Second); readAllInput(t, port) < wave; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s the server has read the input of only %d of %d slow clients", readAllInput(t, port), wave)
+		}
+	}
 	peak = residentKiB(t, pid)
 	for _, c := range conns {
 		c.Close()

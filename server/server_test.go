@@ -229,6 +229,8 @@ func TestSlowlorisGets408WhileOthersAreServed(t *testing.T) {
 		if resp, body := other.response(t, "GET"); string(body) != "Hello, World!" {
 			t.Fatalf("other client: %d %q", resp.StatusCode, body)
 		}
+		// The trickle is the thing tested, not a wait: a byte every 10 ms
+		// cannot finish the request (5 s) before the 300 ms deadline.
 		time.Sleep(10 * time.Millisecond)
 	}
 }
