@@ -381,13 +381,15 @@ func TestIdleTimeoutCloses(t *testing.T) {
 }
 
 func TestActivityPostponesIdleTimeout(t *testing.T) {
-	g := startGroup(t, Config{Threads: 1, KeepAliveTimeout: 200 * time.Millisecond})
+	// A pause of a quarter of the timeout leaves three quarters (750 ms)
+	// for a loaded machine to stall the test before the next request.
+	g := startGroup(t, Config{Threads: 1, KeepAliveTimeout: time.Second})
 	c := dial(t, g.addr)
-	for range 8 { // 8×50 ms = twice the timeout, never idle for a whole one
+	for range 8 { // 8×250 ms = twice the timeout, never idle for a whole one
 		if got := roundTrip(t, c, "ping"); got != "PING\n" {
 			t.Fatalf("got %q", got)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
