@@ -261,13 +261,19 @@ type logLines struct {
 	done bool
 }
 
-// captureLog collects cmd's stderr (call before Start).
+// captureLog collects cmd's stderr (call before Start), and that of the
+// processes that inherit it, until the test ends. The pipe is the test's,
+// not cmd's: cmd.Wait closes a StderrPipe as soon as the process exits,
+// and lines it wrote just before (an old generation's "upgrade: done;
+// exiting") were lost when the reader had not got to them yet.
 func captureLog(t *testing.T, cmd *exec.Cmd) *logLines {
 	t.Helper()
-	r, err := cmd.StderrPipe()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stderr = w
+	t.Cleanup(func() { w.Close(); r.Close() })
 	l := &logLines{}
 	go func() {
 		s := bufio.NewScanner(r)
