@@ -293,7 +293,9 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("still here\n"), 0o644)
 	conf := filepath.Join(dir, "lwan.conf")
-	good := fmt.Sprintf("listener = \"127.0.0.1:0\"\nquiet = true\n\n[[site.serve_files]]\nprefix = \"/\"\npath = %q\n", dir)
+	// The client's connection idles through a 15 s readiness wait: the
+	// keep-alive timeout (15 s by default) must not close it meanwhile.
+	good := fmt.Sprintf("listener = \"127.0.0.1:0\"\nquiet = true\nkeep_alive_timeout = 120\n\n[[site.serve_files]]\nprefix = \"/\"\npath = %q\n", dir)
 	os.WriteFile(conf, []byte(good), 0o644)
 	real := bin + ".real"
 	if data, err := os.ReadFile(bin); err != nil || os.WriteFile(real, data, 0o755) != nil {
@@ -340,8 +342,8 @@ func TestBinaryUpgradeFailuresKeepServing(t *testing.T) {
 		return failed(name, from, want)
 	}
 
-	os.WriteFile(conf, []byte("keep_alive_timeout = \"soon\"\n"+good), 0o644)
-	failUpgrade("bad configuration", conf+`:1: keep_alive_timeout`)
+	os.WriteFile(conf, []byte(strings.Replace(good, "keep_alive_timeout = 120", `keep_alive_timeout = "soon"`, 1)), 0o644)
+	failUpgrade("bad configuration", conf+`:3: keep_alive_timeout`)
 	os.WriteFile(conf, []byte(good), 0o644)
 
 	install("#!/bin/sh\n[ \"$1\" = -t ] && exit 0\nexit 3\n")
