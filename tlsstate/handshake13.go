@@ -465,7 +465,7 @@ func (h *handshake13) sendServerFlight(ch *clientHello, neg negotiated13, share 
 		clear(handshakeSecret)
 		return out, ferr
 	}
-	master := suite.nextStageSecret(handshakeSecret, nil)
+	master := fromHandshake.nextStage(nil)
 	clear(handshakeSecret)
 	flightHash := t.Sum(nil)
 	fromMaster := suite.labels(master)
@@ -513,9 +513,9 @@ func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, fromS
 		return nil, fatal(AlertInternalError, "cannot encode EncryptedExtensions")
 	}
 	t.Write(ee)
-	flight := ee
+	var cert, cv []byte
 	if !resumed {
-		cert, err := marshalCertificate(neg.cert.Chain)
+		cert, err = marshalCertificate(neg.cert.Chain)
 		if err != nil {
 			return nil, fatal(AlertInternalError, "cannot encode Certificate")
 		}
@@ -524,16 +524,16 @@ func (h *handshake13) buildProtectedFlight(neg negotiated13, resumed bool, fromS
 		if err != nil {
 			return nil, fatal(AlertInternalError, "signing CertificateVerify failed")
 		}
-		cv, err := marshalCertificateVerify(neg.scheme, signature)
+		cv, err = marshalCertificateVerify(neg.scheme, signature)
 		if err != nil {
 			return nil, fatal(AlertInternalError, "cannot encode CertificateVerify")
 		}
 		t.Write(cv)
-		flight = append(append(flight, cert...), cv...)
 	}
 	fin := finishedMessage(fromServerHS.finishedVerifyData(t.Sum(nil)))
 	t.Write(fin)
-	return append(flight, fin...), nil
+	flight := make([]byte, 0, len(ee)+len(cert)+len(cv)+len(fin))
+	return append(append(append(append(flight, ee...), cert...), cv...), fin...), nil
 }
 
 // cipherFromLabels builds a record cipher from the traffic secret the labels

@@ -143,8 +143,15 @@ func (s *suiteInfo) handshakeSecret(early, shared []byte) []byte {
 // secret becomes the handshake secret (ikm = the (EC)DHE shared secret) and
 // the handshake secret becomes the master secret (ikm = 0).
 func (s *suiteInfo) nextStageSecret(prev, ikm []byte) []byte {
-	derived := s.deriveSecret(prev, "derived", s.emptyHash())
-	out := s.extract(derived, ikm)
+	l := s.labels(prev)
+	return l.nextStage(ikm)
+}
+
+// nextStage is nextStageSecret for the secret the labels are keyed by (the
+// handshake secret's labels also give the handshake traffic secrets).
+func (l *labels) nextStage(ikm []byte) []byte {
+	derived := l.derive("derived", l.suite.emptyHash())
+	out := l.suite.extract(derived, ikm)
 	clear(derived)
 	return out
 }
