@@ -57,40 +57,38 @@ func TestRunPassesExitStatusesThrough(t *testing.T) {
 	}
 }
 
-// TestRunKillsAHungGuest: a job that never ends costs the timeout, not the test binary's.
+// TestRunKillsAHungGuest: a guest that hangs costs its timeout, not the
+// test binary's: a job that never ends, the run's timeout; a guest that has
+// not reached its /init by the boot timeout (here far shorter than any
+// boot), the boot timeout, and the error says so with the console's last
+// lines (the kernel's boot messages: where it stopped).
 func TestRunKillsAHungGuest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	img := preparedImage(t, ctx)
 	bin := guestProg(t, ctx)
-	start := time.Now()
-	_, err := img.Run(ctx, []Job{{Name: "hang", Binary: bin, Args: []string{"hang"}}}, Options{Timeout: 8 * time.Second, Console: testLog{t}})
-	if err == nil || !strings.Contains(err.Error(), "guest killed after") {
-		t.Fatalf("Run of a hung job: %v", err)
+	for _, c := range []struct {
+		name  string
+		args  []string
+		opt   Options
+		err   string
+		bound time.Duration
+	}{
+		{"job", []string{"hang"}, Options{Timeout: 8 * time.Second}, "guest killed after", 20 * time.Second},
+		{"boot", []string{"exit", "0"}, Options{Timeout: 2 * time.Minute, BootTimeout: 300 * time.Millisecond},
+			"did not say READY within the boot timeout of 300ms", time.Minute},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			c.opt.Console = testLog{t}
+			_, err := img.Run(ctx, []Job{{Name: "hang", Binary: bin, Args: c.args}}, c.opt)
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("Run of a hung guest: %v", err)
+			}
+			if elapsed := time.Since(start); elapsed > c.bound {
+				t.Errorf("Run returned after %v with options %+v", elapsed, c.opt)
+			}
+			t.Log(err)
+		})
 	}
-	if elapsed := time.Since(start); elapsed > 20*time.Second {
-		t.Errorf("Run returned after %v with an 8 s timeout", elapsed)
-	}
-	t.Log(err)
-}
-
-// TestRunFailsFastWhenBootHangs: a guest that has not reached its /init
-// by the boot timeout (here far shorter than any boot) is killed then, not
-// at the run's timeout, and the error says so with the console's last
-// lines (the kernel's boot messages: where it stopped).
-func TestRunFailsFastWhenBootHangs(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	img := preparedImage(t, ctx)
-	bin := guestProg(t, ctx)
-	start := time.Now()
-	_, err := img.Run(ctx, []Job{{Name: "ok", Binary: bin, Args: []string{"exit", "0"}}},
-		Options{Timeout: 2 * time.Minute, BootTimeout: 300 * time.Millisecond, Console: testLog{t}})
-	if err == nil || !strings.Contains(err.Error(), "did not say READY within the boot timeout of 300ms") {
-		t.Fatalf("Run of a guest that cannot boot in time: %v", err)
-	}
-	if elapsed := time.Since(start); elapsed > time.Minute {
-		t.Errorf("Run returned after %v with a boot timeout of 300 ms", elapsed)
-	}
-	t.Log(err)
 }
