@@ -23,6 +23,11 @@ func TestKTLSGuestSlowReaderDownloadIsNotCut(t *testing.T) {
 	setSysctl(t, "/proc/sys/net/ipv4/tcp_wmem", "4096 4194304 4194304")
 	pace := slowPace{keepAlive: 5 * time.Second, pause: 100 * time.Millisecond}
 	g := startGuestServerOptions(t, `ciphers = ["TLS_AES_128_GCM_SHA256"]`, Options{KeepAliveTimeout: pace.keepAlive})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", g.log.String())
+		}
+	})
 	slowDownloads(t, func(t *testing.T) net.Conn {
 		return tlsSmallWindow(t, g.tlsAddr, &tls.Config{InsecureSkipVerify: true})
 	}, "/big.bin", g.site.big, pace)
