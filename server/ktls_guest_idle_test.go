@@ -348,6 +348,7 @@ func TestKTLSGuestIdleConnections(t *testing.T) {
 type needle struct {
 	label string
 	b     []byte
+	line  int // the key log's line it comes from (1 is the first)
 }
 
 // keyLogNeedles turns an NSS key log into what to search for: each TLS 1.3
@@ -357,7 +358,9 @@ type needle struct {
 func keyLogNeedles(t *testing.T, keyLog string) []needle {
 	t.Helper()
 	var out []needle
+	n := 0
 	for line := range strings.Lines(keyLog) {
+		n++
 		f := strings.Fields(line)
 		if len(f) != 3 {
 			continue
@@ -367,14 +370,14 @@ func keyLogNeedles(t *testing.T, keyLog string) []needle {
 			t.Fatal(err)
 		}
 		if f[0] == "CLIENT_RANDOM" {
-			out = append(out, needle{"TLS1.2 master secret", secret})
+			out = append(out, needle{"TLS1.2 master secret", secret, n})
 			continue
 		}
-		out = append(out, needle{f[0], secret})
+		out = append(out, needle{f[0], secret, n})
 		key := expandLabel(t, secret, "key", 16)
-		out = append(out, needle{f[0] + " key", key},
-			needle{f[0] + " iv", expandLabel(t, secret, "iv", 12)},
-			needle{f[0] + " key schedule", wordSwapped(key)})
+		out = append(out, needle{f[0] + " key", key, n},
+			needle{f[0] + " iv", expandLabel(t, secret, "iv", 12), n},
+			needle{f[0] + " key schedule", wordSwapped(key), n})
 	}
 	return out
 }
@@ -393,6 +396,10 @@ type memoryFindings struct {
 	scanned int64
 	total   int
 	byLabel map[string]int
+	// where says, for the first few needles found, which key log line
+	// they come from and in which mapping they were, so that a find can
+	// be traced (a stack, the heap, a runtime arena).
+	where []string
 }
 
 func (f memoryFindings) String() string {
@@ -401,7 +408,11 @@ func (f memoryFindings) String() string {
 		labels = append(labels, l+" "+strconv.Itoa(n))
 	}
 	slices.Sort(labels)
-	return fmt.Sprintf("%d MiB read, %d found (%s)", f.scanned>>20, f.total, strings.Join(labels, ", "))
+	where := ""
+	if len(f.where) > 0 {
+		where = "; " + strings.Join(f.where, "; ")
+	}
+	return fmt.Sprintf("%d MiB read, %d found (%s)%s", f.scanned>>20, f.total, strings.Join(labels, ", "), where)
 }
 
 // scanProcessMemory reads every readable mapping of process pid through
@@ -478,6 +489,10 @@ func scanProcessMemory(t *testing.T, pid int, needles []needle) memoryFindings {
 							seen[a.needle] = true
 							f.total++
 							f.byLabel[needles[a.needle].label]++
+							if len(f.where) < 10 {
+								f.where = append(f.where, fmt.Sprintf("%s of key log line %d at %#x in %s",
+									needles[a.needle].label, needles[a.needle].line, addr+uint64(p), strings.TrimSpace(line)))
+							}
 						}
 					}
 				}
