@@ -31,3 +31,14 @@ func Delivering(fd int, within time.Duration) bool {
 	}
 	return (info.Notsent_bytes > 0 || info.Unacked > 0) && time.Duration(info.Last_data_sent)*time.Millisecond < within
 }
+
+// GrowSendBuffer raises the socket fd's send buffer to at least n bytes
+// (SO_SNDBUF, which the kernel doubles for its bookkeeping and caps at
+// net.core.wmem_max); a buffer already that large is left as it is.
+func GrowSendBuffer(fd, n int) error {
+	cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil || cur >= n {
+		return err
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, n/2)
+}

@@ -24,6 +24,17 @@ import (
 // abrupt close as asked. A connection closed because its keep-alive timeout
 // passed is not set aside: its queue has not moved for that long already.
 
+// A send queue found empty does not mean that the kernel TLS layer holds
+// nothing more: the records it encrypted while TCP's buffer was full are
+// passed to TCP by a kernel worker that may not have run yet, and its open
+// record only by the next send. Both go to TCP with the handler's
+// close_notify, and at the close itself, without waiting: a send buffer
+// smaller than what they amount to takes part of a record and drops the
+// rest (seen on Linux 6.1 with 16 KiB send buffers: responses cut inside
+// their last record although the queue had emptied). So a kernel TLS
+// connection's send buffer is first raised to closeSendBuffer.
+const closeSendBuffer = 256 << 10
+
 // flushPoll is how often a loop checks the send queues of the kernel TLS
 // connections it is closing.
 const flushPoll = 5 * time.Millisecond
@@ -43,6 +54,7 @@ func (l *Loop[S]) flushFirst(c *Conn[S], graceful bool) bool {
 	if c.flags&KernelTLS == 0 || c.flags&flushing != 0 {
 		return false
 	}
+	kernel.GrowSendBuffer(int(c.fd), closeSendBuffer) // best effort
 	unsent, err := kernel.Unsent(int(c.fd))
 	if err != nil || unsent == 0 {
 		return false
