@@ -266,3 +266,56 @@ func TestIdleConnMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(conns)
 }
+
+// Responses are encoded without a dynamic table by one encoder the loop's
+// connections share: each connection's first header block opens with a
+// dynamic table size update to 0 (RFC 7541 §6.3, 0x20), which the client's
+// decoder, starting at 4096 bytes, must see before our blocks rely on an
+// empty table; its later blocks do not repeat it; and every block decodes
+// with that connection's own decoder, whatever the other connection was
+// sent in between.
+func TestEachConnectionLearnsTheEmptyTable(t *testing.T) {
+	e := testEngine()
+	type client struct {
+		c   *Conn
+		buf *bytes.Buffer
+		enc *hpack.Encoder // its requests
+		dec *hpack.Decoder // our responses
+	}
+	newClient := func() client {
+		buf := new(bytes.Buffer)
+		return client{e.NewConn(true), buf, hpack.NewEncoder(buf), hpack.NewDecoder(4096, nil)}
+	}
+	clients := []client{newClient(), newClient()}
+	for round, id := range []uint32{1, 3} {
+		for i, cl := range clients {
+			var out http1.Output
+			in := AppendFrame(nil, FrameHeaders, FlagEndHeaders|FlagEndStream, id, request(cl.enc, cl.buf, "/"))
+			if round == 0 {
+				cl.c.Start(&out)
+				in = append(append([]byte(Preface), AppendFrame(nil, FrameSettings, 0, 0, nil)...), in...)
+			}
+			if n := cl.c.Receive(in, &out); n != len(in) {
+				t.Fatalf("connection %d: consumed %d of %d", i, n, len(in))
+			}
+			for cl.c.Produce(&out, 1<<16) {
+			}
+			var block []byte
+			for _, f := range frames(t, &out) {
+				if f.h.typ == FrameHeaders {
+					block = f.payload
+				}
+			}
+			if block == nil {
+				t.Fatalf("connection %d, stream %d: no HEADERS", i, id)
+			}
+			if sized := block[0] == 0x20; sized != (round == 0) {
+				t.Errorf("connection %d, stream %d: block opens with %#x; a size update to 0 (0x20) wanted only in the first", i, id, block[0])
+			}
+			fields, err := cl.dec.DecodeFull(block)
+			if err != nil || len(fields) == 0 || fields[0].Name != ":status" || fields[0].Value != "200" {
+				t.Fatalf("connection %d, stream %d: %v %v", i, id, fields, err)
+			}
+		}
+	}
+}
