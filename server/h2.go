@@ -54,8 +54,10 @@ func (s *Server) goAwayAfterReload() {
 // step2 runs an HTTP/2 connection until it must wait or close: write what
 // is queued, read frames and act on them (streams are answered inline),
 // frame response bodies as the windows allow. When the server stops, hands
-// off or has reloaded since the connection began, it sends GOAWAY (RFC
-// 9113 §6.8) and closes once the streams in flight are done. The connection is idle, and
+// off or has reloaded since the connection began, or the transport is
+// Ending (a kernel TLS key near its record limit), it sends GOAWAY (RFC
+// 9113 §6.8) and closes once the streams in flight are done, reading on
+// meanwhile (their WINDOW_UPDATEs). The connection is idle, and
 // holds no buffer, when no stream is live; otherwise it is under the
 // request deadline, restarted whenever a stream is answered or DATA leaves,
 // so a client that stalls (a zero window held, a header block never
@@ -74,7 +76,7 @@ func (w *worker) step2(c *loop.Conn[conn], s *conn) coro.Want {
 		if h.Done() {
 			return coro.Done
 		}
-		if w.loop.Draining() || s.h2gen != w.gen {
+		if w.loop.Draining() || s.h2gen != w.gen || s.transport.Ending() {
 			h.Shutdown(&ex.out)
 			if ex.out.Pending() {
 				continue // the GOAWAY leaves before anything waits

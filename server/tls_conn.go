@@ -222,6 +222,10 @@ func (c *tlsConn) Name() string {
 	return "tls"
 }
 
+// Ending reports that a kernel TLS connection nears the record limit of
+// a key it cannot move on from (kernelRecords.Ending).
+func (c *tlsConn) Ending() bool { return c.kernel != nil && c.kernel.Ending() }
+
 // detach lets the connection leave the process once its records are all
 // in the kernel's hands (kernelRecords.detach); a handshake or user-space
 // records hold keys here, and never leave.

@@ -76,7 +76,10 @@ type kernelRecords struct {
 
 	err        error // sticky: the connection failed; nothing more is sent
 	peerClosed bool  // the peer sent close_notify (or a KeyUpdate we do not follow)
-	closed     bool
+	// ending: the transmit key nears its record limit and there is no next
+	// one (see sent); the connection finishes what it accepted and closes.
+	ending bool
+	closed bool
 }
 
 // handOffToKernel moves a connection whose handshake has just completed
@@ -502,18 +505,28 @@ const noKeyUpdate = `TLS 1.2 has none; under ktls_key_update = "close", or when 
 
 // sent counts the records that n bytes of application data may have cost.
 // A connection that cannot move to a next key, past seven eighths of its
-// record limit, takes no new request: it ends cleanly after the response
-// in flight (one response of more than an eighth of the limit, 2^20
-// records of AES-GCM, is cut at the limit instead of passing it).
+// record limit, is Ending: it takes no new request or stream and ends
+// cleanly once the responses it accepted are sent (what they cost past the
+// limit, more than an eighth of it, 2^20 records of AES-GCM, is cut at the
+// limit instead of passing it).
 func (t *kernelRecords) sent(n int) {
 	if t.rekey == nil || n <= 0 {
 		return
 	}
 	t.rekey.countRecords(n)
-	if r := t.rekey; r.slot == nil && r.txRecords >= r.limit-r.limit/8 && !t.peerClosed {
-		t.closeBecause("connection near the record limit of its key, and no KeyUpdate to send (" + noKeyUpdate + "): closing after the response in flight")
+	if r := t.rekey; r.slot == nil && r.txRecords >= r.limit-r.limit/8 && !t.ending && !t.peerClosed {
+		t.ending = true
+		t.log.Info("tls: closing a kernel TLS connection after the responses in flight",
+			"reason", "connection near the record limit of its key, and no KeyUpdate to send ("+noKeyUpdate+")",
+			"records", r.txRecords, "limit", r.limit)
 	}
 }
+
+// Ending reports that the connection nears the record limit of a key it
+// cannot move on from (see sent): it may finish the responses it accepted,
+// and must take no new one. Reads go on meanwhile (an HTTP/2 client's
+// WINDOW_UPDATEs let the streams in flight finish).
+func (t *kernelRecords) Ending() bool { return t.ending }
 
 // Flush has nothing to do: the kernel holds what Write and Sendfile took.
 func (t *kernelRecords) Flush() error { return nil }

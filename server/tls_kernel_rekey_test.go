@@ -227,7 +227,7 @@ func TestKernelTLSDetachKeepsSecretsHome(t *testing.T) {
 		t.Fatalf("the adopted connection's suite: %v", next.ch.Session().CipherSuite)
 	}
 	next.sent(1) // at seven eighths of the limit (875 of 1000): no new request
-	if !next.peerClosed {
+	if !next.Ending() {
 		t.Fatal("near the record limit, with no secret to send a KeyUpdate, the adopted connection takes new requests")
 	}
 	if !strings.Contains(log.String(), "near the record limit") {

@@ -34,6 +34,13 @@ type Transport interface {
 	EndOutput()
 	// Name names the transport in the access log: "plain", "tls", "ktls".
 	Name() string
+	// Ending reports that the transport can carry the work in flight and
+	// no more (a kernel TLS key near its record limit, with no next key to
+	// move to): the connection takes no new request and closes once what
+	// it has accepted is answered. An HTTP/1 connection closes instead of
+	// reading its next request; an HTTP/2 one sends GOAWAY, finishes its
+	// streams (reading on: their WINDOW_UPDATEs) and closes.
+	Ending() bool
 	// detach readies the transport to leave the process with its socket,
 	// idle between requests (a binary upgrade passes it): it returns what
 	// the new process needs to go on, having wiped whatever secret it
@@ -124,6 +131,8 @@ func (p *plainTransport) Close() error { return nil }
 func (p *plainTransport) EndOutput() {}
 
 func (p *plainTransport) Name() string { return "plain" }
+
+func (p *plainTransport) Ending() bool { return false }
 
 func (p *plainTransport) detach() (handedConn, bool) { return handedConn{kind: handedPlain}, true }
 

@@ -338,6 +338,12 @@ func (w *worker) step(c *loop.Conn[conn], s *conn) coro.Want {
 		case exServing:
 			answered = w.serve(c, s) || answered
 		case exReading:
+			if s.transport.Ending() {
+				// The transport carries no more than what was accepted
+				// (a kernel TLS key near its record limit), all of it
+				// answered and written: the next request is not read.
+				return coro.Done
+			}
 			if answered && ex.start == ex.end && !s.transport.Buffered() {
 				// All answered: sleep instead of trying a read that would
 				// most likely block; epoll reports the next request.
