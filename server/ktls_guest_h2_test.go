@@ -119,7 +119,8 @@ func TestKTLSGuestH2GoAwayOnStop(t *testing.T) {
 // sent under its application key, counted on the wire, stay within the
 // limit. With "rekey" on Linux 7.2 the server moves to its next transmit key
 // instead, every 200 records, and the streams go on across its KeyUpdates
-// (three times the limit on the wire) with no GOAWAY.
+// (three times the limit on the wire) with no GOAWAY: the three held
+// streams, begun under the first key, finish under the last.
 func TestKTLSGuestH2RecordLimit(t *testing.T) {
 	for _, c := range []struct {
 		name, tlsLines string
