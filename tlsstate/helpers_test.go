@@ -92,6 +92,34 @@ func tcpPair(t testing.TB) (client, server net.Conn) {
 	return client, server
 }
 
+// stallLimit is how long a test's peer may go without moving a byte: a
+// guard against a hang, not a speed limit.
+const stallLimit = time.Minute
+
+// progressConn gives every Read, and every 64 KiB of a Write, a deadline of
+// its own (stallLimit), where one deadline for a whole transfer of
+// megabytes would be a speed limit: under the race detector on a loaded
+// 2-core machine 10 MiB each way took more than 20 s.
+type progressConn struct{ net.Conn }
+
+func (c progressConn) Read(p []byte) (int, error) {
+	c.SetReadDeadline(time.Now().Add(stallLimit))
+	return c.Conn.Read(p)
+}
+
+func (c progressConn) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c.SetWriteDeadline(time.Now().Add(stallLimit))
+		m, err := c.Conn.Write(p[n:min(len(p), n+64<<10)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // runServerHandshake plays the event loop's part for one handshake over a
 // blocking conn: read, Advance, write. It returns the server, its final
 // progress and the bytes read past the client's Finished.
