@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Go's HTTP/2 client, h2c and over TLS: fifty requests at once on one
@@ -239,11 +240,14 @@ func TestH2Load(t *testing.T) {
 // windows, through curl, nghttp and Go's client, h2c and over TLS: each
 // arrives whole (the server checks it against content-length, RFC 9113
 // §8.1.1, before the handler answers 418) as the server refills the
-// windows.
+// windows. A body must arrive within the request deadline (DATA from the
+// client does not restart it): under the race detector on a loaded
+// machine one upload took more than the default 10 s, so the deadline and
+// the clients' time limits here are 2 minutes.
 func TestH2LargeUpload(t *testing.T) {
 	ts := newTestSite(t)
 	cfg := testConfig(t, ts, "h2c = true\nthreads = 1\nmax_post_data_size = 8388608\n[tls_listener]\naddress = \"127.0.0.1:0\"\n")
-	srv, plain := startServer(t, cfg, Options{})
+	srv, plain := startServer(t, cfg, Options{RequestTimeout: 2 * time.Minute})
 	tlsAddr, _ := srv.TLSAddr()
 	body := ts.big[:6<<20]
 	file := filepath.Join(t.TempDir(), "upload")
@@ -256,7 +260,7 @@ func TestH2LargeUpload(t *testing.T) {
 			if strings.HasPrefix(base, "https") {
 				mode = "--http2"
 			}
-			got, _ := curl(t, "-k", mode, "--data-binary", "@"+file, "-o", "/dev/null",
+			got, _ := curl(t, "--max-time", "120", "-k", mode, "--data-binary", "@"+file, "-o", "/dev/null",
 				"-w", "%{http_version} %{http_code} %{size_upload}", base+"/teapot")
 			if want := fmt.Sprintf("2 418 %d", len(body)); got != want {
 				t.Fatalf("curl: %q, want %q", got, want)
@@ -265,7 +269,9 @@ func TestH2LargeUpload(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^\s+\d+\s+\S+\s+\S+\s+\S+\s+418\s`).MatchString(stats) {
 				t.Fatalf("nghttp: no 418:\n%s", stats)
 			}
-			resp, err := h2Client(t, strings.HasPrefix(base, "https")).Post(base+"/teapot", "application/octet-stream", bytes.NewReader(body))
+			client := h2Client(t, strings.HasPrefix(base, "https"))
+			client.Timeout = 2 * time.Minute
+			resp, err := client.Post(base+"/teapot", "application/octet-stream", bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
