@@ -685,7 +685,10 @@ func TestH2UploadWindowUpdates(t *testing.T) {
 	drain:
 		for {
 			select {
-			case u := <-updates:
+			case u, ok := <-updates:
+				if !ok { // the reader stopped: a closed channel would spin this loop
+					t.Fatalf("after %d bytes: %s", sent, <-status)
+				}
 				credit(u)
 			default:
 				break drain
