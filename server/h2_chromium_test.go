@@ -30,7 +30,9 @@ import (
 // know yet that the origin speaks HTTP/2; the first socket to finish its
 // handshake becomes the HTTP/2 session that carries every request, and
 // the other is closed right after its TLS handshake, with the net log's
-// reason "Switching to HTTP2 session", before sending a byte of HTTP/2.
+// reason "Switching to HTTP2 session", before sending a byte of HTTP/2
+// (or, on a loaded machine, it is still unused when Chromium exits, and
+// closed with "Socket pool destroyed").
 // The server has no part in it (it cannot know a socket is a preconnect).
 // Once the profile has learned that the origin speaks HTTP/2 ("supports_spdy"
 // in its Network Persistent State), a second load of the page opens
@@ -96,7 +98,9 @@ func TestH2ChromiumFiftyImages(t *testing.T) {
 		switch end {
 		case "h2 session":
 			sessions++
-		case "Switching to HTTP2 session":
+		case "Switching to HTTP2 session", "Socket pool destroyed":
+			// The second: a preconnect still unused when Chromium exited
+			// (seen once under load, the page loaded in 61 s).
 		default:
 			t.Errorf("socket %d to the server: %q, want the HTTP/2 session or a preconnect given up for it", id, end)
 		}
