@@ -17,19 +17,20 @@ func Unsent(fd int) (int, error) {
 	}
 }
 
-// Delivering reports whether the TCP socket fd still has data its peer
-// has not acknowledged (queued or in flight) and has sent data within the
-// last within (TCP_INFO): a peer that reads, however slowly, opens its
-// window again and again, and keeps it true. A peer that stopped reading
-// (its window stays shut: window probes carry no data) makes it false
-// after within; so does one that vanished, once TCP's retransmissions have
-// backed off past within. False for a socket that is not TCP.
+// Delivering reports whether the TCP socket fd has sent data within the
+// last within (TCP_INFO), whether or not its peer has acknowledged all of
+// it since: a peer that reads, however slowly, opens its window again and
+// again, and keeps it true until within after its last byte. A peer that
+// stopped reading (its window stays shut: window probes carry no data)
+// makes it false after within; so does one that vanished, once TCP's
+// retransmissions have backed off past within. False for a socket that is
+// not TCP.
 func Delivering(fd int, within time.Duration) bool {
 	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil {
 		return false
 	}
-	return (info.Notsent_bytes > 0 || info.Unacked > 0) && time.Duration(info.Last_data_sent)*time.Millisecond < within
+	return time.Duration(info.Last_data_sent)*time.Millisecond < within
 }
 
 // GrowSendBuffer raises the socket fd's send buffer to at least n bytes

@@ -1,7 +1,10 @@
 package kernel
 
 import (
+	"io"
+	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,5 +40,56 @@ func TestGrowSendBuffer(t *testing.T) {
 	}
 	if got := sndbuf(); got != grown {
 		t.Fatalf("GrowSendBuffer(32 KiB) changed a %d-byte buffer to %d", grown, got)
+	}
+}
+
+// A socket whose peer has read and acknowledged all it was sent is still
+// delivering while its last byte left within the interval: an idle
+// timeout counts from the last byte sent, not from the last time the
+// queue was seen non-empty (a slow reader that took the last bytes just
+// before a check was closed at once).
+func TestDeliveringCountsFromTheLastByteSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	f, err := server.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if _, err := unix.Write(fd, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	client.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := io.ReadFull(client, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Notsent_bytes == 0 && info.Unacked == 0 {
+			break // all acknowledged
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the peer's acknowledgements never came")
+		}
+	}
+	if !Delivering(fd, time.Hour) {
+		t.Fatal("all acknowledged: not delivering, though the last byte left within the hour")
 	}
 }

@@ -37,7 +37,10 @@ func (l *Loop[S]) expire() {
 		if int32(c.expires-l.now) > 0 {
 			break
 		}
-		if kernel.Delivering(int(c.fd), time.Duration(l.idle.ticks)*l.tick) {
+		// Sent within the timeout, less the tick that pushBack adds (and
+		// TCP_INFO's millisecond rounding may take back): bytes that left
+		// as the connection went idle do not count.
+		if kernel.Delivering(int(c.fd), time.Duration(max(l.idle.ticks-1, 1))*l.tick) {
 			remove(l.table, &l.idle, c)
 			pushBack(l.table, &l.idle, c, l.now)
 			continue
