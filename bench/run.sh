@@ -179,7 +179,7 @@ chmod 644 "$work/key.pem"
 
 declare -A build_error=()
 echo "building in $work ..."
-if ! (cd "$repo" && go build -o "$work/lwango" .) >"$work/lwango-build.log" 2>&1; then
+if ! (cd "$repo" && GOEXPERIMENT=runtimesecret go build -o "$work/lwango" .) >"$work/lwango-build.log" 2>&1; then
 	build_error[lwango]="build failed: $(grep -v '^#' "$work/lwango-build.log" | head -1)"
 fi
 (cd "$repo" && go build -o "$work/nethttp" ./bench/peers/nethttp) || die "cannot build the net/http peer"

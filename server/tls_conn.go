@@ -61,8 +61,14 @@ func newTLSConn(fd int, settings *tlsSettings, bufs *tlsBuffers, log *slog.Logge
 // means the handshake is over without a session (an alert went either way,
 // or the peer closed after its ClientHello); io.EOF, that the peer closed
 // before sending one. Either way the connection should close gracefully so
-// that an alert sent arrives.
-func (c *tlsConn) Handshake() error {
+// that an alert sent arrives. Each step runs under eraseAfter.
+func (c *tlsConn) Handshake() (err error) {
+	eraseAfter(func() { err = c.handshake() })
+	return err
+}
+
+// handshake is Handshake's step.
+func (c *tlsConn) handshake() error {
 	t := &c.user
 	for c.phase == tlsHandshaking {
 		consumed, out, progress := c.hs.Advance(t.input(), t.outputTail())
@@ -129,8 +135,15 @@ func (c *tlsConn) Handshake() error {
 // first, the live keys go to the kernel and are zeroed here, and the
 // user-space buffers go back to their pools (handOffToKernel). Otherwise
 // the records stay in user space. Under ktls = "require" a session the
-// kernel refuses gets a fatal internal_error alert and an error.
-func (c *tlsConn) Established() (*tlsstate.Session, error) {
+// kernel refuses gets a fatal internal_error alert and an error. The
+// hand-off runs under eraseAfter.
+func (c *tlsConn) Established() (sess *tlsstate.Session, err error) {
+	eraseAfter(func() { sess, err = c.established() })
+	return sess, err
+}
+
+// established is Established's step.
+func (c *tlsConn) established() (*tlsstate.Session, error) {
 	t := &c.user
 	sess := t.rec.Session()
 	k, err := c.settings.kernel.tryKernel(t.fd, t.rec, t.input(), c.log)

@@ -213,7 +213,8 @@ func (t *kernelRecords) installRX() {
 
 // completeRecord reads the missing bytes of the record that the handshake
 // left incomplete, exactly (never past its end, so the kernel sees the
-// next record from its first byte), then opens it and installs the RX keys.
+// next record from its first byte), then opens it and installs the RX keys
+// (under eraseAfter).
 func (t *kernelRecords) completeRecord() error {
 	need := 5
 	if len(t.partial) >= 5 {
@@ -234,10 +235,12 @@ func (t *kernelRecords) completeRecord() error {
 		return t.err
 	}
 	t.partial = t.partial[:len(t.partial)+n]
-	if rest := t.openInUserSpace(t.partial); len(rest) > 0 && t.err == nil && !t.peerClosed {
-		return nil
-	}
-	t.installRX()
+	eraseAfter(func() {
+		if rest := t.openInUserSpace(t.partial); len(rest) > 0 && t.err == nil && !t.peerClosed {
+			return
+		}
+		t.installRX()
+	})
 	return nil
 }
 

@@ -54,7 +54,7 @@ func newKernelTLSPolicy(cfg *site.Config, probe featureProbe, log *slog.Logger) 
 			rxNoPad: cfg.TLS.RXExpectNoPad && f.RXExpectNoPad, rekey: cfg.TLS.KTLSRekey && f.Rekey}
 		log.Info("TLS records in the kernel (kTLS) after each handshake: "+f.String(), "address", address,
 			"ktls", ktlsSetting(mode), "ktls_key_update", keyUpdateEffect(cfg.TLS.KTLSRekey, f.Rekey),
-			"ktls_rx_expect_no_pad", p.rxNoPad)
+			"ktls_rx_expect_no_pad", p.rxNoPad, "memory_erasure", memoryErasureEffect())
 		return p, nil
 	case mode == site.KTLSRequire:
 		return kernelTLSPolicy{}, cfg.Errorf("tls_listener.ktls", `"require", but %s; load it or set ktls = "auto"`, f.Reason)
@@ -72,6 +72,17 @@ func keyUpdateEffect(rekey, kernelRekeys bool) string {
 		return "rekey"
 	}
 	return "close (rekey is set, but this kernel cannot take new keys: Linux 6.14 or later needed)"
+}
+
+// memoryErasureEffect says in the startup line whether what a handshake
+// leaves in memory is erased (eraseAfter): without it, copies of key
+// material Go's crypto code left on a stack or in freed heap objects stay
+// in the process until overwritten, after the keys went to the kernel.
+func memoryErasureEffect() string {
+	if memoryErasure {
+		return "on"
+	}
+	return "off (built without GOEXPERIMENT=runtimesecret: copies of key material may stay in memory until overwritten)"
 }
 
 // ktlsSetting is the configuration value of a mode.

@@ -157,6 +157,20 @@ func (r *rekeyState) nextKeys(offset int) (*kernel.CryptoInfo, error) {
 	return kernel.TLS13Keys(cipher, keys.Key, keys.IV, 0)
 }
 
+// installNextKey moves one direction (offset 0: receive, secretSize:
+// transmit) to its next traffic secret and gives the kernel its keys, under
+// eraseAfter.
+func (t *kernelRecords) installNextKey(offset int, install func(fd int, k *kernel.CryptoInfo) error) (err error) {
+	eraseAfter(func() {
+		var keys *kernel.CryptoInfo
+		if keys, err = t.rekey.nextKeys(offset); err == nil {
+			err = install(t.fd, keys)
+			keys.Zero()
+		}
+	})
+	return err
+}
+
 // countRecords adds what a send of n bytes may have cost in records under
 // the transmit key: at most one per 16 KiB, plus one for a record the
 // kernel closed early.
@@ -182,12 +196,7 @@ func (r *rekeyState) sendBudget(n int) int {
 // our own KeyUpdate is due before the next application data we send (RFC
 // 8446 §4.6.3).
 func (t *kernelRecords) keyUpdateReceived(updateRequested bool) error {
-	rx, err := t.rekey.nextKeys(0)
-	if err == nil {
-		err = kernel.InstallRX(t.fd, rx)
-		rx.Zero()
-	}
-	if err != nil {
+	if err := t.installNextKey(0, kernel.InstallRX); err != nil {
 		return t.fail(tlsstate.AlertInternalError, "installing the next receive key: "+err.Error())
 	}
 	if updateRequested {
@@ -213,12 +222,7 @@ func (t *kernelRecords) sendKeyUpdate() error {
 		t.err = err
 		return err
 	}
-	tx, err := t.rekey.nextKeys(secretSize)
-	if err == nil {
-		err = kernel.InstallTX(t.fd, tx)
-		tx.Zero()
-	}
-	if err != nil {
+	if err := t.installNextKey(secretSize, kernel.InstallTX); err != nil {
 		t.err = fmt.Errorf("installing the next transmit key: %w", err)
 		return t.err
 	}
