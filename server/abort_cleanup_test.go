@@ -143,7 +143,7 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 	}
 	made := make(chan *tlsConn, 1)
 	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
-		tr, err := l.newTransport(fd, newTLSBuffers(), slog.Default())
+		tr, err := l.newTransport(fd, newTLSBuffers(), &tlsGauges{}, slog.Default())
 		if err == nil {
 			made <- tr.(*tlsConn)
 		}

@@ -66,10 +66,11 @@ const (
 )
 
 // takeKernelTLS makes t, a kernel TLS connection that another process
-// passed or that dropped its state while idle, the connection's transport.
-func (s *conn) takeKernelTLS(t *kernelRecords) {
+// passed or that dropped its state while idle, the connection's transport,
+// which its close takes off the kernel gauge of open (kernelTLSConn).
+func (s *conn) takeKernelTLS(t *kernelRecords, open *tlsGauges) {
 	s.tls = true
-	s.transport = &tlsConn{phase: tlsKernelRecords, kernel: t}
+	s.transport = kernelTLSConn(t, open)
 	s.defers.Defer(s.closeTransport)
 }
 

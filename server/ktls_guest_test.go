@@ -532,8 +532,10 @@ func TestKTLSGuestTransportNames(t *testing.T) {
 }
 
 // TestKTLSGuestMetrics: a connection handed to kernel TLS is counted open
-// with transport "ktls" while it lives, and the metrics carry the kernel's
-// /proc/net/tls_stat, whose counters move with it.
+// with transport "ktls" while it lives (its count moved from "tls" at the
+// hand-off, not added: "tls" stays 0), idle between requests (with its
+// state dropped) and after its next request, and the metrics carry the
+// kernel's /proc/net/tls_stat, whose counters move with it.
 func TestKTLSGuestMetrics(t *testing.T) {
 	g := startGuestServer(t, "\n[[site.metrics]]\nprefix = \"/metrics\"")
 	scrape := func() string {
@@ -563,8 +565,11 @@ func TestKTLSGuestMetrics(t *testing.T) {
 	c := dialGuest(t, g.tlsAddr, tls.VersionTLS13, nil)
 	fetch(t, c, bufio.NewReader(c), "/small.txt")
 	during := scrape()
-	if n := sample(during, `lwango_connections_open{loop="0",transport="ktls"}`); n != 1 {
-		t.Errorf("ktls connections open: %d, want 1", n)
+	open := func(text string) (tls, ktls uint64) {
+		return sample(text, `lwango_connections_open{loop="0",transport="tls"}`), sample(text, `lwango_connections_open{loop="0",transport="ktls"}`)
+	}
+	if tls, ktls := open(during); tls != 0 || ktls != 1 {
+		t.Errorf("connections open after the hand-off: %d tls, %d ktls; want 0 and 1", tls, ktls)
 	}
 	if n := sample(during, `lwango_kernel_tls_current{stat="TlsCurrTxSw"}`); n < 1 {
 		t.Errorf("TlsCurrTxSw %d with a kernel TLS connection open", n)
@@ -572,8 +577,13 @@ func TestKTLSGuestMetrics(t *testing.T) {
 	if a, b := sample(during, `lwango_kernel_tls_total{stat="TlsTxSw"}`), sample(before, `lwango_kernel_tls_total{stat="TlsTxSw"}`); a != b+1 {
 		t.Errorf("TlsTxSw %d -> %d, want one more", b, a)
 	}
+	fetch(t, c, bufio.NewReader(c), "/small.txt")
+	if tls, ktls := open(scrape()); tls != 0 || ktls != 1 {
+		t.Errorf("connections open after the next request: %d tls, %d ktls; want 0 and 1", tls, ktls)
+	}
 	c.Close()
 	waitFor(t, func() bool {
-		return sample(scrape(), `lwango_connections_open{loop="0",transport="ktls"}`) == 0
+		tls, ktls := open(scrape())
+		return tls == 0 && ktls == 0
 	}, "the kernel TLS connection counted closed")
 }

@@ -19,8 +19,8 @@ import (
 // goes on over the same TLS session with the new server, a 6 MiB sendfile
 // download included (checked by hash), the new access log says ktls, the
 // new server's metrics, fetched over the same connection, count it under
-// its TLS version and cipher suite, and the close_notify exchange at the
-// end is valid.
+// its TLS version and cipher suite and open as ktls (and nothing else
+// open), and the close_notify exchange at the end is valid.
 func TestKTLSGuestUpgrade(t *testing.T) {
 	for _, tc := range []guestCase{guestCases[1], guestCases[3]} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +49,11 @@ func TestKTLSGuestUpgrade(t *testing.T) {
 			metrics := string(fetch(t, c, r, "/metrics"))
 			if !strings.Contains(metrics, want) {
 				t.Fatalf("the new server's metrics lack %q:\n%s", want, metrics)
+			}
+			for _, want := range []string{`transport="plain"} 0`, `transport="tls"} 0`, `transport="ktls"} 1`} {
+				if want = `lwango_connections_open{loop="0",` + want + "\n"; !strings.Contains(metrics, want) {
+					t.Errorf("the new server's metrics lack %q:\n%s", want, metrics)
+				}
 			}
 			if err := c.CloseWrite(); err != nil {
 				t.Fatal(err)

@@ -448,7 +448,9 @@ func TestRequireRefusalSendsAlert(t *testing.T) {
 	defer conn.Close()
 	raw, _ := conn.(*net.TCPConn).SyscallConn()
 	var tr Transport
-	raw.Control(func(fd uintptr) { tr, _ = listener.newTransport(int(fd), newTLSBuffers(), slog.Default()) })
+	raw.Control(func(fd uintptr) {
+		tr, _ = listener.newTransport(int(fd), newTLSBuffers(), &tlsGauges{}, slog.Default())
+	})
 	var hsErr error
 	raw.Read(func(uintptr) bool {
 		hsErr = tr.Handshake()

@@ -17,8 +17,8 @@ import (
 // answers it, reads every loop's with atomic loads and sums them. Nothing
 // here is shared between loops on the hot path.
 type loopMetrics struct {
-	tlsOpen, ktlsOpen gauge // connections open by TLS transport (plain is the rest)
-	handshakes        [maxHandshakeKinds]handshakeSlot
+	tlsOpen    tlsGauges // TLS connections open, by who carries their records (plain is the rest)
+	handshakes [maxHandshakeKinds]handshakeSlot
 	// failures counts handshakes that ended with an alert, by direction
 	// (0: sent, 1: received) and alert.
 	failures [2][256]counter
@@ -111,8 +111,8 @@ func (s *Server) scrape() []byte {
 	family("lwango_connections_open", "gauge", "Connections open, by loop and transport (plain, tls: records in user space, ktls: kernel TLS).")
 	for _, w := range s.workers {
 		ls := w.loop.Stats()
-		tls, ktls := w.metrics.tlsOpen.load(), w.metrics.ktlsOpen.load()
-		plain := int64(ls.Accepted.Load()-ls.Closed.Load()-ls.Refused.Load()) - tls - ktls
+		tls, ktls := w.metrics.tlsOpen.userSpace(), w.metrics.tlsOpen.inKernel()
+		plain := int64(ls.Accepted.Load()+ls.Adopted.Load()-ls.Closed.Load()-ls.Refused.Load()) - tls - ktls
 		loop := strconv.Itoa(w.loop.ID())
 		sample("lwango_connections_open", `loop="`+loop+`",transport="plain"`, uint64(max(plain, 0)))
 		sample("lwango_connections_open", `loop="`+loop+`",transport="tls"`, uint64(max(tls, 0)))

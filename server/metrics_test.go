@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
@@ -188,4 +189,63 @@ func keys(m map[string]uint64) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// lwango_connections_open counts a connection on the TLS listener under
+// transport "tls" from its first bytes (its handshake included; the
+// listener defers the accept until some arrive) to its end, each
+// connection once: a failed handshake and the close that follows take it
+// off once, so the next one counts again. Plain connections are the rest
+// (here the keep-alive one and the scrape's own). ktls = "off" keeps the
+// records in user space on any host; the hand-off to "ktls" is counted in
+// the guest (TestKTLSGuestMetrics).
+func TestConnectionsOpenByTransport(t *testing.T) {
+	curl := testenv.Program(t, "curl")
+	promtool := testenv.Program(t, "promtool")
+	s := startTLS(t, "ktls = \"off\"\n\n[[site.metrics]]\nprefix = \"/metrics\"\n", Options{})
+	expect := func(plain, tls uint64, what string) {
+		t.Helper()
+		var m map[string]uint64
+		open := func(transport string) uint64 {
+			return sumMatching(m, "lwango_connections_open{", `transport="`+transport+`"`)
+		}
+		waitFor(t, func() bool {
+			m = scrapeMetrics(t, curl, promtool, s.plainAddr)
+			return open("plain") == plain+1 && open("tls") == tls && open("ktls") == 0
+		}, fmt.Sprintf("%s: %d plain (and the scrape's), %d tls, 0 ktls open", what, plain, tls))
+	}
+	expect(0, 0, "at the start")
+
+	mid, err := net.Dial("tcp", s.tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mid.Close()
+	hello := clientHello11()
+	mid.Write(hello[:5])
+	expect(0, 1, "a TLS connection in its handshake")
+
+	keepAlive := dialRaw(t, s.plainAddr)
+	defer keepAlive.Close()
+	keepAlive.send(t, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+	keepAlive.response(t, "GET")
+	c := tlsDial(t, s.tlsAddr, nil)
+	defer c.Close()
+	if resp, _ := get(t, c, bufio.NewReader(c), "/hello"); resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	expect(1, 2, "an established TLS connection too, and a plain one")
+
+	mid.Write(hello[5:])
+	if got := readAlert(t, mid); !bytes.Equal(got, []byte{21, 3, 3, 0, 2, 2, 70}) {
+		t.Fatalf("server sent % x, want protocol_version", got)
+	}
+	mid.Close()
+	expect(1, 1, "after a failed handshake and its close")
+	c.Close()
+	expect(1, 0, "after the TLS connection's close")
+
+	again := tlsDial(t, s.tlsAddr, nil)
+	defer again.Close()
+	expect(1, 1, "a new TLS connection")
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"lwango/loop"
 	"lwango/tlsstate"
 )
 
@@ -38,6 +39,9 @@ func (p plaintextKernelTLS) Established() (*tlsstate.Session, error) {
 func (plaintextKernelTLS) EndOutput() {}
 
 func (plaintextKernelTLS) Name() string { return "ktls" }
+
+// loopFlags: its close waits for the send queue, as a kernel TLS one does.
+func (plaintextKernelTLS) loopFlags() loop.Flags { return loop.KernelTLS }
 
 // dropIdle keeps the transport: the worker would rebuild it with the
 // record limit of the server's own TLS listener, which this one has not.

@@ -73,9 +73,10 @@ type Server struct {
 	// the newest at the start of its next step.
 	live atomic.Pointer[generation]
 	tls  *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
-	// newTLS makes a TLS connection's transport with its loop's buffers and
-	// logger (which queues, so that writing a line never blocks the loop).
-	newTLS  func(fd int, bufs *tlsBuffers, log *slog.Logger) (Transport, error)
+	// newTLS makes a TLS connection's transport with its loop's buffers,
+	// open-connection gauges and logger (which queues, so that writing a
+	// line never blocks the loop).
+	newTLS  func(fd int, bufs *tlsBuffers, open *tlsGauges, log *slog.Logger) (Transport, error)
 	group   *loop.Group[conn]
 	workers []*worker
 
@@ -109,7 +110,7 @@ type Server struct {
 func New(cfg *site.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg}
 	if opts.NewTLS != nil {
-		s.newTLS = func(fd int, _ *tlsBuffers, _ *slog.Logger) (Transport, error) { return opts.NewTLS(fd) }
+		s.newTLS = func(fd int, _ *tlsBuffers, _ *tlsGauges, _ *slog.Logger) (Transport, error) { return opts.NewTLS(fd) }
 	}
 	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: s.inherited(opts, "listener", cfg.Listener.String())}}
 	if cfg.TLS != nil {

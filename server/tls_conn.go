@@ -3,8 +3,10 @@ package server
 import (
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"lwango/coro"
+	"lwango/loop"
 	"lwango/tlsstate"
 )
 
@@ -23,8 +25,14 @@ import (
 // userRecords (tls_user.go: the channel seals and opens records in this
 // process) or kernelRecords (tls_kernel.go: the kernel does, the channel
 // judges the control records it hands up). Name tells the access log which.
+//
+// The phase also tells the worker what it needs to know, so that it never
+// asks what the connection is: the connection counts itself in its loop's
+// gauge of the phase (tlsGauges, moved by enter), and loopFlags gives the
+// flags the phase needs in the connection's loop entry.
 type tlsConn struct {
 	phase    tlsPhase
+	open     *tlsGauges   // its loop's, counting it in the gauge of its phase
 	settings *tlsSettings // the listener's settings when the connection was accepted
 	log      *slog.Logger // the loop's (kernel TLS notices)
 	// hs is the handshake, in phase handshaking only.
@@ -45,12 +53,75 @@ const (
 	tlsClosed
 )
 
-// newTLSConn starts a TLS connection on socket fd with our handshake;
-// bufs are the buffers of its loop, log its logger.
-func newTLSConn(fd int, settings *tlsSettings, bufs *tlsBuffers, log *slog.Logger) *tlsConn {
-	c := &tlsConn{settings: settings, log: log, hs: tlsstate.NewServer(settings.config)}
+// tlsGauges count a loop's open TLS connections for the metrics
+// (lwango_connections_open), by who carries their records: this process
+// (transport "tls", from the handshake on) or the kernel ("ktls"). Each
+// tlsConn counts itself in the gauge of its phase and moves its count when
+// its phase changes (enter). The loop writes them (gauge); a scrape reads.
+type tlsGauges struct {
+	user, kernel gauge
+	// adopted counts the kernel TLS connections that the loop took from
+	// the process it upgraded (Server.adopt, off the loop: hence its own
+	// atomic counter). Their close takes them off kernel, so kernel +
+	// adopted is what is open.
+	adopted atomic.Int64
+}
+
+// of is the gauge of a connection in phase p; nil once it is closed.
+func (g *tlsGauges) of(p tlsPhase) *gauge {
+	switch p {
+	case tlsHandshaking, tlsUserRecords:
+		return &g.user
+	case tlsKernelRecords:
+		return &g.kernel
+	}
+	return nil
+}
+
+// userSpace and kernel are the connections open with their records in
+// this process and in the kernel.
+func (g *tlsGauges) userSpace() int64 { return g.user.load() }
+func (g *tlsGauges) inKernel() int64  { return g.kernel.load() + g.adopted.Load() }
+
+// newTLSConn starts a TLS connection on socket fd with our handshake,
+// counted in open (its loop's gauges); bufs are the buffers of its loop,
+// log its logger.
+func newTLSConn(fd int, settings *tlsSettings, bufs *tlsBuffers, open *tlsGauges, log *slog.Logger) *tlsConn {
+	c := &tlsConn{open: open, settings: settings, log: log, hs: tlsstate.NewServer(settings.config)}
 	c.user.fd, c.user.bufs = fd, bufs
+	open.of(tlsHandshaking).add(1)
 	return c
+}
+
+// kernelTLSConn is a connection whose records the kernel already carries
+// (t: one another process passed, or one of this process's own that
+// dropped its state while idle), counted in open's kernel gauge by the
+// caller when it is not already.
+func kernelTLSConn(t *kernelRecords, open *tlsGauges) *tlsConn {
+	return &tlsConn{phase: tlsKernelRecords, open: open, kernel: t}
+}
+
+// enter moves the connection to phase p, and its count to p's gauge.
+func (c *tlsConn) enter(p tlsPhase) {
+	if from, to := c.open.of(c.phase), c.open.of(p); from != to {
+		if from != nil {
+			from.add(-1)
+		}
+		if to != nil {
+			to.add(1)
+		}
+	}
+	c.phase = p
+}
+
+// loopFlags are the flags the connection's loop entry needs in its phase:
+// loop.KernelTLS once the kernel carries the records, for a close that
+// waits for the send queue (loop/flush.go).
+func (c *tlsConn) loopFlags() loop.Flags {
+	if c.phase == tlsKernelRecords {
+		return loop.KernelTLS
+	}
+	return 0
 }
 
 // Handshake runs our TLS handshake over the socket. The flight the server
@@ -94,7 +165,7 @@ func (c *tlsConn) handshake() error {
 			t.flush() // best effort: the alert, if there is one
 			failure := &handshakeFailure{c.hs.Failure()}
 			c.hs = nil
-			c.phase = tlsClosed
+			c.enter(tlsClosed)
 			return failure
 		case tlsstate.Complete:
 			rec, err := tlsstate.NewChannel(c.hs.Session(), c.settings.config)
@@ -102,11 +173,11 @@ func (c *tlsConn) handshake() error {
 			c.hs = nil
 			if err != nil {
 				t.failed = true
-				c.phase = tlsClosed
+				c.enter(tlsClosed)
 				return err
 			}
 			t.rec = rec
-			c.phase = tlsUserRecords
+			c.enter(tlsUserRecords)
 		case tlsstate.NeedInput:
 			if t.unsent() > 0 {
 				// The client answers this flight: no use reading before
@@ -171,7 +242,8 @@ func (c *tlsConn) established() (*tlsstate.Session, error) {
 	if k != nil {
 		t.rec = nil // zeroed by the kernel backend
 		t.release()
-		c.kernel, c.phase = k, tlsKernelRecords
+		c.kernel = k
+		c.enter(tlsKernelRecords)
 	}
 	return sess, nil
 }
@@ -237,7 +309,7 @@ func (c *tlsConn) Close() error {
 	} else {
 		err = c.user.Close()
 	}
-	c.phase = tlsClosed
+	c.enter(tlsClosed)
 	return err
 }
 
@@ -255,12 +327,17 @@ func (c *tlsConn) Ending() bool { return c.kernel != nil && c.kernel.Ending() }
 
 // detach lets the connection leave the process once its records are all
 // in the kernel's hands (kernelRecords.detach); a handshake or user-space
-// records hold keys here, and never leave.
+// records hold keys here, and never leave. One that leaves is closed here,
+// and off its gauge.
 func (c *tlsConn) detach() (handedConn, bool) {
 	if c.phase != tlsKernelRecords {
 		return handedConn{}, false
 	}
-	return c.kernel.detach()
+	h, ok := c.kernel.detach()
+	if ok {
+		c.enter(tlsClosed)
+	}
+	return h, ok
 }
 
 // dropIdle lets an idle connection in phase kernelRecords drop its state

@@ -22,10 +22,10 @@ type tlsListener struct {
 
 // newTransport is the listener's NewTLS: a connection starts with our
 // handshake, in user space, under the listener's current settings.
-// bufs are the buffers of the connection's loop, log its logger (kernel TLS
-// notices: it queues them, writing one never blocks).
-func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers, log *slog.Logger) (Transport, error) {
-	return newTLSConn(fd, l.settings.Load(), bufs, log), nil
+// bufs are the buffers of the connection's loop, open its gauges, log its
+// logger (kernel TLS notices: it queues them, writing one never blocks).
+func (l *tlsListener) newTransport(fd int, bufs *tlsBuffers, open *tlsGauges, log *slog.Logger) (Transport, error) {
+	return newTLSConn(fd, l.settings.Load(), bufs, open, log), nil
 }
 
 // userRecords is the user-space record backend of a tlsConn: it carries

@@ -5,6 +5,7 @@ import (
 
 	"lwango/coro"
 	"lwango/kernel"
+	"lwango/loop"
 	"lwango/tlsstate"
 )
 
@@ -41,6 +42,11 @@ type Transport interface {
 	// reading its next request; an HTTP/2 one sends GOAWAY, finishes its
 	// streams (reading on: their WINDOW_UPDATEs) and closes.
 	Ending() bool
+	// loopFlags are the handler-owned flags the connection's loop entry
+	// needs with the transport as it is now: loop.KernelTLS once kernel
+	// TLS carries its records (a close waits for the send queue). The
+	// worker sets them after Established.
+	loopFlags() loop.Flags
 	// detach readies the transport to leave the process with its socket,
 	// idle between requests (a binary upgrade passes it): it returns what
 	// the new process needs to go on, having wiped whatever secret it
@@ -133,6 +139,8 @@ func (p *plainTransport) EndOutput() {}
 func (p *plainTransport) Name() string { return "plain" }
 
 func (p *plainTransport) Ending() bool { return false }
+
+func (p *plainTransport) loopFlags() loop.Flags { return 0 }
 
 func (p *plainTransport) detach() (handedConn, bool) { return handedConn{kind: handedPlain}, true }
 

@@ -268,7 +268,9 @@ func (s *Server) adopt(l *loop.Loop[conn], fd int, state []byte) error {
 		if err != nil {
 			return fmt.Errorf("upgrade: %v", err)
 		}
-		c.takeKernelTLS(t)
+		open := &s.workers[l.ID()].metrics.tlsOpen
+		c.takeKernelTLS(t, open)
+		open.adopted.Add(1) // its close takes it off open.kernel
 		s.adopted.count(h)
 		l.Adopt(fd, loop.TLS|loop.KernelTLS, c)
 	default:

@@ -14,7 +14,8 @@ import (
 // user-space TLS connection with close_notify (Go's client reads io.EOF only
 // after a valid close_notify; a bare FIN is io.ErrUnexpectedEOF): its keys
 // never leave the process. The new server accepts on the same listeners,
-// and its metrics (curl, promtool) count the connection it took over.
+// and its metrics (curl, promtool) count the connection it took over, and
+// count it open.
 func TestHandOffPassesPlainClosesUserSpaceTLS(t *testing.T) {
 	curl := testenv.Program(t, "curl")
 	promtool := testenv.Program(t, "promtool")
@@ -55,6 +56,10 @@ func TestHandOffPassesPlainClosesUserSpaceTLS(t *testing.T) {
 	m := scrapeMetrics(t, curl, promtool, s.plainAddr)
 	if total, plain := sumMatching(m, "lwango_upgrade_adopted_connections_total{"), sumMatching(m, `lwango_upgrade_adopted_connections_total{transport="plain"}`); total != 1 || plain != 1 {
 		t.Errorf("adopted connections in the new server's metrics: %d plain, %d in all; want the plain one", plain, total)
+	}
+	// Open: the adopted connection, the fresh one and the scrape's own.
+	if open, tls := sumMatching(m, "lwango_connections_open{", `transport="plain"`), sumMatching(m, "lwango_connections_open{", `transport="tls"`)+sumMatching(m, "lwango_connections_open{", `transport="ktls"`); open != 3 || tls != 0 {
+		t.Errorf("the new server counts %d plain connections open and %d TLS; want 3 plain (adopted, fresh, the scrape's) and none", open, tls)
 	}
 	tc2 := tlsDial(t, s.tlsAddr, nil)
 	if resp, body := get(t, tc2, bufio.NewReader(tc2), "/small.txt"); resp.StatusCode != 200 || string(body) != "small file\n" {

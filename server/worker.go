@@ -160,11 +160,7 @@ func (w *worker) Serve(l *loop.Loop[conn], c *loop.Conn[conn]) coro.Want {
 		if sess != nil {
 			w.metrics.handshake(sess)
 		}
-		if s.transport.Name() == "ktls" {
-			w.metrics.tlsOpen.add(-1)
-			w.metrics.ktlsOpen.add(1)
-			c.Set(loop.KernelTLS) // its close waits for the send queue (loop/flush.go)
-		}
+		c.Set(s.transport.loopFlags()) // kernel TLS: its close waits for the send queue
 		if sess != nil && sess.ALPN == "h2" {
 			w.beginH2(s, true)
 		}
@@ -206,7 +202,7 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 		w.conns.Put(s)
 		return nil
 	}
-	t, err := w.srv.newTLS(c.Fd(), w.tlsBufs, w.slog)
+	t, err := w.srv.newTLS(c.Fd(), w.tlsBufs, &w.metrics.tlsOpen, w.slog)
 	if err != nil {
 		w.conns.Put(s)
 		return nil
@@ -214,7 +210,6 @@ func (w *worker) open(c *loop.Conn[conn]) *conn {
 	s.transport = t
 	s.tls = true
 	s.defers.Defer(s.closeTransport)
-	w.metrics.tlsOpen.add(1)
 	return s
 }
 
@@ -235,7 +230,7 @@ func (w *worker) wake(c *loop.Conn[conn]) *conn {
 	}
 	s := w.conns.Get()
 	s.phase = connHTTP1
-	s.takeKernelTLS(t)
+	s.takeKernelTLS(t, &w.metrics.tlsOpen) // counted in it since its hand-off
 	return s
 }
 
@@ -564,12 +559,7 @@ func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 	if s.h2 != nil {
 		s.h2.Close()
 	}
-	switch s.transport.Name() {
-	case "tls":
-		w.metrics.tlsOpen.add(-1)
-	case "ktls":
-		w.metrics.ktlsOpen.add(-1)
-	}
-	s.defers.Run()
+	s.defers.Run() // a TLS connection's close takes it off its gauge
+
 	w.release(s)
 }
