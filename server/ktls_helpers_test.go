@@ -78,7 +78,7 @@ func serverHandshake(t testing.TB, conn net.Conn, cfg *tlsstate.Config) *handsha
 			h.leftover = bytes.Clone(in)
 			return h
 		case tlsstate.Failed:
-			t.Fatalf("handshake failed: %v", srv.Err())
+			t.Fatalf("handshake failed: %v", srv.Failure())
 		}
 		var n int
 		if err := rawRead(raw, func(fd int) (err error) { n, err = unix.Read(fd, buf); return err }); err != nil {

@@ -32,7 +32,7 @@ func BenchmarkServerHandshake12(b *testing.B) {
 		srv.Session().Zero()
 		cpu.stop()
 		if p != Complete {
-			b.Fatalf("%v %v", p, srv.Err())
+			b.Fatalf("%v %v", p, srv.Failure())
 		}
 	}
 	cpu.report()

@@ -76,7 +76,7 @@ func benchFull13(b *testing.B, cfg *Config) {
 		srv.Session().Zero()
 		cpu.stop()
 		if p != Complete {
-			b.Fatalf("%v %v", p, srv.Err())
+			b.Fatalf("%v %v", p, srv.Failure())
 		}
 	}
 	cpu.report()
@@ -120,7 +120,7 @@ func BenchmarkServerHandshakeResumed13(b *testing.B) {
 				srv.Session().Zero()
 				cpu.stop()
 				if p != Complete {
-					b.Fatalf("%v %v", p, srv.Err())
+					b.Fatalf("%v %v", p, srv.Failure())
 				}
 			}
 			cpu.report()
@@ -137,7 +137,7 @@ func firstTicket13(b testing.TB, cfg *Config) issuedTicket {
 	c.readFlight(out)
 	_, out, p := srv.Advance(c.protect(typeHandshake, c.finished), nil)
 	if p != Complete {
-		b.Fatal(srv.Err())
+		b.Fatal(srv.Failure())
 	}
 	return c.readTickets(out)[0]
 }
@@ -251,7 +251,7 @@ func BenchmarkServerHandshakeResumed12(b *testing.B) {
 		srv.Session().Zero()
 		cpu.stop()
 		if p != Complete {
-			b.Fatalf("%v %v", p, srv.Err())
+			b.Fatalf("%v %v", p, srv.Failure())
 		}
 	}
 	cpu.report()

@@ -80,9 +80,6 @@ const MaxRecordsWithoutData = 32
 // channel failed.
 var ErrClosed = errors.New("tls: channel closed")
 
-// ErrNoKeyUpdate is returned by RequestKeyUpdate on a TLS 1.2 connection.
-var ErrNoKeyUpdate = errors.New("tls: TLS 1.2 has no KeyUpdate")
-
 // protection is one direction's record protection in user space.
 type protection interface {
 	// open authenticates and decrypts rec into dst's spare capacity and
@@ -515,20 +512,6 @@ func (c *Channel) FatalAlert(out []byte, a Alert, reason string) []byte {
 // Err is why the channel failed (an *AlertError or a *PeerAlertError), or
 // nil.
 func (c *Channel) Err() error { return c.err }
-
-// RequestKeyUpdate appends a KeyUpdate with update_requested: this side
-// moves to its next send key and asks the peer to do the same with its own
-// (RFC 8446 §4.6.3), e.g. to bound how much a long-lived connection sends
-// under one client key. TLS 1.2 has no KeyUpdate: ErrNoKeyUpdate.
-func (c *Channel) RequestKeyUpdate(out []byte) ([]byte, error) {
-	if c.suite13 == nil {
-		return out, ErrNoKeyUpdate
-	}
-	if c.err != nil || c.sentClose || c.tx == nil || c.rx == nil {
-		return out, ErrClosed
-	}
-	return c.sendKeyUpdate(out, true)
-}
 
 // sendKeyUpdate appends a KeyUpdate under the current key, then moves the
 // send side to the next traffic secret.

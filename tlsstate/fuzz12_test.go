@@ -53,7 +53,7 @@ func fuzzSeeds12(f *testing.F) [][]byte {
 		c.readServerFlight(out, certs()["ed25519"])
 		flight := c.finalFlight()
 		if _, _, p := srv.Advance(flight, nil); p != Complete {
-			f.Fatalf("seed handshake: %v %v", p, srv.Err())
+			f.Fatalf("seed handshake: %v %v", p, srv.Failure())
 		}
 		request := c.protect(typeApplicationData, []byte("GET / HTTP/1.1\r\n\r\n"))
 		seeds = append(seeds, append(append(hello, flight...), request...))
@@ -73,7 +73,7 @@ func fuzzSeeds12(f *testing.F) [][]byte {
 	_, out, _ = srv.Advance(hello, nil)
 	flight := r.resumedClientFlight12(out, c.master)
 	if _, _, p := srv.Advance(flight, nil); p != Complete || !srv.Session().Resumed {
-		f.Fatalf("seed resumption: %v %v", p, srv.Err())
+		f.Fatalf("seed resumption: %v %v", p, srv.Failure())
 	}
 	return append(seeds, append(hello, flight...))
 }

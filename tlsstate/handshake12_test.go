@@ -16,7 +16,7 @@ func startHandshake12(t *testing.T, cfg *Config, spec *helloSpec) (*Server, *tes
 	srv := NewServer(cfg)
 	n, out, p := srv.Advance(c.helloRecord(spec), nil)
 	if p != NeedInput || n == 0 {
-		t.Fatalf("ClientHello: progress %v (err %v)", p, srv.Err())
+		t.Fatalf("ClientHello: progress %v (err %v)", p, srv.Failure())
 	}
 	c.readServerFlight(out, cfg.Certificates[0])
 	return srv, c
@@ -29,7 +29,7 @@ func fullHandshake12(t *testing.T, cfg *Config, spec *helloSpec) (*Session, *tes
 	srv, c := startHandshake12(t, cfg, spec)
 	n, out, p := srv.Advance(c.finalFlight(), nil)
 	if p != Complete || n == 0 {
-		t.Fatalf("final flight: progress %v (err %v)", p, srv.Err())
+		t.Fatalf("final flight: progress %v (err %v)", p, srv.Failure())
 	}
 	c.readServerFinish(out)
 	return srv.Session(), c, out
@@ -55,12 +55,12 @@ func TestHandshake12Deterministic(t *testing.T) {
 		c := &testClient12{t: t}
 		_, flight, p := srv.Advance(c.helloRecord(spec), nil)
 		if p != NeedInput {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 		c.readServerFlight(flight, cfg.Certificates[0])
 		_, finish, p := srv.Advance(c.finalFlight(), nil)
 		if p != Complete {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 		c.readServerFinish(finish)
 		return append(bytes.Clone(flight), finish...), srv.Session(), c
@@ -144,7 +144,7 @@ func TestHandshake12Variants(t *testing.T) {
 		c := &testClient12{t: t}
 		_, out, p := srv.Advance(c.helloRecord(spec), nil)
 		if p != NeedInput {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 		c.readServerFlight(out, certs()["ecdsa-p384"])
 	})
@@ -333,11 +333,10 @@ func TestClientFlight12Alerts(t *testing.T) {
 			srv, c := startHandshake12(t, cfg, spec)
 			_, out, p := srv.Advance(tc.input(c), nil)
 			if p != Failed || !bytes.Equal(out, alertRecord(tc.want)) {
-				t.Fatalf("progress %v, output %x, want %v (err %v)", p, out, tc.want, srv.Err())
+				t.Fatalf("progress %v, output %x, want %v (err %v)", p, out, tc.want, srv.Failure())
 			}
-			var aerr *AlertError
-			if !errors.As(srv.Err(), &aerr) || aerr.Alert != tc.want {
-				t.Errorf("Err() = %v", srv.Err())
+			if f := srv.Failure(); !f.HasAlert || !f.Sent || f.Alert != tc.want {
+				t.Errorf("Failure() = %+v", f)
 			}
 			assertDead(t, srv)
 		})
@@ -366,7 +365,7 @@ func TestHandshake12Fragmented(t *testing.T) {
 			return
 		}
 		if p != NeedInput {
-			t.Fatalf("byte %d: %v %v", i, p, srv.Err())
+			t.Fatalf("byte %d: %v %v", i, p, srv.Failure())
 		}
 	}
 	t.Fatal("never completed")
@@ -377,9 +376,8 @@ func TestHandshake12Fragmented(t *testing.T) {
 func TestPeerAlertDuringHandshake12(t *testing.T) {
 	srv, _ := startHandshake12(t, testConfig("ecdsa-p256"), newHello12(randomBytes(32)))
 	_, out, p := srv.Advance(plainRecord(typeAlert, []byte{2, byte(AlertBadCertificate)}), nil)
-	var perr *PeerAlertError
-	if p != Failed || len(out) != 0 || !errors.As(srv.Err(), &perr) || perr.Alert != AlertBadCertificate {
-		t.Fatalf("%v %x %v", p, out, srv.Err())
+	if f := srv.Failure(); p != Failed || len(out) != 0 || !f.HasAlert || f.Sent || f.Alert != AlertBadCertificate {
+		t.Fatalf("%v %x %v", p, out, srv.Failure())
 	}
 }
 
@@ -423,9 +421,6 @@ func TestRecords12Renegotiation(t *testing.T) {
 	}
 	if s := r.Session(); s.RX.Seq != 4 || s.TX.Seq != 3 {
 		t.Errorf("sequence numbers rx %d tx %d, want 4 and 3", s.RX.Seq, s.TX.Seq)
-	}
-	if _, err := r.RequestKeyUpdate(nil); !errors.Is(err, ErrNoKeyUpdate) {
-		t.Errorf("RequestKeyUpdate on TLS 1.2: %v", err)
 	}
 }
 
@@ -535,7 +530,7 @@ func TestHandshake12SecretsWiped(t *testing.T) {
 	srv, c := startHandshake12(t, testConfig("ecdsa-p256"), newHello12(randomBytes(32)))
 	in := append(plainRecord(typeHandshake, c.clientKeyExchange()), plainRecord(typeChangeCipherSpec, []byte{1})...)
 	if _, _, p := srv.Advance(in, nil); p != NeedInput {
-		t.Fatalf("%v %v", p, srv.Err())
+		t.Fatalf("%v %v", p, srv.Failure())
 	}
 	h := srv.hs.(*handshake12)
 	secrets := [][]byte{h.master, h.keys.clientKey, h.keys.serverKey, h.keys.clientIV, h.keys.serverIV}

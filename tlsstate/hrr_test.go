@@ -20,7 +20,7 @@ func retryServer(t *testing.T, first func(*helloSpec)) (*Server, *helloSpec, *ec
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(c.helloRecord(h), nil)
 	if p != NeedInput {
-		t.Fatalf("first ClientHello: %v %v", p, srv.Err())
+		t.Fatalf("first ClientHello: %v %v", p, srv.Failure())
 	}
 	rec, n, _ := nextRecord(out, maxCiphertext13)
 	if rec.typ != typeHandshake || rec.payload[0] != msgServerHello || !bytes.Equal(rec.payload[6:38], helloRetryRequestRandom[:]) {
@@ -44,7 +44,7 @@ func TestHelloRetryRequestSecondHello(t *testing.T) {
 		in := append(plainRecord(typeChangeCipherSpec, []byte{1}), plainRecord(typeHandshake, h.marshal())...)
 		_, out, p := srv.Advance(in, nil)
 		if p != NeedInput || !bytes.HasPrefix(out, []byte{22, 3, 3}) || bytes.Contains(out[:200], changeCipherSpecRecord) {
-			t.Fatalf("%v %v: want ServerHello without a second CCS", p, srv.Err())
+			t.Fatalf("%v %v: want ServerHello without a second CCS", p, srv.Failure())
 		}
 	})
 	t.Run("early data skipped until the second ClientHello", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestHelloRetryRequestSecondHello(t *testing.T) {
 		in := plainRecord(typeApplicationData, make([]byte, 500))
 		in = append(in, plainRecord(typeHandshake, h.marshal())...)
 		if _, _, p := srv.Advance(in, nil); p != NeedInput {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 	})
 	cases := []struct {
@@ -106,7 +106,7 @@ func TestHelloRetryRequestSecondHello(t *testing.T) {
 			srv, h, p256 := retryServer(t, nil)
 			_, out, p := srv.Advance(tc.edit(h, p256), nil)
 			if p != Failed || !bytes.Equal(out, alertRecord(tc.want)) {
-				t.Fatalf("%v %x, want %v (err %v)", p, out, tc.want, srv.Err())
+				t.Fatalf("%v %x, want %v (err %v)", p, out, tc.want, srv.Failure())
 			}
 			assertDead(t, srv)
 		})

@@ -51,7 +51,7 @@ func handshake12WithGoClient(t *testing.T, cfg *Config, ccfg *tls.Config) goClie
 	go func() { errc <- client.Handshake() }()
 	srv, p, rest, err := runServerHandshake(sniffer, cfg)
 	if err != nil || p != Complete {
-		t.Fatalf("server: progress %v, io error %v, handshake error %v", p, err, srv.Err())
+		t.Fatalf("server: progress %v, io error %v, handshake error %v", p, err, srv.Failure())
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("client handshake: %v", err)

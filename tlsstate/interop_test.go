@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func handshakeWithGoClient(t *testing.T, cfg *Config, ccfg *tls.Config) (*Sessio
 	go func() { errc <- client.Handshake() }()
 	srv, p, rest, err := runServerHandshake(sconn, cfg)
 	if err != nil || p != Complete {
-		t.Fatalf("server: progress %v, io error %v, handshake error %v", p, err, srv.Err())
+		t.Fatalf("server: progress %v, io error %v, handshake error %v", p, err, srv.Failure())
 	}
 	if err := <-errc; err != nil {
 		t.Fatalf("client handshake: %v", err)
@@ -116,9 +115,8 @@ func TestInteropALPNMismatch(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- client.Handshake() }()
 	srv, p, _, _ := runServerHandshake(sconn, cfg)
-	var aerr *AlertError
-	if p != Failed || !errors.As(srv.Err(), &aerr) || aerr.Alert != AlertNoApplicationProtocol {
-		t.Fatalf("server: %v %v", p, srv.Err())
+	if f := srv.Failure(); p != Failed || !f.HasAlert || !f.Sent || f.Alert != AlertNoApplicationProtocol {
+		t.Fatalf("server: %v %v", p, srv.Failure())
 	}
 	if err := <-errc; !isErrContaining(err, "no application protocol") {
 		t.Fatalf("client error %v", err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	"crypto/rand"
-	"errors"
 	"testing"
 )
 
@@ -25,11 +24,10 @@ func expectPlainAlert(t *testing.T, cfg *Config, input []byte, want Alert) {
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(input, nil)
 	if p != Failed || !bytes.Equal(out, alertRecord(want)) {
-		t.Fatalf("progress %v, output %x, want alert %v (err %v)", p, out, want, srv.Err())
+		t.Fatalf("progress %v, output %x, want alert %v (err %v)", p, out, want, srv.Failure())
 	}
-	var aerr *AlertError
-	if !errors.As(srv.Err(), &aerr) || aerr.Alert != want {
-		t.Errorf("Err() = %v", srv.Err())
+	if f := srv.Failure(); !f.HasAlert || !f.Sent || f.Alert != want {
+		t.Errorf("Failure() = %+v", f)
 	}
 	assertDead(t, srv)
 }
@@ -149,9 +147,8 @@ func TestClientHelloAlerts(t *testing.T) {
 func TestPeerAlertDuringHandshake(t *testing.T) {
 	srv := NewServer(testConfig("ecdsa-p256"))
 	_, out, p := srv.Advance(plainRecord(typeAlert, []byte{2, 40}), nil)
-	var perr *PeerAlertError
-	if p != Failed || len(out) != 0 || !errors.As(srv.Err(), &perr) || perr.Alert != AlertHandshakeFailure {
-		t.Fatalf("%v %x %v", p, out, srv.Err())
+	if f := srv.Failure(); p != Failed || len(out) != 0 || !f.HasAlert || f.Sent || f.Alert != AlertHandshakeFailure {
+		t.Fatalf("%v %x %v", p, out, srv.Failure())
 	}
 }
 
@@ -174,7 +171,7 @@ func TestPartialRecordsAreNotConsumed(t *testing.T) {
 		out = o
 		pending = pending[n:]
 		if p == Failed {
-			t.Fatalf("failed at byte %d: %v", i, srv.Err())
+			t.Fatalf("failed at byte %d: %v", i, srv.Failure())
 		}
 		if n%6 != 0 {
 			t.Fatalf("consumed %d bytes: not whole records", n)
@@ -196,7 +193,7 @@ func handshakeToFinished(t *testing.T, cfg *Config, spec func(*helloSpec)) (*Ser
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(c.helloRecord(h), nil)
 	if p != NeedInput {
-		t.Fatalf("ClientHello: %v %v", p, srv.Err())
+		t.Fatalf("ClientHello: %v %v", p, srv.Failure())
 	}
 	c.readFlight(out)
 	return srv, c
@@ -212,7 +209,7 @@ func expectProtectedAlert(t *testing.T, srv *Server, c *testClient, input []byte
 		t.Fatalf("progress %v, want Failed with %v", p, want)
 	}
 	if got := c.alertIn(out); got != want {
-		t.Fatalf("alert %v, want %v (err %v)", got, want, srv.Err())
+		t.Fatalf("alert %v, want %v (err %v)", got, want, srv.Failure())
 	}
 	assertDead(t, srv)
 }
@@ -284,7 +281,7 @@ func TestFinishedFragmentedAndCoalesced(t *testing.T) {
 	in = append(in, make([]byte, 20)...)
 	n, out, p := srv.Advance(in, nil)
 	if p != Complete || n != flightEnd || len(out) != 0 {
-		t.Fatalf("progress %v consumed %d of %d, out %d, err %v", p, n, flightEnd, len(out), srv.Err())
+		t.Fatalf("progress %v consumed %d of %d, out %d, err %v", p, n, flightEnd, len(out), srv.Failure())
 	}
 	if srv.Session() == nil {
 		t.Fatal("no session")
@@ -301,7 +298,7 @@ func TestEarlyDataSkipped(t *testing.T) {
 	in := bytes.Repeat(junk, 5)
 	in = append(in, c.protect(typeHandshake, c.finished)...)
 	if _, _, p := srv.Advance(in, nil); p != Complete {
-		t.Fatalf("with skipped early data: %v %v", p, srv.Err())
+		t.Fatalf("with skipped early data: %v %v", p, srv.Failure())
 	}
 
 	cfg := testConfig("ecdsa-p256")

@@ -33,12 +33,12 @@ func completeScripted(t *testing.T, cfg *Config, edit ...func(*testClient, *hell
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(hello, nil)
 	if p != NeedInput {
-		t.Fatalf("ClientHello: %v %v", p, srv.Err())
+		t.Fatalf("ClientHello: %v %v", p, srv.Failure())
 	}
 	c.readFlight(out)
 	_, out, p = srv.Advance(c.protect(typeHandshake, c.finished), nil)
 	if p != Complete {
-		t.Fatalf("Finished: %v %v", p, srv.Err())
+		t.Fatalf("Finished: %v %v", p, srv.Failure())
 	}
 	return &scriptedRun{client: c, server: srv}, out
 }
@@ -200,7 +200,7 @@ func TestPSKScripted(t *testing.T) {
 		early := plainRecord(typeApplicationData, randomBytes(200))
 		_, out, p := srv.Advance(append(hello, early...), nil)
 		if p != NeedInput {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 		c.readFlight(out)
 		if !c.pskAccepted || slices.Contains(c.flightTypes, msgCertificate) {
@@ -210,7 +210,7 @@ func TestPSKScripted(t *testing.T) {
 		// open under the handshake key.
 		in := append(plainRecord(typeApplicationData, randomBytes(300)), c.protect(typeHandshake, c.finished)...)
 		if _, _, p := srv.Advance(in, nil); p != Complete || !srv.Session().Resumed {
-			t.Fatalf("%v %v", p, srv.Err())
+			t.Fatalf("%v %v", p, srv.Failure())
 		}
 	})
 	t.Run("second identity", func(t *testing.T) {

@@ -50,7 +50,7 @@ func serveOne(t *testing.T, cfg *Config, complete func([]byte) bool, response []
 func serveConn(conn net.Conn, cfg *Config, complete func([]byte) bool, response []byte) error {
 	srv, p, rest, err := runServerHandshake(conn, cfg)
 	if err != nil || p != Complete {
-		return fmt.Errorf("handshake: %v %v %v", p, err, srv.Err())
+		return fmt.Errorf("handshake: %v %v %v", p, err, srv.Failure())
 	}
 	r, err := NewChannel(srv.Session(), cfg)
 	if err != nil {

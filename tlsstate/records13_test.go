@@ -78,7 +78,7 @@ func TestRecordsWithGoClient(t *testing.T) {
 
 	srv, p, rest, err := runServerHandshake(sconn, cfg)
 	if err != nil || p != Complete {
-		t.Fatalf("handshake: %v %v %v", p, err, srv.Err())
+		t.Fatalf("handshake: %v %v %v", p, err, srv.Failure())
 	}
 	r, err := NewChannel(srv.Session(), cfg)
 	if err != nil {
@@ -118,7 +118,8 @@ func TestRecordsWithGoClient(t *testing.T) {
 		t.Fatal("server received corrupted data")
 	}
 
-	out, err := r.RequestKeyUpdate(nil)
+	// A KeyUpdate with update_requested: the client answers with its own.
+	out, err := r.sendKeyUpdate(nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,12 +64,12 @@ func scripted12(t *testing.T, cfg *Config, edit func(*helloSpec)) (*testClient12
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(c.helloRecord(h), nil)
 	if p != NeedInput {
-		t.Fatalf("ClientHello: %v %v", p, srv.Err())
+		t.Fatalf("ClientHello: %v %v", p, srv.Failure())
 	}
 	c.readServerFlight(out, cfg.Certificates[0])
 	_, out, p = srv.Advance(c.finalFlight(), nil)
 	if p != Complete {
-		t.Fatalf("final flight: %v %v", p, srv.Err())
+		t.Fatalf("final flight: %v %v", p, srv.Failure())
 	}
 	return c, srv, out
 }
@@ -110,7 +110,7 @@ func resumeScripted12(t *testing.T, cfg *Config, ticket, master []byte, edit fun
 	}
 	in := append(plainRecord(typeChangeCipherSpec, []byte{1}), c.protect(typeHandshake, fin)...)
 	if _, out, p := srv.Advance(in, nil); p != Complete || len(out) != 0 {
-		t.Fatalf("client Finished: %v %v, %d bytes out", p, srv.Err(), len(out))
+		t.Fatalf("client Finished: %v %v, %d bytes out", p, srv.Failure(), len(out))
 	}
 	sess := srv.Session()
 	if !sess.Resumed || sess.TX.Seq != 1 || sess.RX.Seq != 1 {
@@ -134,7 +134,7 @@ func startResumed12(t *testing.T, cfg *Config, ticket, master []byte, edit func(
 	srv := NewServer(cfg)
 	_, out, p := srv.Advance(c.helloRecord(h), nil)
 	if p != NeedInput {
-		t.Fatalf("ClientHello: %v %v", p, srv.Err())
+		t.Fatalf("ClientHello: %v %v", p, srv.Failure())
 	}
 	rec, n, _ := nextRecord(out, maxCiphertext12)
 	if rec.typ != typeHandshake || rec.payload[0] != msgServerHello {
@@ -222,7 +222,7 @@ func TestResume12AlertAfterServerCCS(t *testing.T) {
 			}
 			level, a, rest := rc.openAlert(out)
 			if level != alertLevelFatal || a != tc.want || len(rest) != 0 {
-				t.Fatalf("alert level %d %v (rest %x), want fatal %v; err %v", level, a, rest, tc.want, srv.Err())
+				t.Fatalf("alert level %d %v (rest %x), want fatal %v; err %v", level, a, rest, tc.want, srv.Failure())
 			}
 		})
 	}

@@ -114,7 +114,7 @@ func connectGo(t *testing.T, cfg *Config, ccfg *tls.Config) goConn {
 	}()
 	srv, p, rest, err := runServerHandshake(sconn, cfg)
 	if err != nil || p != Complete {
-		t.Fatalf("server: progress %v, io error %v, handshake error %v (client: %v)", p, err, srv.Err(), <-errc)
+		t.Fatalf("server: progress %v, io error %v, handshake error %v (client: %v)", p, err, srv.Failure(), <-errc)
 	}
 	sess := srv.Session()
 	c := goConn{sess: sess, txSeqAtComplete: sess.TX.Seq}

@@ -147,7 +147,7 @@ func TestRFC8448ServerHello(t *testing.T) {
 	srv := NewServer(cfg)
 	consumed, out, p := srv.Advance(v["client_hello_record"], nil)
 	if p != NeedInput || consumed != len(v["client_hello_record"]) {
-		t.Fatalf("progress %v consumed %d err %v", p, consumed, srv.Err())
+		t.Fatalf("progress %v consumed %d err %v", p, consumed, srv.Failure())
 	}
 	sh := v["server_hello_record"]
 	wantBytes(t, "ServerHello record", out[:min(len(out), len(sh))], sh)

@@ -14,7 +14,7 @@ const (
 	Complete
 	// Failed: write the output (a fatal alert when this side detected the
 	// error; nothing when the peer aborted), then close without
-	// close_notify. Err says why.
+	// close_notify. Failure says why.
 	Failed
 )
 
@@ -92,10 +92,6 @@ type versionHandshake interface {
 func NewServer(cfg *Config) *Server {
 	return &Server{cfg: cfg}
 }
-
-// Err is the reason for Failed: an *AlertError for an alert this side sent,
-// a *PeerAlertError for one it received.
-func (s *Server) Err() error { return s.err }
 
 // Session returns the negotiated keys after Complete and hands them over:
 // the caller owns them from then on (and must Zero them), and a second call
