@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lwango/coro"
+	"lwango/internal/testenv"
 	"lwango/kernel"
 	"lwango/site"
 	"lwango/tlsstate"
@@ -163,12 +164,22 @@ func TestKernelTLSPolicyFeatures(t *testing.T) {
 	}
 }
 
+// needNoKernelTLS stops a test of what happens when the kernel refuses
+// kernel TLS, on a host whose kernel has it: there the refusal cannot
+// happen, and the guest suite, whose kernels all have it, cannot test it
+// either. CI's host has no tls ULP, as this machine: under CI=true such a
+// host fails the test (testenv.Missing) rather than let it pass unrun.
+func needNoKernelTLS(t *testing.T) {
+	t.Helper()
+	if ok, reason := kernel.ULPAvailable(); ok {
+		testenv.Missing(t, "this host has kernel TLS (%s); the test needs a kernel without the tls ULP, as CI's host is", reason)
+	}
+}
+
 // TestRequireFailsWithoutULPOnThisHost: the real probe on a kernel
 // without CONFIG_TLS (this machine and CI) makes "require" a startup error.
 func TestRequireFailsWithoutULPOnThisHost(t *testing.T) {
-	if ok, reason := kernel.ULPAvailable(); ok {
-		t.Skipf("this host has kernel TLS (%s): require cannot fail here; the guest suite covers the kernel path", reason)
-	}
+	needNoKernelTLS(t)
 	_, err := newKernelTLSPolicy(tlsSiteConfig(site.KTLSRequire), kernel.ProbeFeatures, testLogger(io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "tls_listener.ktls") || !strings.Contains(err.Error(), "tls ULP not available") {
 		t.Fatalf("require without the ULP: %v", err)
@@ -180,9 +191,7 @@ func TestRequireFailsWithoutULPOnThisHost(t *testing.T) {
 // connection goes on in user space with the same keys and sequence
 // numbers, and under "require" the refusal is an error.
 func TestHandOffRefusedLeavesUserSpaceIntact(t *testing.T) {
-	if ok, reason := kernel.ULPAvailable(); ok {
-		t.Skipf("this host has kernel TLS (%s): the kernel takes the keys; the guest suite covers that", reason)
-	}
+	needNoKernelTLS(t)
 	cfg, pool := testTLSConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -400,9 +409,7 @@ func hexString(b []byte) string {
 // on a kernel without the tls ULP (this host, CI) is a startup error that
 // names the key and says what is missing.
 func TestServerRequireFailsToStartWithoutULP(t *testing.T) {
-	if ok, reason := kernel.ULPAvailable(); ok {
-		t.Skipf("this host has kernel TLS (%s): require starts here; the guest suite covers that", reason)
-	}
+	needNoKernelTLS(t)
 	cfg := testConfig(t, newTestSite(t), "[tls_listener]\naddress = \"127.0.0.1:0\"\nktls = \"require\"\n")
 	srv, err := New(cfg, Options{})
 	if err == nil {
@@ -418,9 +425,7 @@ func TestServerRequireFailsToStartWithoutULP(t *testing.T) {
 // the kernel refuses gets a fatal internal_error alert after its handshake
 // and is closed (here the kernel refuses because it has no tls ULP).
 func TestRequireRefusalSendsAlert(t *testing.T) {
-	if ok, reason := kernel.ULPAvailable(); ok {
-		t.Skipf("this host has kernel TLS (%s): the kernel takes the keys", reason)
-	}
+	needNoKernelTLS(t)
 	cfg, pool := testTLSConfig(t)
 	listener := &tlsListener{}
 	listener.settings.Store(&tlsSettings{config: cfg, kernel: kernelTLSPolicy{handOff: true, required: true}})
