@@ -142,7 +142,7 @@ func TestAbortMidHandshakeDropsHandshakeState(t *testing.T) {
 		t.Fatal(err)
 	}
 	made := make(chan *tlsConn, 1)
-	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
+	srv, _ := startServer(t, cfg, Options{newTLS: func(fd int) (Transport, error) {
 		tr, err := l.newTransport(fd, newTLSBuffers(), &tlsGauges{}, slog.Default())
 		if err == nil {
 			made <- tr.(*tlsConn)

@@ -54,7 +54,7 @@ func startRecordLimitServer(t *testing.T, limit uint64, h2 bool) (*Server, *test
 	ts := newTestSite(t)
 	cfg := testConfig(t, ts, "threads = 1\n[tls_listener]\naddress = \"127.0.0.1:0\"\n")
 	log := &syncBuffer{}
-	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
+	srv, _ := startServer(t, cfg, Options{newTLS: func(fd int) (Transport, error) {
 		k, err := adoptKernelTLS(fd, handedConn{kind: handedKTLS, version: tlsstate.VersionTLS13, suite: tlsstate.AES128GCMSHA256}, limit, testLogger(log))
 		return plaintextKernelTLS{kernelRecords: k, h2: h2}, err
 	}})

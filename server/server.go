@@ -26,9 +26,12 @@ const maxRequestTimeout = 10 * time.Second
 
 // Options are the server's settings that are not in the configuration file.
 type Options struct {
-	// NewTLS makes the transport of connections accepted on the TLS
-	// listener. Without it they run lwango's own TLS (tlsstate).
-	NewTLS NewTLS
+	// newTLS, set by tests in this package, makes the transport of
+	// connections accepted on the TLS listener from their socket
+	// descriptor, in place of lwango's own TLS (tlsstate): a Transport
+	// has unexported methods, so no other package could write one. Such
+	// a transport is not counted in the TLS gauges of the metrics.
+	newTLS func(fd int) (Transport, error)
 	// AccessLog receives the access log (default: standard output). It is
 	// not used when the configuration says quiet. One goroutine writes to
 	// it; lines it cannot take in time are dropped and counted (logWriter).
@@ -72,7 +75,7 @@ type Server struct {
 	// live is the part a reload replaces (site, headers); each loop adopts
 	// the newest at the start of its next step.
 	live atomic.Pointer[generation]
-	tls  *tlsListener // nil without a [tls_listener], or when Options.NewTLS replaces ours
+	tls  *tlsListener // nil without a [tls_listener], or when Options.newTLS replaces ours
 	// newTLS makes a TLS connection's transport with its loop's buffers,
 	// open-connection gauges and logger (which queues, so that writing a
 	// line never blocks the loop).
@@ -109,8 +112,8 @@ type Server struct {
 // that privileges can be dropped in between.
 func New(cfg *site.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg}
-	if opts.NewTLS != nil {
-		s.newTLS = func(fd int, _ *tlsBuffers, _ *tlsGauges, _ *slog.Logger) (Transport, error) { return opts.NewTLS(fd) }
+	if opts.newTLS != nil {
+		s.newTLS = func(fd int, _ *tlsBuffers, _ *tlsGauges, _ *slog.Logger) (Transport, error) { return opts.newTLS(fd) }
 	}
 	listeners := []loop.Listener{{Addr: cfg.Listener.String(), Inherited: s.inherited(opts, "listener", cfg.Listener.String())}}
 	if cfg.TLS != nil {

@@ -20,7 +20,7 @@ type tlsListener struct {
 	settings atomic.Pointer[tlsSettings]
 }
 
-// newTransport is the listener's NewTLS: a connection starts with our
+// newTransport is the listener's Server.newTLS: a connection starts with our
 // handshake, in user space, under the listener's current settings.
 // bufs are the buffers of the connection's loop, open its gauges, log its
 // logger (kernel TLS notices: it queues them, writing one never blocks).

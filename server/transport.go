@@ -90,10 +90,6 @@ type dataPath interface {
 	Close() error
 }
 
-// NewTLS makes the TLS transport of a connection accepted on an HTTPS
-// listener, from its socket descriptor.
-type NewTLS func(fd int) (Transport, error)
-
 // plainTransport is a cleartext TCP connection.
 type plainTransport struct{ fd int }
 

@@ -87,7 +87,7 @@ redirect_http = %v
 	srv, addr := startServer(t, cfg, Options{
 		AccessLog:      &log,
 		RequestTimeout: 300 * time.Millisecond,
-		NewTLS: func(fd int) (Transport, error) {
+		newTLS: func(fd int) (Transport, error) {
 			return &greetingTransport{plainTransport: plainTransport{fd: fd}, closes: &closes, reads: reads}, nil
 		},
 	})
@@ -238,7 +238,7 @@ func TestStepFlushesTheTransport(t *testing.T) {
 [tls_listener]
 address = "127.0.0.1:0"
 `)
-	srv, _ := startServer(t, cfg, Options{NewTLS: func(fd int) (Transport, error) {
+	srv, _ := startServer(t, cfg, Options{newTLS: func(fd int) (Transport, error) {
 		return &holdingTransport{plainTransport: plainTransport{fd: fd}}, nil
 	}})
 	tlsAddr, _ := srv.TLSAddr()
