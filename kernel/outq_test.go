@@ -1,8 +1,6 @@
 package kernel
 
 import (
-	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -49,33 +47,17 @@ func TestGrowSendBuffer(t *testing.T) {
 // queue was seen non-empty (a slow reader that took the last bytes just
 // before a check was closed at once).
 func TestDeliveringCountsFromTheLastByteSent(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	f, err := server.(*net.TCPConn).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fd := int(f.Fd())
+	client, fd := testPair(t)
 	if _, err := unix.Write(fd, make([]byte, 64<<10)); err != nil {
 		t.Fatal(err)
 	}
-	client.SetDeadline(time.Now().Add(time.Minute))
-	if _, err := io.ReadFull(client, make([]byte, 64<<10)); err != nil {
-		t.Fatal(err)
+	buf := make([]byte, 64<<10)
+	for got := 0; got < len(buf); {
+		n, err := unix.Read(client, buf[got:])
+		if n <= 0 {
+			t.Fatalf("read %d of %d bytes: %v", got, len(buf), err)
+		}
+		got += n
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
 		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
