@@ -560,6 +560,5 @@ func (w *worker) Closed(l *loop.Loop[conn], c *loop.Conn[conn]) {
 		s.h2.Close()
 	}
 	s.defers.Run() // a TLS connection's close takes it off its gauge
-
 	w.release(s)
 }
