@@ -257,25 +257,10 @@ func TestKTLSGuestRecordLimitWithoutKeyUpdate(t *testing.T) {
 			conn.SetDeadline(time.Now().Add(2 * time.Minute))
 			r := bufio.NewReader(conn)
 			near := func() bool { return strings.Contains(g.log.String(), "near the record limit") }
-			responses := 0
-			for ; ; responses++ {
-				if responses == limit/7+1 {
-					t.Fatalf("%d responses of 100 KiB and the server did not end the connection", responses)
-				}
-				if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := r.Peek(1); err == io.EOF && responses > 0 { // the end before this request's answer: the limit was near
-					break
-				}
-				resp, err := http.ReadResponse(r, nil)
-				if err != nil {
-					t.Fatalf("response %d: %v", responses, err)
-				}
-				if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, g.site.medium) {
-					t.Fatalf("response %d: %d bytes, %v; not the file", responses, len(body), err)
-				}
-			}
+			responses := getMediumUntilEnd(t, conn, r, g.site.medium, limit, func(responses int) bool {
+				_, err := r.Peek(1)
+				return err == io.EOF && responses > 0 // the end before this request's answer: the limit was near
+			})
 			waitFor(t, near, "the reason in the server log")
 			t.Logf("%d responses, then the end; %d records under the server's key, limit %d", responses, wire.records, limit)
 			if wire.records > limit || wire.records < limit/2 {

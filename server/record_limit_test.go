@@ -157,6 +157,35 @@ func TestH2RecordLimitGoClientRetries(t *testing.T) {
 	t.Logf("%d requests on %d connections, %d of them ended near the record limit", requests, srv.Stats().Accepted, ends)
 }
 
+// getMediumUntilEnd asks for /medium.bin (100 KiB) again and again on one
+// HTTP/1.1 keep-alive connection, conn written and r read, until ended
+// (given the responses so far, asked after each request is sent) says the
+// server ended the connection instead of answering; every response must
+// be medium. It returns the responses, and fails once there are more than
+// a kernel TLS key's record limit allows (each costs at least 7 records).
+func getMediumUntilEnd(t *testing.T, conn io.Writer, r *bufio.Reader, medium []byte, limit int, ended func(responses int) bool) int {
+	t.Helper()
+	responses := 0
+	for ; ; responses++ {
+		if responses == limit/7+1 {
+			t.Fatalf("%d responses of 100 KiB and the server did not end the connection", responses)
+		}
+		if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if ended(responses) {
+			return responses
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", responses, err)
+		}
+		if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, medium) {
+			t.Fatalf("response %d: %d bytes, %v; not the file", responses, len(body), err)
+		}
+	}
+}
+
 // TestHTTP1RecordLimitClose: an HTTP/1.1 keep-alive connection whose
 // kernel TLS key nears its record limit finishes the response in flight,
 // then sends close_notify and closes instead of reading the next request.
@@ -170,25 +199,10 @@ func TestHTTP1RecordLimitClose(t *testing.T) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(time.Minute))
 	r := bufio.NewReader(conn)
-	responses := 0
-	for ; ; responses++ {
-		if responses == limit/7+1 {
-			t.Fatalf("%d responses of 100 KiB and the server did not end the connection", responses)
-		}
-		if _, err := io.WriteString(conn, "GET /medium.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := r.Peek(len(closeNotifyBody)); err == nil && string(b) == closeNotifyBody {
-			break
-		}
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatalf("response %d: %v", responses, err)
-		}
-		if body, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(body, ts.medium) {
-			t.Fatalf("response %d: %d bytes, %v; not the file", responses, len(body), err)
-		}
-	}
+	responses := getMediumUntilEnd(t, conn, r, ts.medium, limit, func(int) bool {
+		b, err := r.Peek(len(closeNotifyBody))
+		return err == nil && string(b) == closeNotifyBody
+	})
 	r.Discard(len(closeNotifyBody))
 	if rest, err := io.ReadAll(r); len(rest) != 0 || err != nil {
 		t.Fatalf("after close_notify: %q, %v; want the end", rest, err)
